@@ -1,0 +1,74 @@
+# Maraude — `make run` and `make test` are the whole set-up (see README).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The engine needs Python 3.11 (3.10 also works); the app needs 3.11 or 3.12.
+RASA_PY ?= $(shell for p in python3.11 python3.10; do command -v $$p >/dev/null 2>&1 && { echo $$p; break; }; done)
+APP_PY ?= $(shell for p in python3.11 python3.12; do command -v $$p >/dev/null 2>&1 && { echo $$p; break; }; done)
+NEED_PY = echo "Maraude needs Python 3.11 (python3.11 on PATH; the engine also accepts 3.10, the app 3.12)." \
+	"Install it, e.g. 'apt-get install python3.11 python3.11-venv' or 'pyenv install 3.11', then run make again." >&2; exit 1
+
+TRAIN_INPUTS := config.yml domain.yml $(shell find nlu_data engine -type f ! -name '*.pyc' 2>/dev/null)
+RASA_ENV = ACTION_ENDPOINT_URL=http://127.0.0.1:8000/webhook RASA_TRACKER_DB=$(CURDIR)/var/rasa-tracker.db \
+	PYTHONPATH=$(CURDIR) RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
+PIP_QUIET ?= -q
+
+.PHONY: help install train run test test-conversations test-python lint format bench clean
+
+help:
+	@echo "make run    install if needed, train if needed, start engine + app (simulator: /simulateur)"
+	@echo "make test   install what tests need, train if needed, run every test"
+	@echo "make install | train | lint | format | bench | clean"
+
+.venv/.installed: requirements/app.lock.txt pyproject.toml
+	@[ -n "$(APP_PY)" ] || { $(NEED_PY); }
+	@[ -x .venv/bin/python ] || $(APP_PY) -m venv .venv
+	.venv/bin/pip install $(PIP_QUIET) -r requirements/app.lock.txt
+	.venv/bin/pip install $(PIP_QUIET) --no-deps -e .
+	@touch $@
+
+.venv-rasa/.installed: requirements/rasa-engine.lock.txt
+	@[ -n "$(RASA_PY)" ] || { $(NEED_PY); }
+	@[ -x .venv-rasa/bin/python ] || $(RASA_PY) -m venv .venv-rasa
+	@echo "Installing the Rasa engine environment (TensorFlow, spaCy: a few minutes, once)…"
+	.venv-rasa/bin/pip install $(PIP_QUIET) --no-deps --ignore-requires-python -r requirements/rasa-engine.lock.txt
+	@touch $@
+
+install: .venv/.installed .venv-rasa/.installed
+
+# Rasa also fingerprints its inputs; the stamp spares even starting it when nothing changed.
+models/.trained: $(TRAIN_INPUTS) | .venv/.installed .venv-rasa/.installed
+	.venv/bin/maraude train
+	@touch $@
+
+train: models/.trained
+
+run: install train
+	.venv/bin/maraude up
+
+test: install train
+	.venv/bin/maraude check
+	$(MAKE) --no-print-directory test-conversations
+	$(MAKE) --no-print-directory test-python
+
+test-conversations: models/.trained
+	$(RASA_ENV) .venv-rasa/bin/rasa test core --stories tests/conversations --model models \
+		--endpoints endpoints.yml --out var/rasa-test-results --fail-on-prediction-errors
+
+test-python: .venv/.installed
+	.venv/bin/pytest
+
+lint: .venv/.installed
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+format: .venv/.installed
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+bench: install train
+	.venv/bin/python -m bench.e2e
+
+clean:
+	rm -rf models var/rasa-test-results .pytest_cache .mypy_cache .ruff_cache

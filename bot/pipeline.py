@@ -1,0 +1,85 @@
+"""The one conversation pipeline every channel goes through (Telegram, simulator, terminal).
+
+A channel adapter turns its input into `handle_text` / `handle_button` calls and renders the
+returned `Reply` objects; identity, consent-aware logging, the engine call and the
+engine-down fallback all live here, so every channel behaves the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+from bot.engine_client import EngineClient, EngineUnavailable
+from bot.messages import Reply, replies_from_engine
+from bot.texts import AppTexts
+from handoff.models import Channel, Direction, Origin
+from handoff.services.people import LoggedMessage, PeopleService
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4096  # Telegram's own limit for a message
+# Commands a young person can type, and the engine payload (intent) each one triggers.
+COMMANDS: dict[str, str] = {
+    "start": "/start",
+    "stop": "/opt_out",
+    "oubli": "/delete_data",
+    "conseiller": "/ask_human",
+}
+COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{3,64})?(?:\s|$)")
+PAYLOAD_RE = re.compile(r"^/[a-z][a-z0-9_]{0,40}(\{[^{}]{0,200}\})?$")
+
+
+def is_valid_payload(payload: str) -> bool:
+    """A button payload we could have produced: an intent, optionally with entities."""
+    return bool(PAYLOAD_RE.match(payload))
+
+
+class ConversationPipeline:
+    def __init__(self, people: PeopleService, engine: EngineClient, texts: AppTexts) -> None:
+        self.people = people
+        self.engine = engine
+        self.texts = texts
+
+    async def handle_text(self, channel: Channel, user_key: str, text: str) -> list[Reply]:
+        """A message the young person typed (commands included)."""
+        text = text.strip()
+        if not text:
+            return [Reply(self.texts.unsupported_content)]
+        command = COMMAND_RE.match(text)
+        if command:
+            payload = COMMANDS.get(command.group(1).lower())
+            if payload is None:
+                return [Reply(self.texts.unknown_command)]
+            return await self._exchange(channel, user_key, payload, shown=text)
+        notes: list[Reply] = []
+        if len(text) > MAX_TEXT:
+            text = text[:MAX_TEXT]
+            notes.append(Reply(self.texts.too_long))
+        return await self._exchange(channel, user_key, text, shown=text) + notes
+
+    async def handle_button(
+        self, channel: Channel, user_key: str, payload: str, title: str
+    ) -> list[Reply]:
+        """A button the young person pressed; the payload goes to the engine, the title is logged."""
+        if not is_valid_payload(payload):
+            return [Reply(self.texts.button_expired)]
+        return await self._exchange(channel, user_key, payload, shown=title or payload)
+
+    async def _exchange(
+        self, channel: Channel, user_key: str, message: str, *, shown: str
+    ) -> list[Reply]:
+        person = await asyncio.to_thread(self.people.identify, channel, user_key)
+        try:
+            items = await self.engine.send(person.pseudo_id, message, {"channel": str(channel)})
+            replies = replies_from_engine(items)
+        except EngineUnavailable as exc:
+            log.warning("engine unavailable for %s: %s", person.pseudo_id, exc)
+            replies = [Reply(text) for text in self.texts.without_engine(shown)]
+        logged = [LoggedMessage(Direction.incoming, Origin.youth, shown)] + [
+            LoggedMessage(Direction.outgoing, Origin.bot, r.text) for r in replies
+        ]
+        # Consent is read after the engine ran: the consent action may just have recorded it.
+        await asyncio.to_thread(self.people.log_messages, person.id, logged)
+        return replies

@@ -1,0 +1,250 @@
+"""Telegram channel: python-telegram-bot 22 handlers around the shared pipeline.
+
+Polling when TELEGRAM_WEBHOOK_URL is unset, webhook otherwise (the web app feeds updates
+posted by Telegram into `TelegramChannel.feed`). Replies with buttons become inline
+keyboards; a pressed button is checked against the keyboard of the message it belongs to
+(forged callback data is refused), answered, its keyboard removed, then handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import MessageLimit
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.messages import Reply
+from bot.pipeline import ConversationPipeline
+from handoff.models import Channel
+
+log = logging.getLogger(__name__)
+
+CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data
+TITLE_PREFIX = "t:"  # callback data that carries a button title instead of a too-long payload
+MAX_SEND_ATTEMPTS = 4
+BOT_COMMANDS = [
+    BotCommand("start", "Commencer / recommencer"),
+    BotCommand("conseiller", "Parler à un·e conseiller·e"),
+    BotCommand("stop", "Ne plus recevoir de relances"),
+    BotCommand("oubli", "Effacer ce que tu m'as dit"),
+]
+
+
+def webhook_secret(secret_key: str) -> str:
+    """The X-Telegram-Bot-Api-Secret-Token we give Telegram (1-256 chars of A-Za-z0-9_-)."""
+    return hmac.new(secret_key.encode(), b"telegram-webhook", hashlib.sha256).hexdigest()
+
+
+def callback_data_for(payload: str, title: str) -> str:
+    if len(payload.encode()) <= CALLBACK_LIMIT:
+        return payload
+    log.warning("button payload longer than 64 bytes, sending its title instead: %r", payload)
+    return (TITLE_PREFIX + title).encode()[:CALLBACK_LIMIT].decode(errors="ignore")
+
+
+def keyboard_for(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    buttons = [
+        InlineKeyboardButton(b.title, callback_data=callback_data_for(b.payload, b.title))
+        for b in reply.buttons
+    ]
+    per_row = 2 if all(len(b.title) <= 18 for b in reply.buttons) else 1
+    rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+    return InlineKeyboardMarkup(rows)
+
+
+def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Split a long text on line or word boundaries into Telegram-sized chunks."""
+    chunks: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = text.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        chunks.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        chunks.append(text)
+    return chunks
+
+
+def button_title(message: Message | None, data: str) -> str | None:
+    """The title of the button carrying `data` in this message's keyboard, None if absent."""
+    markup = message.reply_markup if message is not None else None
+    if markup is None:
+        return None
+    for row in markup.inline_keyboard:
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return None
+
+
+class TelegramChannel:
+    def __init__(
+        self,
+        pipeline: ConversationPipeline,
+        *,
+        token: str,
+        api_base_url: str,
+        webhook_url: str | None = None,
+        secret_key: str,
+        poll_timeout: int = 10,
+    ) -> None:
+        self.pipeline = pipeline
+        self.webhook_url = webhook_url
+        self.secret_token = webhook_secret(secret_key)
+        self.poll_timeout = poll_timeout
+        self.application: Application[Any, Any, Any, Any, Any, Any] = (
+            Application.builder()
+            .token(token)
+            .base_url(f"{api_base_url}/bot")
+            .base_file_url(f"{api_base_url}/file/bot")
+            .build()
+        )
+        self._register_handlers()
+
+    # Lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()
+        try:
+            await app.bot.set_my_commands(BOT_COMMANDS)
+        except TelegramError as exc:
+            log.warning("could not set the bot's command menu: %s", exc)
+        if self.webhook_url:
+            await app.bot.set_webhook(
+                self.webhook_url,
+                secret_token=self.secret_token,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            await app.bot.delete_webhook()
+            assert app.updater is not None
+            await app.updater.start_polling(
+                poll_interval=0,
+                timeout=self.poll_timeout,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        await app.start()
+        log.info("telegram channel started (%s)", "webhook" if self.webhook_url else "polling")
+
+    async def stop(self) -> None:
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    async def feed(self, data: dict[str, Any]) -> None:
+        """Queue an update Telegram posted to our webhook."""
+        update = Update.de_json(data, self.application.bot)
+        await self.application.update_queue.put(update)
+
+    # Handlers ----------------------------------------------------------------------------
+    def _register_handlers(self) -> None:
+        private = filters.ChatType.PRIVATE
+        add = self.application.add_handler
+        add(CallbackQueryHandler(self._on_button))
+        add(MessageHandler(private & filters.UpdateType.MESSAGES & filters.TEXT, self._on_text))
+        add(MessageHandler(private & filters.UpdateType.MESSAGES, self._on_other))
+        self.application.add_error_handler(self._on_error)
+
+    async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        chat = update.effective_chat
+        if message is None or chat is None or message.text is None:
+            return
+        replies = await self.pipeline.handle_text(Channel.telegram, str(chat.id), message.text)
+        await self.send(chat.id, replies)
+
+    async def _on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        await self.send(chat.id, [Reply(self.pipeline.texts.unsupported_content)])
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        data = query.data or ""
+        message = query.message if isinstance(query.message, Message) else None
+        title = button_title(message, data)
+        if message is None or title is None or message.chat.type != "private":
+            # Not a button we showed in this chat (forged or stale): say so, process nothing.
+            await self._answer(query, self.pipeline.texts.button_expired, alert=True)
+            return
+        await self._answer(query, None)
+        try:
+            base = message.text or ""
+            await message.edit_text(f"{base}\n\n➜ {title}", reply_markup=None)
+        except TelegramError as exc:
+            log.info("could not close the keyboard of message %s: %s", message.message_id, exc)
+        chat_id = message.chat.id
+        if data.startswith(TITLE_PREFIX):
+            replies = await self.pipeline.handle_text(Channel.telegram, str(chat_id), title)
+        else:
+            replies = await self.pipeline.handle_button(Channel.telegram, str(chat_id), data, title)
+        await self.send(chat_id, replies)
+
+    async def _answer(self, query: Any, text: str | None, *, alert: bool = False) -> None:
+        try:
+            await query.answer(text=text, show_alert=alert)
+        except BadRequest as exc:  # query too old: nothing more to do
+            log.info("callback query not answered: %s", exc)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("error while handling a Telegram update", exc_info=context.error)
+
+    # Sending -----------------------------------------------------------------------------
+    async def send(self, chat_id: int, replies: Sequence[Reply]) -> bool:
+        """Send replies in order. False if the person blocked the bot (nothing more is sent)."""
+        for reply in replies:
+            chunks = split_text(reply.text)
+            for index, chunk in enumerate(chunks):
+                markup = keyboard_for(reply) if index == len(chunks) - 1 else None
+                if not await self._send_one(chat_id, chunk, markup):
+                    return False
+        return True
+
+    async def _send_one(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+        for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
+            try:
+                await self.application.bot.send_message(chat_id, text, reply_markup=markup)
+                return True
+            except RetryAfter as exc:
+                delay = exc.retry_after
+                seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+                log.warning("Telegram flood control: retry in %ss (attempt %s)", seconds, attempt)
+                await asyncio.sleep(seconds)
+            except Forbidden as exc:
+                log.info("chat %s blocked the bot: %s", chat_id, exc)
+                await asyncio.to_thread(
+                    self.pipeline.people.mark_blocked, Channel.telegram, str(chat_id)
+                )
+                return False
+        log.error("message to chat %s dropped after %s attempts", chat_id, MAX_SEND_ATTEMPTS)
+        return False

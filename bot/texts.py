@@ -1,0 +1,63 @@
+"""Texts the app says by itself (engine down, unknown commands…) and the crisis lexicon."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+DEFAULT_FILE = Path(__file__).with_name("texts.yml")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents, keep letters/digits, collapse the rest to single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]+", " ", bare).strip()
+
+
+@dataclass(frozen=True)
+class CrisisKind:
+    name: str
+    patterns: tuple[re.Pattern[str], ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class AppTexts:
+    engine_down: str
+    unknown_command: str
+    unsupported_content: str
+    button_expired: str
+    too_long: str
+    crisis: tuple[CrisisKind, ...]
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_FILE) -> AppTexts:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        kinds = tuple(
+            CrisisKind(name, tuple(re.compile(p) for p in spec["patterns"]), spec["text"].strip())
+            for name, spec in data["crisis"].items()
+        )
+        return cls(
+            engine_down=data["engine_down"].strip(),
+            unknown_command=data["unknown_command"].strip(),
+            unsupported_content=data["unsupported_content"].strip(),
+            button_expired=data["button_expired"].strip(),
+            too_long=data["too_long"].strip(),
+            crisis=kinds,
+        )
+
+    def crisis_kinds(self, text: str) -> list[CrisisKind]:
+        folded = f" {fold(text)} "
+        return [k for k in self.crisis if any(p.search(folded) for p in k.patterns)]
+
+    def without_engine(self, text: str) -> list[str]:
+        """What to say when the engine cannot: helplines for a crisis, else a clear notice."""
+        kinds = self.crisis_kinds(text)
+        if kinds:
+            return [k.text for k in kinds]
+        return [self.engine_down]

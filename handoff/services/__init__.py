@@ -1,0 +1,1 @@
+"""Services own every database write; callers never see a session."""

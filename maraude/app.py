@@ -1,0 +1,110 @@
+"""Composition root of the app process: builds the services and the ASGI app.
+
+Nothing connects at import time; `create_app` wires routes, and the lifespan opens the
+database, the engine client and (with a token) the Telegram channel, and closes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from rasa_sdk.executor import ActionExecutor
+
+from actions.registry import build_executor
+from bot.engine_client import EngineClient
+from bot.pipeline import ConversationPipeline
+from bot.telegram import TelegramChannel
+from bot.texts import AppTexts
+from bot.webhook import telegram_webhook_router
+from handoff import migrate
+from handoff.clock import Clock, SystemClock
+from handoff.db import Database
+from handoff.services.people import PeopleService
+from handoff.web import actions_route, pages, simulator
+from maraude import __version__
+from maraude.settings import Settings
+
+log = logging.getLogger(__name__)
+WEB_DIR = Path(__file__).resolve().parent.parent / "handoff" / "web"
+DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    people: PeopleService
+    engine: EngineClient
+    pipeline: ConversationPipeline
+    actions: ActionExecutor
+    templates: Jinja2Templates
+    telegram: TelegramChannel | None = None
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    db = Database.from_url(settings.effective_database_url)
+    people = PeopleService(db, settings.secret_key, clock or SystemClock())
+    engine = EngineClient(settings.engine_url, timeout=settings.engine.request_timeout)
+    pipeline = ConversationPipeline(people, engine, AppTexts.load())
+    telegram = None
+    if settings.telegram_bot_token is not None:
+        telegram = TelegramChannel(
+            pipeline,
+            token=settings.telegram_bot_token.get_secret_value(),
+            api_base_url=settings.telegram_api_base_url,
+            webhook_url=settings.telegram_webhook_url,
+            secret_key=settings.secret_key,
+        )
+    return Services(
+        settings=settings,
+        db=db,
+        people=people,
+        engine=engine,
+        pipeline=pipeline,
+        actions=build_executor(settings, people),
+        templates=Jinja2Templates(directory=WEB_DIR / "templates"),
+        telegram=telegram,
+    )
+
+
+def webhook_path(settings: Settings) -> str:
+    if settings.telegram_webhook_url:
+        return urlparse(settings.telegram_webhook_url).path or DEFAULT_WEBHOOK_PATH
+    return DEFAULT_WEBHOOK_PATH
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.server.auto_migrate:
+            await asyncio.to_thread(migrate.upgrade, settings.effective_database_url)
+        services = build_services(settings, clock)
+        app.state.services = services
+        try:
+            if services.telegram is not None:
+                await services.telegram.start()
+            else:
+                log.info("no TELEGRAM_BOT_TOKEN: Telegram is off, the simulator is at /simulateur")
+            yield
+        finally:
+            if services.telegram is not None:
+                await services.telegram.stop()
+            await services.engine.aclose()
+            services.db.dispose()
+
+    app = FastAPI(title="Maraude", version=__version__, lifespan=lifespan)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.include_router(pages.router)
+    app.include_router(simulator.router)
+    app.include_router(actions_route.router)
+    app.include_router(telegram_webhook_router(webhook_path(settings)))
+    return app

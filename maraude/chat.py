@@ -1,0 +1,86 @@
+"""`maraude chat`: a terminal conversation through the whole stack.
+
+Starts the engine (unless RASA_URL is set) and the app in this process (the engine needs
+the app's /webhook for custom actions), then reads lines from the terminal and sends them
+through the same pipeline as Telegram. Buttons are numbered: type the number to press one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import socket
+
+import uvicorn
+
+from bot.messages import Button, Reply
+from handoff.models import Channel
+from maraude.app import create_app
+from maraude.engine_process import EngineProcess
+from maraude.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def render(replies: list[Reply]) -> list[Button]:
+    buttons: list[Button] = []
+    for reply in replies:
+        print(f"bot> {reply.text}")
+        for button in reply.buttons:
+            buttons.append(button)
+            print(f"     [{len(buttons)}] {button.title}")
+    return buttons
+
+
+async def run_chat(settings: Settings, port: int | None = None) -> int:
+    port = port or free_port()
+    engine = None
+    if settings.rasa_url is None:
+        engine_port = free_port()
+        settings = settings.model_copy(
+            update={"engine": settings.engine.model_copy(update={"port": engine_port})}
+        )
+        engine = EngineProcess(settings, action_url=f"http://127.0.0.1:{port}/webhook")
+        print("Starting the engine (this takes a little while)…", flush=True)
+        engine.start()
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        if engine is not None:
+            await asyncio.to_thread(engine.wait_ready)
+        while not server.started:
+            await asyncio.sleep(0.05)
+        pipeline = app.state.services.pipeline
+        user = "terminal-" + secrets.token_hex(6)
+        print("Ready. Type /start to begin, Ctrl-D to quit.", flush=True)
+        buttons: list[Button] = []
+        while True:
+            try:
+                line = await asyncio.to_thread(input, "toi> ")
+            except EOFError:
+                print()
+                break
+            line = line.strip()
+            if not line:
+                continue
+            if line.isdigit() and 1 <= int(line) <= len(buttons):
+                chosen = buttons[int(line) - 1]
+                replies = await pipeline.handle_button(Channel.terminal, user, chosen.payload, chosen.title)
+            else:
+                replies = await pipeline.handle_text(Channel.terminal, user, line)
+            buttons = render(replies)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await serving
+        if engine is not None:
+            engine.stop()
+    return 0

@@ -1,0 +1,148 @@
+"""`maraude` command line: serve, up, db upgrade, train, check, chat."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from maraude.settings import Settings, SettingsError, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from maraude.app import create_app
+
+    settings = _settings(args)
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from handoff import migrate
+
+    settings = _settings(args)
+    migrate.upgrade(settings.effective_database_url)
+    print(f"Database at revision {migrate.current(settings.effective_database_url)}.")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from maraude.engine_process import train
+
+    return train(_settings(args))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from maraude.engine_process import validate
+
+    settings = _settings(args)
+    print(f"Settings OK ({settings.root / 'maraude.yml'}).")
+    code = validate(settings)
+    print("Rasa data OK." if code == 0 else "Rasa data has problems (see above).")
+    return code
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from maraude.app import create_app
+    from maraude.engine_process import EngineProcess
+
+    settings = _settings(args)
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    engine = None
+    if settings.rasa_url is None:
+        engine = EngineProcess(settings, action_url=f"http://127.0.0.1:{port}/webhook")
+        print(f"Starting the Rasa engine on {engine.url} (log: {engine.log_path})…", flush=True)
+        engine.start()
+    try:
+        if engine is not None:
+            engine.wait_ready()
+            print("Engine ready.", flush=True)
+        print(f"App on http://{host}:{port} — simulator: http://{host}:{port}/simulateur", flush=True)
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if engine is not None:
+            print("Stopping the engine…", flush=True)
+            engine.stop()
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from maraude.chat import run_chat
+
+    return asyncio.run(run_chat(_settings(args), port=args.port))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="maraude", description="Maraude outreach assistant.")
+    parser.add_argument("--config", help="settings file (default: $MARAUDE_CONFIG or ./maraude.yml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the app process (web, actions, Telegram)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    up = sub.add_parser("up", help="start the engine, wait until ready, then the app")
+    up.add_argument("--host")
+    up.add_argument("--port", type=int)
+    up.set_defaults(func=cmd_up)
+
+    db = sub.add_parser("db", help="database commands")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    sub.add_parser("train", help="train the model if data changed").set_defaults(func=cmd_train)
+    sub.add_parser("check", help="validate settings and Rasa data").set_defaults(func=cmd_check)
+
+    chat = sub.add_parser("chat", help="talk to the bot in the terminal through the whole stack")
+    chat.add_argument("--port", type=int, default=None, help="port for the app (actions webhook)")
+    chat.set_defaults(func=cmd_chat)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from maraude.engine_process import EngineError
+
+        if isinstance(exc, EngineError):
+            print(str(exc), file=sys.stderr)
+            return 3
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

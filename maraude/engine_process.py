@@ -1,0 +1,165 @@
+"""Running the Rasa engine (its own virtualenv, `.venv-rasa`) as a child process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+from maraude.settings import Settings
+
+
+class EngineError(Exception):
+    """The engine could not be found, trained or started; the message says what to do."""
+
+
+def rasa_executable(settings: Settings) -> Path:
+    path = settings.root / ".venv-rasa" / "bin" / "rasa"
+    if not path.exists():
+        raise EngineError(f"Rasa engine environment not found at {path.parent.parent}: run `make install`.")
+    return path
+
+
+def engine_env(settings: Settings, action_url: str) -> dict[str, str]:
+    """Environment for any Rasa command: endpoints variables, custom components, no telemetry."""
+    env = dict(os.environ)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    env.update(
+        ACTION_ENDPOINT_URL=action_url,
+        RASA_TRACKER_DB=str(settings.var_dir / "rasa-tracker.db"),
+        PYTHONPATH=str(settings.root),
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        PYTHONWARNINGS="ignore",
+    )
+    # The app env's variables must not leak into the engine's interpreter.
+    env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHONHOME", None)
+    return env
+
+
+def latest_model(settings: Settings) -> Path:
+    models = sorted((settings.root / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise EngineError("No trained model in models/: run `make train` (or `maraude train`).")
+    return models[-1]
+
+
+def run_rasa(settings: Settings, args: Sequence[str], *, action_url: str | None = None) -> int:
+    """Run a Rasa command in the foreground from the project root; returns its exit code."""
+    cmd = [str(rasa_executable(settings)), *args]
+    url = action_url or f"http://{settings.server.host}:{settings.server.port}/webhook"
+    return subprocess.call(cmd, cwd=settings.root, env=engine_env(settings, url))
+
+
+def train(settings: Settings) -> int:
+    """Train if data, domain or config changed (Rasa fingerprints and skips otherwise)."""
+    return run_rasa(
+        settings,
+        ["train", "--data", "nlu_data", "--domain", "domain.yml", "--config", "config.yml", "--out", "models"],
+    )
+
+
+def validate(settings: Settings) -> int:
+    return run_rasa(
+        settings,
+        ["data", "validate", "--data", "nlu_data", "--domain", "domain.yml", "--config", "config.yml", "--fail-on-warnings"],
+    )
+
+
+class EngineProcess:
+    """A `rasa run` child process bound to the loopback interface."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        action_url: str,
+        host: str | None = None,
+        port: int | None = None,
+        model: Path | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.action_url = action_url
+        self.host = host or settings.engine.host
+        self.port = port or settings.engine.port
+        self.model = model
+        self.log_path = log_path or settings.var_dir / "log" / "engine.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        model = self.model or latest_model(self.settings)
+        return [
+            str(rasa_executable(self.settings)),
+            "run",
+            "--enable-api",
+            "--interface", self.host,
+            "--port", str(self.port),
+            "--model", str(model),
+            "--endpoints", "endpoints.yml",
+            "--credentials", "credentials.yml",
+        ]
+
+    def start(self) -> None:
+        cmd = self.command()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_file = self.log_path.open("ab")
+        try:
+            self.process = subprocess.Popen(
+                cmd,
+                cwd=self.settings.root,
+                env=engine_env(self.settings, self.action_url),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C reaches us; we stop the engine ourselves
+            )
+        finally:
+            log_file.close()
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout or self.settings.engine.startup_timeout)
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise EngineError(
+                    f"The engine stopped during start-up (exit {self.process.returncode}). "
+                    f"Last lines of {self.log_path}:\n{self.log_tail()}"
+                )
+            try:
+                response = httpx.get(f"{self.url}/status", timeout=2)
+                if response.status_code == 200 and response.json().get("model_file"):
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.5)
+        raise EngineError(f"The engine was not ready after {timeout}s. See {self.log_path}:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self, grace: float = 20) -> None:
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+        except ProcessLookupError:
+            pass

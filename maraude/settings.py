@@ -1,0 +1,278 @@
+"""One typed settings object for the app process.
+
+Sources, highest priority first: environment variables (and a `.env` file), then
+`maraude.yml`, then the defaults below. The contract variables of DESIGN.md
+(`TELEGRAM_BOT_TOKEN`, `TELEGRAM_API_BASE_URL`, `TELEGRAM_WEBHOOK_URL`,
+`COUNSELLOR_GROUP_ID`, `DATABASE_URL`, `RASA_URL`) are top-level fields; nested
+sections can be overridden with a double underscore, e.g. `ORGANISATION__NAME`.
+
+Nothing here connects to anything: `load_settings()` only reads and validates, and
+raises `SettingsError` with one line per bad setting, naming it and what is expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+CONFIG_ENV = "MARAUDE_CONFIG"
+PLACEHOLDERS = {"change-me", "changeme", "changethis", "xxx", "todo", "your-token-here"}
+TOKEN_RE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{30,}$")
+
+
+class SettingsError(Exception):
+    """Raised when settings are missing or invalid; the message is meant for a human."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Organisation(Section):
+    """The structure that runs the bot, as shown to young people."""
+
+    name: str = Field(min_length=2, max_length=120)
+    privacy_notice_url: str = ""  # empty: the app's own /confidentialite page
+    retention_days: int = Field(default=365, ge=1, le=3650)
+    contact: str = ""
+
+
+class Server(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = ""  # empty: http://<host>:<port>
+    auto_migrate: bool = True
+    simulator_enabled: bool = True
+
+
+class Engine(Section):
+    """Where the local Rasa engine started by `maraude up` listens."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5005, ge=1, le=65535)
+    startup_timeout: float = Field(default=300, gt=0)
+    request_timeout: float = Field(default=30, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    # Contract variables (DESIGN.md)
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str | None = None
+    counsellor_group_id: int | None = None
+    database_url: str | None = None
+    rasa_url: str | None = None
+
+    maraude_secret_key: SecretStr | None = None
+    organisation: Organisation
+    server: Server = Server()
+    engine: Engine = Engine()
+    project_root: Path = Path(".")
+    # Runtime files (SQLite databases, logs, generated secret), relative to the project root.
+    var_path: Path = Path("var")
+
+    @field_validator("telegram_bot_token", "maraude_secret_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value().strip()
+        if raw.lower() in PLACEHOLDERS:
+            raise ValueError("is a placeholder; put the token BotFather gave you, or unset it")
+        if not TOKEN_RE.match(raw):
+            raise ValueError("expected a BotFather token like 123456789:AAE… (digits, colon, 30+ chars)")
+        return SecretStr(raw)
+
+    @field_validator("maraude_secret_key")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value()
+        if raw.lower() in PLACEHOLDERS:
+            raise ValueError("is a placeholder; generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+        if len(raw) < 32:
+            raise ValueError("must be at least 32 characters long")
+        return value
+
+    @field_validator("telegram_api_base_url", "rasa_url")
+    @classmethod
+    def _check_http_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not re.match(r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$", value):
+            raise ValueError("expected an http(s) URL such as http://127.0.0.1:5005")
+        return value.rstrip("/")
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not re.match(r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$", value):
+            raise ValueError("expected the public https URL Telegram will POST updates to")
+        return value
+
+    @field_validator("counsellor_group_id", mode="before")
+    @classmethod
+    def _check_group(cls, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValueError("expected a Telegram supergroup id, a negative number like -1001234567890") from None
+        if number >= 0:
+            raise ValueError("expected a Telegram supergroup id, a negative number like -1001234567890")
+        return number
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "expected an SQLAlchemy URL, e.g. sqlite:///var/maraude.db or "
+                "postgresql+psycopg://user@127.0.0.1:5432/maraude"
+            ) from None
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the YAML file, which is passed as init kwargs by load_settings().
+        return env_settings, dotenv_settings, init_settings
+
+    # Derived values -----------------------------------------------------------------------
+    @property
+    def root(self) -> Path:
+        return self.project_root.resolve()
+
+    @property
+    def var_dir(self) -> Path:
+        return self.root / self.var_path
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'maraude.db'}"
+
+    @property
+    def public_url(self) -> str:
+        return (self.server.public_url or f"http://{self.server.host}:{self.server.port}").rstrip("/")
+
+    @property
+    def privacy_url(self) -> str:
+        return self.organisation.privacy_notice_url or f"{self.public_url}/confidentialite"
+
+    @property
+    def engine_url(self) -> str:
+        return self.rasa_url or f"http://{self.engine.host}:{self.engine.port}"
+
+    @cached_property
+    def secret_key(self) -> str:
+        """Secret used for pseudonymous ids and the webhook token.
+
+        Taken from MARAUDE_SECRET_KEY, else generated once and kept in var/secret_key,
+        so that `make run` works on a fresh machine and ids stay stable across restarts.
+        """
+        if self.maraude_secret_key is not None:
+            return self.maraude_secret_key.get_secret_value()
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key
+
+
+ENV_NAMES = {
+    "telegram_bot_token",
+    "telegram_api_base_url",
+    "telegram_webhook_url",
+    "counsellor_group_id",
+    "database_url",
+    "rasa_url",
+    "maraude_secret_key",
+    "var_path",
+}
+
+
+def _setting_name(loc: tuple[Any, ...], config_path: Path) -> str:
+    parts = [str(p) for p in loc]
+    if not parts:
+        return f"{config_path.name}"
+    if parts[0] in ENV_NAMES:
+        return parts[0].upper()
+    dotted = ".".join(parts)
+    env = "__".join(parts).upper()
+    return f"{dotted} in {config_path.name} (or {env})"
+
+
+def _describe(exc: ValidationError, config_path: Path) -> str:
+    lines = []
+    for error in exc.errors():
+        name = _setting_name(tuple(error["loc"]), config_path)
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "is required"
+        elif error["type"] == "extra_forbidden":
+            message = "is not a known setting (typo?)"
+        lines.append(f"  - {name}: {message}")
+    return "Invalid settings:\n" + "\n".join(lines)
+
+
+def load_settings(config_path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read maraude.yml (or $MARAUDE_CONFIG) and the environment, validate, return Settings."""
+    path = Path(config_path or os.environ.get(CONFIG_ENV) or "maraude.yml")
+    if not path.is_file():
+        raise SettingsError(
+            f"Settings file not found: {path} (set {CONFIG_ENV} or run from the project folder)"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path} must be a mapping of settings at the top level")
+    data.setdefault("project_root", str(path.resolve().parent))
+    try:
+        return Settings(_env_file=path.resolve().parent / ".env", **data)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, path)) from None

@@ -1,0 +1,108 @@
+"""Shared helpers for tests: settings in a temp folder, the app served in a thread, gates."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+import yaml
+
+from maraude.app import create_app
+from maraude.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT_ENV = (
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_API_BASE_URL",
+    "TELEGRAM_WEBHOOK_URL",
+    "COUNSELLOR_GROUP_ID",
+    "DATABASE_URL",
+    "RASA_URL",
+    "MARAUDE_SECRET_KEY",
+    "MARAUDE_CONFIG",
+)
+TEST_TOKEN = "123456789:AAEtestTOKENtestTOKENtestTOKEN_abcdef"
+TEST_SECRET = "test-secret-key-0123456789abcdef0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_config(folder: Path, **overrides: Any) -> Path:
+    """A maraude.yml in `folder`: the project's own, with top-level keys overridden."""
+    data = yaml.safe_load((ROOT / "maraude.yml").read_text(encoding="utf-8"))
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key].update(value)
+        else:
+            data[key] = value
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "maraude.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def make_settings(folder: Path, **overrides: Any) -> Settings:
+    """Settings whose project root is the repository but whose var/ and database are in `folder`."""
+    overrides.setdefault("project_root", str(ROOT))
+    overrides.setdefault("var_path", str(folder / "var"))
+    overrides.setdefault("database_url", f"sqlite:///{folder / 'app.db'}")
+    overrides.setdefault("maraude_secret_key", TEST_SECRET)
+    return load_settings(write_config(folder, **overrides))
+
+
+class AppServer:
+    """The real ASGI app served by uvicorn in a background thread (its own event loop)."""
+
+    def __init__(self, settings: Settings, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.app = create_app(settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="app-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def services(self) -> Any:
+        return self.app.state.services
+
+    def __enter__(self) -> AppServer:
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the app server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+def engine_missing_reason() -> str | None:
+    if not (ROOT / ".venv-rasa" / "bin" / "rasa").exists():
+        return "Rasa engine env .venv-rasa is missing: run `make install` (make test does it)"
+    if not list((ROOT / "models").glob("*.tar.gz")):
+        return "no trained model in models/: run `make train` (make test does it)"
+    return None
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def postgres_url() -> str | None:
+    return os.environ.get("MARAUDE_TEST_POSTGRES_URL") or None

@@ -1,0 +1,97 @@
+"""The shared pipeline without an engine: commands, bad input, and the crisis fallback."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.engine_client import EngineClient
+from bot.messages import Button, Reply, replies_from_engine
+from bot.pipeline import ConversationPipeline, is_valid_payload
+from bot.texts import AppTexts, fold
+from handoff import migrate
+from handoff.db import Database
+from handoff.models import Channel
+from handoff.services.people import PeopleService
+from tests.support import free_port
+
+TEXTS = AppTexts.load()
+
+
+@pytest.fixture
+async def pipeline(sqlite_url: str):  # type: ignore[no-untyped-def]
+    migrate.upgrade(sqlite_url)
+    people = PeopleService(Database.from_url(sqlite_url), "p" * 40)
+    # Nothing listens on this port: the engine is down.
+    engine = EngineClient(f"http://127.0.0.1:{free_port()}", timeout=2)
+    yield ConversationPipeline(people, engine, TEXTS)
+    await engine.aclose()
+
+
+@pytest.mark.parametrize(
+    ("message", "number"),
+    [
+        ("jveux mourir", "3114"),
+        ("jen peux plus jvais me foutre en l'air", "3114"),
+        ("Je pense au suicide", "3114"),
+        ("mon copain me frappe", "3919"),
+        ("chui a la rue ce soir", "115"),
+        ("mes darons m'ont mis dehors jsais pas ou dormir", "115"),
+    ],
+)
+async def test_crisis_gets_helplines_even_when_the_engine_is_down(
+    pipeline: ConversationPipeline, message: str, number: str
+) -> None:
+    replies = await pipeline.handle_text(Channel.telegram, "100", message)
+    assert any(number in r.text for r in replies)
+    assert all(not r.buttons for r in replies)
+
+
+async def test_engine_down_gets_a_clear_notice(pipeline: ConversationPipeline) -> None:
+    replies = await pipeline.handle_text(Channel.telegram, "101", "slt ca va")
+    assert [r.text for r in replies] == [TEXTS.engine_down]
+
+
+async def test_unknown_command_is_answered_without_the_engine(pipeline: ConversationPipeline) -> None:
+    replies = await pipeline.handle_text(Channel.telegram, "102", "/hack@maraude_bot now")
+    assert [r.text for r in replies] == [TEXTS.unknown_command]
+
+
+async def test_forged_button_payload_is_refused(pipeline: ConversationPipeline) -> None:
+    replies = await pipeline.handle_button(Channel.telegram, "103", "rm -rf /", "OK")
+    assert [r.text for r in replies] == [TEXTS.button_expired]
+
+
+async def test_huge_message_is_cut_and_said_so(pipeline: ConversationPipeline) -> None:
+    replies = await pipeline.handle_text(Channel.simulator, "browser-huge", "a" * 50_000)
+    assert replies[-1].text == TEXTS.too_long
+
+
+async def test_empty_message(pipeline: ConversationPipeline) -> None:
+    replies = await pipeline.handle_text(Channel.simulator, "browser-empty", "   ")
+    assert [r.text for r in replies] == [TEXTS.unsupported_content]
+
+
+def test_payload_format() -> None:
+    assert is_valid_payload("/consent_accept")
+    assert is_valid_payload('/inform{"age":"19"}')
+    assert not is_valid_payload("consent_accept")
+    assert not is_valid_payload("/x" + "y" * 300)
+    assert not is_valid_payload('/a{"b":{"c":1}}')
+
+
+def test_engine_output_to_replies() -> None:
+    items = [
+        {"recipient_id": "y", "text": "Salut"},
+        {"recipient_id": "y", "text": "OK ?", "buttons": [{"title": "Oui", "payload": "/affirm"}]},
+        {"recipient_id": "y", "buttons": [{"title": "Non", "payload": "/deny"}]},
+        {"recipient_id": "y", "text": "   "},
+        {"recipient_id": "y", "custom": {"x": 1}},
+    ]
+    assert replies_from_engine(items) == [
+        Reply("Salut"),
+        Reply("OK ?", (Button("Oui", "/affirm"), Button("Non", "/deny"))),
+    ]
+
+
+def test_fold() -> None:
+    assert fold("J'suis À LA rue !!!") == "j suis a la rue"
