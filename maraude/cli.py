@@ -74,6 +74,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     engine = None
     if settings.rasa_url is None:
         engine = EngineProcess(settings, action_url=f"http://127.0.0.1:{port}/webhook")
+        engine.command()  # fail fast if the engine env or the model is missing
         print(f"Starting the Rasa engine on {engine.url} (log: {engine.log_path})…", flush=True)
         engine.start()
     try:

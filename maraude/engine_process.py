@@ -99,9 +99,11 @@ class EngineProcess:
         return f"http://{self.host}:{self.port}"
 
     def command(self) -> list[str]:
+        """The `rasa run` command line; raises EngineError naming what is missing."""
+        rasa = rasa_executable(self.settings)
         model = self.model or latest_model(self.settings)
         return [
-            str(rasa_executable(self.settings)),
+            str(rasa),
             "run",
             "--enable-api",
             "--interface", self.host,

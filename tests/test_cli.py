@@ -1,0 +1,74 @@
+"""The `maraude` command line: help, settings errors, db upgrade, engine errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from handoff import migrate
+from maraude.cli import main
+from tests.support import ROOT, write_config
+
+
+def test_console_script_help() -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "maraude"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for command in ("serve", "up", "db", "train", "check", "chat"):
+        assert command in result.stdout
+
+
+def test_bad_settings_fail_fast_with_a_named_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RASA_URL", "localhost")
+    code = main(["--config", str(write_config(tmp_path)), "db", "upgrade"])
+    assert code == 2
+    assert "RASA_URL" in capsys.readouterr().err
+
+
+def test_db_upgrade_creates_the_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path)
+    assert main(["--config", str(config), "db", "upgrade"]) == 0
+    assert "revision 0001" in capsys.readouterr().out
+    assert migrate.current(f"sqlite:///{tmp_path / 'var' / 'maraude.db'}") == "0001"
+    assert main(["--config", str(config), "db", "upgrade"]) == 0  # idempotent
+
+
+@pytest.mark.parametrize("command", [["train"], ["up"], ["check"]])
+def test_missing_engine_env_says_what_to_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    # A project folder without .venv-rasa: the command must say to run `make install`.
+    code = main(["--config", str(write_config(tmp_path)), *command])
+    assert code == 3
+    assert "make install" in capsys.readouterr().err
+
+
+def test_up_without_a_model_says_to_train(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / ".venv-rasa" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv-rasa" / "bin" / "rasa").write_text("#!/bin/sh\nexit 1\n")
+    code = main(["--config", str(write_config(tmp_path)), "up"])
+    assert code == 3
+    assert "make train" in capsys.readouterr().err
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["fly"])
+    assert exc.value.code == 2
+
+
+def test_repository_settings_are_valid() -> None:
+    from maraude.settings import load_settings
+
+    settings = load_settings(ROOT / "maraude.yml")
+    assert settings.organisation.name and settings.root == ROOT

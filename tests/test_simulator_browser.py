@@ -1,0 +1,94 @@
+"""The web simulator driven in headless Debian Chromium through Playwright."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from handoff.models import ConsentStatus
+from tests.support import chromium_path
+
+pytestmark = [pytest.mark.engine, pytest.mark.browser]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Debian chromium is not installed (`apt-get install chromium`; .ci/run does it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def send(page: Any, text: str) -> None:
+    page.fill("#text", text)
+    page.click("#send")
+
+
+def test_simulator_conversation(stack: Any, page: Any) -> None:
+    page.goto(f"{stack.app.url}/simulateur")
+    assert "Simulateur" in page.title()
+    send(page, "/start")
+    page.get_by_role("button", name="OK pour moi").wait_for()
+    chat = page.locator("#chat")
+    assert "robot" in chat.inner_text().lower()
+    assert stack.settings.organisation.name in chat.inner_text()
+
+    bot_before = page.locator(".msg.bot:not(.typing)").count()
+    page.get_by_role("button", name="OK pour moi").click()
+    page.wait_for_function(
+        "n => document.querySelectorAll('.msg.bot:not(.typing)').length > n", arg=bot_before
+    )
+    assert page.get_by_role("button", name="OK pour moi").is_disabled()
+
+    people = stack.services.people
+    cookie = next(c for c in page.context.cookies() if c["name"] == "maraude_sim")
+    from handoff.models import Channel
+    from handoff.services.people import pseudonymise
+
+    pseudo = pseudonymise(stack.settings.secret_key, Channel.simulator, cookie["value"])
+    assert people.get(pseudo).consent is ConsentStatus.granted
+
+    payload = "<img src=x onerror=\"document.body.dataset.pwned='1'\"> t'es un robot ?"
+    bot_before = page.locator(".msg.bot:not(.typing)").count()
+    send(page, payload)
+    page.wait_for_function(
+        "n => document.querySelectorAll('.msg.bot:not(.typing)').length > n", arg=bot_before
+    )
+    assert page.locator(".msg.me").last.inner_text() == payload  # shown as text
+    assert page.locator("#chat img").count() == 0
+    assert page.evaluate("document.body.dataset.pwned") is None
+    assert "robot" in page.locator(".msg.bot").last.inner_text().lower()
+
+
+def test_simulator_reset_starts_a_new_person(stack: Any, page: Any) -> None:
+    page.goto(f"{stack.app.url}/simulateur")
+    first = next(c for c in page.context.cookies() if c["name"] == "maraude_sim")["value"]
+    page.click("#reset")
+    page.wait_for_function("document.querySelectorAll('.msg').length === 0")
+    second = next(c for c in page.context.cookies() if c["name"] == "maraude_sim")["value"]
+    assert first != second
