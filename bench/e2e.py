@@ -99,7 +99,9 @@ def main() -> None:
             server={"port": app_port},
         )
         engine = EngineProcess(
-            settings, action_url=f"http://127.0.0.1:{app_port}/webhook", port=engine_port,
+            settings,
+            action_url=f"http://127.0.0.1:{app_port}/webhook",
+            port=engine_port,
             log_path=folder / "engine.log",
         )
         engine.start()
@@ -107,8 +109,12 @@ def main() -> None:
             engine.wait_ready(timeout=300)
             rest = f"{engine.url}/webhooks/rest/webhook"
             # How many bot messages each text produces, so both paths wait for the whole answer.
-            expected = {t: len(httpx.post(rest, json={"sender": "warmup", "message": t}, timeout=60).json()) for t in set(texts)}
+            expected = {
+                t: len(httpx.post(rest, json={"sender": "warmup", "message": t}, timeout=60).json())
+                for t in set(texts)
+            }
             with AppServer(settings, port=app_port):
+
                 def via_app(index: int) -> list[float]:
                     user = 900_000 + index
                     seen, out = 0, []
@@ -124,11 +130,14 @@ def main() -> None:
                 app_lat, app_elapsed = run_users(args.users, via_app)
 
             with httpx.Client(timeout=120) as client:
+
                 def direct(index: int) -> list[float]:
                     out = []
                     for text in texts:
                         t0 = time.perf_counter()
-                        client.post(rest, json={"sender": f"bench-{index}", "message": text}).raise_for_status()
+                        client.post(
+                            rest, json={"sender": f"bench-{index}", "message": text}
+                        ).raise_for_status()
                         out.append(time.perf_counter() - t0)
                     return out
 

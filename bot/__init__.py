@@ -1,1 +1,4 @@
-"""Channels towards young people: Telegram, the web simulator and the terminal share one pipeline."""
+"""Channels towards young people.
+
+Telegram, the web simulator and the terminal all go through one pipeline (bot/pipeline.py).
+"""

@@ -62,7 +62,7 @@ class ConversationPipeline:
     async def handle_button(
         self, channel: Channel, user_key: str, payload: str, title: str
     ) -> list[Reply]:
-        """A button the young person pressed; the payload goes to the engine, the title is logged."""
+        """A pressed button: the payload goes to the engine, the title is what gets logged."""
         if not is_valid_payload(payload):
             return [Reply(self.texts.button_expired)]
         return await self._exchange(channel, user_key, payload, shown=title or payload)

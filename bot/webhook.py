@@ -25,7 +25,9 @@ def telegram_webhook_router(path: str) -> APIRouter:
     ) -> JSONResponse:
         channel = services.telegram
         if channel is None or not channel.webhook_url:
-            return JSONResponse({"ok": False, "description": "webhook mode is off"}, status_code=404)
+            return JSONResponse(
+                {"ok": False, "description": "webhook mode is off"}, status_code=404
+            )
         if secret is None or not hmac.compare_digest(secret, channel.secret_token):
             log.warning("webhook call with a wrong or missing secret token refused")
             return JSONResponse({"ok": False, "description": "forbidden"}, status_code=403)
@@ -34,7 +36,9 @@ def telegram_webhook_router(path: str) -> APIRouter:
         except ValueError:
             return JSONResponse({"ok": False, "description": "body is not JSON"}, status_code=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            return JSONResponse({"ok": False, "description": "not a Telegram update"}, status_code=400)
+            return JSONResponse(
+                {"ok": False, "description": "not a Telegram update"}, status_code=400
+            )
         try:
             await channel.feed(data)
         except (KeyError, TypeError, ValueError) as exc:

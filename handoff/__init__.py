@@ -1,1 +1,4 @@
-"""Hand-off side of Maraude: database models, services, web pages and (later) the counsellor queue."""
+"""Hand-off side of Maraude.
+
+Database models, services, web pages and (later) the counsellor queue.
+"""

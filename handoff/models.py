@@ -75,7 +75,9 @@ class YoungPerson(Base):
     """A young person, known to the engine only by `pseudo_id`."""
 
     __tablename__ = "young_person"
-    __table_args__ = (UniqueConstraint("channel", "channel_user_id", name="uq_person_channel_user"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "channel_user_id", name="uq_person_channel_user"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pseudo_id: Mapped[str] = mapped_column(String(40), unique=True, index=True)
@@ -103,7 +105,9 @@ class ConsentRecord(Base):
     __tablename__ = "consent_record"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("young_person.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("young_person.id", ondelete="CASCADE"), index=True
+    )
     status: Mapped[ConsentStatus] = mapped_column(str_enum(ConsentStatus, 16))
     notice_version: Mapped[str] = mapped_column(String(32))
     recorded_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)

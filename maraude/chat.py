@@ -54,7 +54,10 @@ async def run_chat(settings: Settings, port: int | None = None) -> int:
     try:
         if engine is not None:
             await asyncio.to_thread(engine.wait_ready)
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+            if serving.done():
+                serving.result()  # re-raise why the app could not start
+                return 1
             await asyncio.sleep(0.05)
         pipeline = app.state.services.pipeline
         user = "terminal-" + secrets.token_hex(6)
@@ -71,7 +74,9 @@ async def run_chat(settings: Settings, port: int | None = None) -> int:
                 continue
             if line.isdigit() and 1 <= int(line) <= len(buttons):
                 chosen = buttons[int(line) - 1]
-                replies = await pipeline.handle_button(Channel.terminal, user, chosen.payload, chosen.title)
+                replies = await pipeline.handle_button(
+                    Channel.terminal, user, chosen.payload, chosen.title
+                )
             else:
                 replies = await pipeline.handle_text(Channel.terminal, user, line)
             buttons = render(replies)

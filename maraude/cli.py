@@ -81,7 +81,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         if engine is not None:
             engine.wait_ready()
             print("Engine ready.", flush=True)
-        print(f"App on http://{host}:{port} — simulator: http://{host}:{port}/simulateur", flush=True)
+        print(
+            f"App on http://{host}:{port} — simulator: http://{host}:{port}/simulateur", flush=True
+        )
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     except KeyboardInterrupt:
         pass
@@ -100,7 +102,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maraude", description="Maraude outreach assistant.")
-    parser.add_argument("--config", help="settings file (default: $MARAUDE_CONFIG or ./maraude.yml)")
+    parser.add_argument(
+        "--config", help="settings file (default: $MARAUDE_CONFIG or ./maraude.yml)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

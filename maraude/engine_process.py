@@ -21,7 +21,9 @@ class EngineError(Exception):
 def rasa_executable(settings: Settings) -> Path:
     path = settings.root / ".venv-rasa" / "bin" / "rasa"
     if not path.exists():
-        raise EngineError(f"Rasa engine environment not found at {path.parent.parent}: run `make install`.")
+        raise EngineError(
+            f"Rasa engine environment not found at {path.parent.parent}: run `make install`."
+        )
     return path
 
 
@@ -62,14 +64,34 @@ def train(settings: Settings) -> int:
     """Train if data, domain or config changed (Rasa fingerprints and skips otherwise)."""
     return run_rasa(
         settings,
-        ["train", "--data", "nlu_data", "--domain", "domain.yml", "--config", "config.yml", "--out", "models"],
+        [
+            "train",
+            "--data",
+            "nlu_data",
+            "--domain",
+            "domain.yml",
+            "--config",
+            "config.yml",
+            "--out",
+            "models",
+        ],
     )
 
 
 def validate(settings: Settings) -> int:
     return run_rasa(
         settings,
-        ["data", "validate", "--data", "nlu_data", "--domain", "domain.yml", "--config", "config.yml", "--fail-on-warnings"],
+        [
+            "data",
+            "validate",
+            "--data",
+            "nlu_data",
+            "--domain",
+            "domain.yml",
+            "--config",
+            "config.yml",
+            "--fail-on-warnings",
+        ],
     )
 
 
@@ -106,11 +128,16 @@ class EngineProcess:
             str(rasa),
             "run",
             "--enable-api",
-            "--interface", self.host,
-            "--port", str(self.port),
-            "--model", str(model),
-            "--endpoints", "endpoints.yml",
-            "--credentials", "credentials.yml",
+            "--interface",
+            self.host,
+            "--port",
+            str(self.port),
+            "--model",
+            str(model),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
         ]
 
     def start(self) -> None:
@@ -145,7 +172,9 @@ class EngineProcess:
             except (httpx.HTTPError, ValueError):
                 pass
             time.sleep(0.5)
-        raise EngineError(f"The engine was not ready after {timeout}s. See {self.log_path}:\n{self.log_tail()}")
+        raise EngineError(
+            f"The engine was not ready after {timeout}s. See {self.log_path}:\n{self.log_tail()}"
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         try:

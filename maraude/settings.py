@@ -102,7 +102,9 @@ class Settings(BaseSettings):
         if raw.lower() in PLACEHOLDERS:
             raise ValueError("is a placeholder; put the token BotFather gave you, or unset it")
         if not TOKEN_RE.match(raw):
-            raise ValueError("expected a BotFather token like 123456789:AAE… (digits, colon, 30+ chars)")
+            raise ValueError(
+                "expected a BotFather token like 123456789:AAE… (digits, colon, 30+ chars)"
+            )
         return SecretStr(raw)
 
     @field_validator("maraude_secret_key")
@@ -112,7 +114,10 @@ class Settings(BaseSettings):
             return None
         raw = value.get_secret_value()
         if raw.lower() in PLACEHOLDERS:
-            raise ValueError("is a placeholder; generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+            raise ValueError(
+                "is a placeholder; generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
         if len(raw) < 32:
             raise ValueError("must be at least 32 characters long")
         return value
@@ -145,9 +150,13 @@ class Settings(BaseSettings):
         try:
             number = int(value)
         except (TypeError, ValueError):
-            raise ValueError("expected a Telegram supergroup id, a negative number like -1001234567890") from None
+            raise ValueError(
+                "expected a Telegram supergroup id, a negative number like -1001234567890"
+            ) from None
         if number >= 0:
-            raise ValueError("expected a Telegram supergroup id, a negative number like -1001234567890")
+            raise ValueError(
+                "expected a Telegram supergroup id, a negative number like -1001234567890"
+            )
         return number
 
     @field_validator("database_url")
@@ -192,7 +201,9 @@ class Settings(BaseSettings):
 
     @property
     def public_url(self) -> str:
-        return (self.server.public_url or f"http://{self.server.host}:{self.server.port}").rstrip("/")
+        return (self.server.public_url or f"http://{self.server.host}:{self.server.port}").rstrip(
+            "/"
+        )
 
     @property
     def privacy_url(self) -> str:
@@ -273,6 +284,6 @@ def load_settings(config_path: str | os.PathLike[str] | None = None) -> Settings
         raise SettingsError(f"{path} must be a mapping of settings at the top level")
     data.setdefault("project_root", str(path.resolve().parent))
     try:
-        return Settings(_env_file=path.resolve().parent / ".env", **data)
+        return Settings(_env_file=path.resolve().parent / ".env", **data)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise SettingsError(_describe(exc, path)) from None

@@ -71,8 +71,12 @@ async def test_record_consent_stores_the_decision(
 ) -> None:
     person = people.identify(Channel.telegram, "555")
     dispatcher = CollectingDispatcher()
-    events = await ActionRecordConsent(people).run(dispatcher, tracker(person.pseudo_id, intent), {})
-    assert events == [{"event": "slot", "timestamp": None, "name": "consent", "value": status.value}]
+    events = await ActionRecordConsent(people).run(
+        dispatcher, tracker(person.pseudo_id, intent), {}
+    )
+    assert events == [
+        {"event": "slot", "timestamp": None, "name": "consent", "value": status.value}
+    ]
     assert [m["response"] for m in dispatcher.messages] == responses
     assert people.get(person.pseudo_id).consent is status  # type: ignore[union-attr]
     assert [s for s, _ in people.consent_history(person.pseudo_id)] == [status]
@@ -81,7 +85,9 @@ async def test_record_consent_stores_the_decision(
 async def test_record_consent_without_a_consent_answer_asks_again(people: PeopleService) -> None:
     person = people.identify(Channel.telegram, "556")
     dispatcher = CollectingDispatcher()
-    events = await ActionRecordConsent(people).run(dispatcher, tracker(person.pseudo_id, "greet"), {})
+    events = await ActionRecordConsent(people).run(
+        dispatcher, tracker(person.pseudo_id, "greet"), {}
+    )
     assert events == []
     assert [m["response"] for m in dispatcher.messages] == ["utter_ask_consent"]
     assert people.consent_history(person.pseudo_id) == []
@@ -120,17 +126,27 @@ def test_webhook_route_runs_actions_and_refuses_bad_calls(tmp_path: Path) -> Non
         services = client.app.state.services  # type: ignore[attr-defined]
         person = services.people.identify(Channel.telegram, "9001")
 
-        ok = client.post("/webhook", json=action_call("action_record_consent", person.pseudo_id, "consent_accept"))
+        ok = client.post(
+            "/webhook",
+            json=action_call("action_record_consent", person.pseudo_id, "consent_accept"),
+        )
         assert ok.status_code == 200
         body = ok.json()
         assert body["events"][0]["name"] == "consent"
-        assert [r["response"] for r in body["responses"]] == ["utter_consent_granted", "utter_opening"]
+        assert [r["response"] for r in body["responses"]] == [
+            "utter_consent_granted",
+            "utter_opening",
+        ]
         assert services.people.get(person.pseudo_id).consent is ConsentStatus.granted
 
-        welcome = client.post("/webhook", json=action_call("action_welcome", person.pseudo_id, "start"))
+        welcome = client.post(
+            "/webhook", json=action_call("action_welcome", person.pseudo_id, "start")
+        )
         assert welcome.json()["responses"][0]["structure"] == settings.organisation.name
 
-        unknown = client.post("/webhook", json=action_call("action_nope", person.pseudo_id, "greet"))
+        unknown = client.post(
+            "/webhook", json=action_call("action_nope", person.pseudo_id, "greet")
+        )
         assert unknown.status_code == 404
         assert client.post("/webhook", content=b"{not json").status_code == 400
         assert client.post("/webhook", json=[1, 2]).status_code == 400

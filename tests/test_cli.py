@@ -33,7 +33,9 @@ def test_bad_settings_fail_fast_with_a_named_setting(
     assert "RASA_URL" in capsys.readouterr().err
 
 
-def test_db_upgrade_creates_the_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_db_upgrade_creates_the_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = write_config(tmp_path)
     assert main(["--config", str(config), "db", "upgrade"]) == 0
     assert "revision 0001" in capsys.readouterr().out

@@ -69,7 +69,9 @@ def test_start_consent_button_and_free_text(stack: Any) -> None:
     query = tg.push_callback(user, consent_question["message_id"], "/consent_accept")
     after = tg.wait_for_messages(user, before + 2, timeout=30)
     assert any(a["callback_query_id"] == query for a in tg.callback_answers)
-    closed = next(m for m in tg.sent_messages(user) if m["message_id"] == consent_question["message_id"])
+    closed = next(
+        m for m in tg.sent_messages(user) if m["message_id"] == consent_question["message_id"]
+    )
     assert not keyboard(closed) and closed["text"].endswith("OK pour moi")  # keyboard removed
     person = stack.services.people.get(pseudo(stack, user))
     assert person.consent is ConsentStatus.granted
@@ -195,7 +197,15 @@ def test_webhook_mode(stack: Any, tmp_path: Any) -> None:
             assert tg.webhook_deliveries[-1]["status"] == 200
 
             hook = f"http://127.0.0.1:{port}/telegram/hook"
-            update = {"update_id": 99, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "x"}}
+            update = {
+                "update_id": 99,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "chat": {"id": 1, "type": "private"},
+                    "text": "x",
+                },
+            }
             assert httpx.post(hook, json=update).status_code == 403  # no secret
             wrong = {"X-Telegram-Bot-Api-Secret-Token": "nope"}
             assert httpx.post(hook, json=update, headers=wrong).status_code == 403

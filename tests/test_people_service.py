@@ -51,7 +51,9 @@ def test_identify_is_stable_and_pseudonymous(database: Database) -> None:
     assert first.pseudo_id == again.pseudo_id == pseudonymise(SECRET, Channel.telegram, "987654321")
     assert "987654321" not in first.pseudo_id
     assert other_channel.pseudo_id != first.pseudo_id
-    assert pseudonymise("t" * 40, Channel.telegram, "1") != pseudonymise(SECRET, Channel.telegram, "1")
+    assert pseudonymise("t" * 40, Channel.telegram, "1") != pseudonymise(
+        SECRET, Channel.telegram, "1"
+    )
     assert first.consent is ConsentStatus.unknown
 
 
@@ -79,7 +81,9 @@ def test_refusing_consent_drops_the_transcript_and_keeps_the_decision(database: 
     people = PeopleService(database, SECRET)
     person = people.identify(Channel.simulator, "browser-1")
     people.record_consent(person.pseudo_id, granted=True)
-    people.log_messages(person.id, [LoggedMessage(Direction.incoming, Origin.youth, "jcherche du taf")])
+    people.log_messages(
+        person.id, [LoggedMessage(Direction.incoming, Origin.youth, "jcherche du taf")]
+    )
     people.record_consent(person.pseudo_id, granted=False)
     assert people.transcript(person.pseudo_id) == []
     assert [s for s, _ in people.consent_history(person.pseudo_id)] == [

@@ -51,7 +51,9 @@ async def test_engine_down_gets_a_clear_notice(pipeline: ConversationPipeline) -
     assert [r.text for r in replies] == [TEXTS.engine_down]
 
 
-async def test_unknown_command_is_answered_without_the_engine(pipeline: ConversationPipeline) -> None:
+async def test_unknown_command_is_answered_without_the_engine(
+    pipeline: ConversationPipeline,
+) -> None:
     replies = await pipeline.handle_text(Channel.telegram, "102", "/hack@maraude_bot now")
     assert [r.text for r in replies] == [TEXTS.unknown_command]
 

@@ -26,11 +26,15 @@ CHROMIUM_ARGS = [
 def browser() -> Iterator[Any]:
     path = chromium_path()
     if path is None:
-        pytest.skip("Debian chromium is not installed (`apt-get install chromium`; .ci/run does it)")
+        pytest.skip(
+            "Debian chromium is not installed (`apt-get install chromium`; .ci/run does it)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=path, headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 

@@ -16,7 +16,9 @@ from bot.telegram import (
 
 
 def test_keyboard_rows() -> None:
-    short = Reply("ok ?", (Button("Oui", "/affirm"), Button("Non", "/deny"), Button("Jsp", "/dont_know")))
+    short = Reply(
+        "ok ?", (Button("Oui", "/affirm"), Button("Non", "/deny"), Button("Jsp", "/dont_know"))
+    )
     markup = keyboard_for(short)
     assert markup is not None
     assert [[b.text for b in row] for row in markup.inline_keyboard] == [["Oui", "Non"], ["Jsp"]]
@@ -41,7 +43,9 @@ def test_split_text_keeps_everything_in_order() -> None:
 
 
 def test_button_title_only_for_buttons_of_that_message() -> None:
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton("OK pour moi", callback_data="/consent_accept")]])
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton("OK pour moi", callback_data="/consent_accept")]]
+    )
     message = Message(1, date=None, chat=Chat(5, "private"), text="?", reply_markup=markup)  # type: ignore[arg-type]
     assert button_title(message, "/consent_accept") == "OK pour moi"
     assert button_title(message, "/delete_data") is None

@@ -66,7 +66,9 @@ class PeopleService:
         for _attempt in range(2):
             try:
                 with self._db.transaction() as session:
-                    person = session.scalar(select(YoungPerson).where(YoungPerson.pseudo_id == pseudo))
+                    person = session.scalar(
+                        select(YoungPerson).where(YoungPerson.pseudo_id == pseudo)
+                    )
                     if person is None:
                         person = YoungPerson(
                             pseudo_id=pseudo,

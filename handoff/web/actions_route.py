@@ -20,7 +20,9 @@ router = APIRouter(tags=["engine"])
 
 
 @router.post("/webhook", include_in_schema=False)
-async def run_action(request: Request, services: Annotated[Any, Depends(get_services)]) -> JSONResponse:
+async def run_action(
+    request: Request, services: Annotated[Any, Depends(get_services)]
+) -> JSONResponse:
     try:
         action_call = await request.json()
     except ValueError:

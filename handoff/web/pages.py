@@ -18,7 +18,9 @@ async def home(request: Request, services: Annotated[Any, Depends(get_services)]
 
 
 @router.get("/confidentialite", response_class=HTMLResponse, include_in_schema=False)
-async def privacy(request: Request, services: Annotated[Any, Depends(get_services)]) -> HTMLResponse:
+async def privacy(
+    request: Request, services: Annotated[Any, Depends(get_services)]
+) -> HTMLResponse:
     return services.templates.TemplateResponse(request, "privacy.html", {"s": services.settings})
 
 

@@ -46,7 +46,9 @@ async def post_message(
     _enabled(services)
     session = request.cookies.get(COOKIE)
     if not _valid_session(session):
-        raise HTTPException(status_code=400, detail="Session du simulateur absente : recharge la page.")
+        raise HTTPException(
+            status_code=400, detail="Session du simulateur absente : recharge la page."
+        )
     assert session is not None
     pipeline = services.pipeline
     if body.payload:
@@ -70,7 +72,11 @@ async def reset(services: Annotated[Any, Depends(get_services)]) -> JSONResponse
 
 
 def _valid_session(value: str | None) -> bool:
-    return bool(value) and 16 <= len(value or "") <= 64 and (value or "").replace("-", "").replace("_", "").isalnum()
+    return (
+        bool(value)
+        and 16 <= len(value or "") <= 64
+        and (value or "").replace("-", "").replace("_", "").isalnum()
+    )
 
 
 def _set_session(response: Response) -> None:
