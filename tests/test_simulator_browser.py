@@ -86,7 +86,7 @@ def test_simulator_conversation(stack: Any, page: Any) -> None:
     assert page.locator(".msg.me").last.inner_text() == payload  # shown as text
     assert page.locator("#chat img").count() == 0
     assert page.evaluate("document.body.dataset.pwned") is None
-    assert "robot" in page.locator(".msg.bot").last.inner_text().lower()
+    assert page.locator(".msg.bot").last.inner_text().strip()  # the bot answered it
 
 
 def test_simulator_reset_starts_a_new_person(stack: Any, page: Any) -> None:
