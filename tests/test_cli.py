@@ -74,3 +74,30 @@ def test_repository_settings_are_valid() -> None:
 
     settings = load_settings(ROOT / "maraude.yml")
     assert settings.organisation.name and settings.root == ROOT
+
+
+@pytest.mark.engine
+def test_chat_in_the_terminal_through_the_whole_stack(stack: object, tmp_path: Path) -> None:
+    """`maraude chat`: typed lines and numbered buttons go through the app to the engine."""
+    engine_url = stack.engine.url  # type: ignore[attr-defined]
+    config = write_config(
+        tmp_path,
+        project_root=str(ROOT),
+        var_path=str(tmp_path / "var"),
+        rasa_url=engine_url,
+        maraude_secret_key="c" * 40,
+    )
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "maraude"), "--config", str(config), "chat"],
+        input="/start\n1\n/pizza\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "robot" in out.lower()
+    assert "[1] OK pour moi" in out and "[2] Non merci" in out
+    after_button = out.split("[2] Non merci", 1)[1]
+    assert "?" in after_button  # the opening question after consent
+    assert "Je ne connais pas cette commande" in out
