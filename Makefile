@@ -52,7 +52,7 @@ test: install train
 	$(MAKE) --no-print-directory test-python
 
 test-conversations: models/.trained
-	$(RASA_ENV) .venv-rasa/bin/rasa test core --stories tests/conversations --model models \
+	$(RASA_ENV) .venv-rasa/bin/rasa test core --e2e --stories tests/conversations --model models \
 		--endpoints endpoints.yml --out var/rasa-test-results --fail-on-prediction-errors
 
 test-python: .venv/.installed

@@ -14,7 +14,9 @@ from handoff.services.people import PeopleService
 
 log = logging.getLogger(__name__)
 
-CONSENT_INTENTS = {"consent_accept": True, "consent_refuse": False}
+# A plain "oui"/"non" typed right after the consent question counts too (rules route
+# affirm/deny there only after action_welcome); anything else asks the question again.
+CONSENT_INTENTS = {"consent_accept": True, "affirm": True, "consent_refuse": False, "deny": False}
 
 
 class ActionWelcome(Action):

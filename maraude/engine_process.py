@@ -46,8 +46,13 @@ def engine_env(settings: Settings, action_url: str) -> dict[str, str]:
     return env
 
 
+def trained_models(settings: Settings) -> list[Path]:
+    """Trained models in models/, oldest first."""
+    return sorted((settings.root / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+
+
 def latest_model(settings: Settings) -> Path:
-    models = sorted((settings.root / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    models = trained_models(settings)
     if not models:
         raise EngineError("No trained model in models/: run `make train` (or `maraude train`).")
     return models[-1]
@@ -60,9 +65,12 @@ def run_rasa(settings: Settings, args: Sequence[str], *, action_url: str | None 
     return subprocess.call(cmd, cwd=settings.root, env=engine_env(settings, url))
 
 
-def train(settings: Settings) -> int:
-    """Train if data, domain or config changed (Rasa fingerprints and skips otherwise)."""
-    return run_rasa(
+def train(settings: Settings, keep: int = 2) -> int:
+    """Train if data, domain or config changed (Rasa fingerprints and skips otherwise).
+
+    Keeps the `keep` most recent models in models/ so the folder does not grow forever.
+    """
+    code = run_rasa(
         settings,
         [
             "train",
@@ -76,6 +84,10 @@ def train(settings: Settings) -> int:
             "models",
         ],
     )
+    if code == 0:
+        for old in trained_models(settings)[:-keep]:
+            old.unlink()
+    return code
 
 
 def validate(settings: Settings) -> int:

@@ -64,6 +64,8 @@ async def test_welcome_names_the_structure_and_asks_consent() -> None:
     [
         ("consent_accept", ConsentStatus.granted, ["utter_consent_granted", "utter_opening"]),
         ("consent_refuse", ConsentStatus.refused, ["utter_consent_refused"]),
+        ("affirm", ConsentStatus.granted, ["utter_consent_granted", "utter_opening"]),
+        ("deny", ConsentStatus.refused, ["utter_consent_refused"]),
     ],
 )
 async def test_record_consent_stores_the_decision(
