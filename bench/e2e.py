@@ -21,9 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from maraude.engine_process import EngineProcess
-from tests.fakes.telegram_api import FakeTelegramServer
-from tests.support import TEST_TOKEN, AppServer, free_port, make_settings
+from tests.support import running_stack
 
 MESSAGES = [
     "slt",
@@ -88,62 +86,43 @@ def main() -> None:
     args = parser.parse_args()
     texts = list(itertools.islice(itertools.cycle(MESSAGES), args.messages))
 
-    with tempfile.TemporaryDirectory() as tmp, FakeTelegramServer() as tg:
-        folder = Path(tmp)
-        app_port, engine_port = free_port(), free_port()
-        settings = make_settings(
-            folder,
-            telegram_bot_token=TEST_TOKEN,
-            telegram_api_base_url=tg.url,
-            rasa_url=f"http://127.0.0.1:{engine_port}",
-            server={"port": app_port},
-        )
-        engine = EngineProcess(
-            settings,
-            action_url=f"http://127.0.0.1:{app_port}/webhook",
-            port=engine_port,
-            log_path=folder / "engine.log",
-        )
-        engine.start()
-        try:
-            engine.wait_ready(timeout=300)
-            rest = f"{engine.url}/webhooks/rest/webhook"
-            # How many bot messages each text produces, so both paths wait for the whole answer.
-            expected = {
-                t: len(httpx.post(rest, json={"sender": "warmup", "message": t}, timeout=60).json())
-                for t in set(texts)
-            }
-            with AppServer(settings, port=app_port):
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_stack(Path(tmp), engine_timeout=300) as stack,
+    ):
+        tg, rest = stack.telegram, f"{stack.engine.url}/webhooks/rest/webhook"
+        # How many bot messages each text produces, so both paths wait for the whole answer.
+        expected = {
+            t: len(httpx.post(rest, json={"sender": "warmup", "message": t}, timeout=60).json())
+            for t in set(texts)
+        }
 
-                def via_app(index: int) -> list[float]:
-                    user = 900_000 + index
-                    seen, out = 0, []
-                    for text in texts:
-                        t0 = time.perf_counter()
-                        tg.push_message(user, text)
-                        seen += max(1, expected[text])
-                        tg.wait_for_messages(user, seen, timeout=120)
-                        out.append(time.perf_counter() - t0)
-                    return out
+        def via_app(index: int) -> list[float]:
+            user = 900_000 + index
+            seen, out = 0, []
+            for text in texts:
+                t0 = time.perf_counter()
+                tg.push_message(user, text)
+                seen += max(1, expected[text])
+                tg.wait_for_messages(user, seen, timeout=120)
+                out.append(time.perf_counter() - t0)
+            return out
 
-                via_app(999)  # warm-up
-                app_lat, app_elapsed = run_users(args.users, via_app)
+        via_app(999)  # warm-up
+        app_lat, app_elapsed = run_users(args.users, via_app)
 
-            with httpx.Client(timeout=120) as client:
+        with httpx.Client(timeout=120) as client:
 
-                def direct(index: int) -> list[float]:
-                    out = []
-                    for text in texts:
-                        t0 = time.perf_counter()
-                        client.post(
-                            rest, json={"sender": f"bench-{index}", "message": text}
-                        ).raise_for_status()
-                        out.append(time.perf_counter() - t0)
-                    return out
+            def direct(index: int) -> list[float]:
+                out = []
+                for text in texts:
+                    t0 = time.perf_counter()
+                    body = {"sender": f"bench-{index}", "message": text}
+                    client.post(rest, json=body).raise_for_status()
+                    out.append(time.perf_counter() - t0)
+                return out
 
-                engine_lat, engine_elapsed = run_users(args.users, direct)
-        finally:
-            engine.stop()
+            engine_lat, engine_elapsed = run_users(args.users, direct)
 
     print(f"\n{args.users} users x {args.messages} messages, one at a time per user\n")
     app = report("Telegram -> app -> engine", app_lat, app_elapsed)

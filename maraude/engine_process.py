@@ -65,25 +65,16 @@ def run_rasa(settings: Settings, args: Sequence[str], *, action_url: str | None 
     return subprocess.call(cmd, cwd=settings.root, env=engine_env(settings, url))
 
 
+# Where the training data, domain and pipeline are, relative to the project root.
+DATA_ARGS = ("--data", "nlu_data", "--domain", "domain.yml", "--config", "config.yml")
+
+
 def train(settings: Settings, keep: int = 2) -> int:
     """Train if data, domain or config changed (Rasa fingerprints and skips otherwise).
 
     Keeps the `keep` most recent models in models/ so the folder does not grow forever.
     """
-    code = run_rasa(
-        settings,
-        [
-            "train",
-            "--data",
-            "nlu_data",
-            "--domain",
-            "domain.yml",
-            "--config",
-            "config.yml",
-            "--out",
-            "models",
-        ],
-    )
+    code = run_rasa(settings, ["train", *DATA_ARGS, "--out", "models"])
     if code == 0:
         for old in trained_models(settings)[:-keep]:
             old.unlink()
@@ -91,20 +82,7 @@ def train(settings: Settings, keep: int = 2) -> int:
 
 
 def validate(settings: Settings) -> int:
-    return run_rasa(
-        settings,
-        [
-            "data",
-            "validate",
-            "--data",
-            "nlu_data",
-            "--domain",
-            "domain.yml",
-            "--config",
-            "config.yml",
-            "--fail-on-warnings",
-        ],
-    )
+    return run_rasa(settings, ["data", "validate", *DATA_ARGS, "--fail-on-warnings"])
 
 
 class EngineProcess:

@@ -6,7 +6,6 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -15,12 +14,10 @@ from handoff import migrate
 from handoff.db import Database
 from tests.support import (
     CONTRACT_ENV,
-    TEST_TOKEN,
-    AppServer,
+    Stack,
     engine_missing_reason,
-    free_port,
-    make_settings,
     postgres_url,
+    running_stack,
 )
 
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -82,49 +79,10 @@ def database(db_url: str) -> Iterator[Database]:
 
 # The whole stack: fake Telegram + real engine + real app -----------------------------------
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Session-wide: the trained Rasa engine, the app (Telegram polling the fake Bot API)."""
     reason = engine_missing_reason()
     if reason:
         pytest.skip(reason)
-    from maraude.engine_process import EngineProcess
-    from tests.fakes.telegram_api import FakeTelegramServer
-
-    folder = tmp_path_factory.mktemp("stack")
-    app_port = free_port()
-    telegram = FakeTelegramServer()
-    telegram.start()
-    engine_port = free_port()
-    settings = make_settings(
-        folder,
-        telegram_bot_token=TEST_TOKEN,
-        telegram_api_base_url=telegram.url,
-        rasa_url=f"http://127.0.0.1:{engine_port}",
-        server={"port": app_port},
-    )
-    engine = EngineProcess(
-        settings,
-        action_url=f"http://127.0.0.1:{app_port}/webhook",
-        port=engine_port,
-        log_path=folder / "engine.log",
-    )
-    engine.start()
-    try:
-        engine.wait_ready(timeout=240)
-        with AppServer(settings, port=app_port) as app:
-            yield StackHandle(settings, telegram, engine, app)
-    finally:
-        engine.stop()
-        telegram.stop()
-
-
-class StackHandle:
-    def __init__(self, settings: Any, telegram: Any, engine: Any, app: AppServer) -> None:
-        self.settings = settings
-        self.telegram = telegram
-        self.engine = engine
-        self.app = app
-
-    @property
-    def services(self) -> Any:
-        return self.app.services
+    with running_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running

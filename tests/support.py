@@ -7,6 +7,9 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,9 @@ import uvicorn
 import yaml
 
 from maraude.app import create_app
+from maraude.engine_process import EngineProcess
 from maraude.settings import Settings, load_settings
+from tests.fakes.telegram_api import FakeTelegramServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_ENV = (
@@ -106,3 +111,44 @@ def chromium_path() -> str | None:
 
 def postgres_url() -> str | None:
     return os.environ.get("MARAUDE_TEST_POSTGRES_URL") or None
+
+
+@dataclass
+class Stack:
+    """Everything a young person's message goes through, each part real."""
+
+    settings: Settings
+    telegram: FakeTelegramServer
+    engine: EngineProcess
+    app: AppServer
+
+    @property
+    def services(self) -> Any:
+        return self.app.services
+
+
+@contextmanager
+def running_stack(folder: Path, *, engine_timeout: float = 240) -> Iterator[Stack]:
+    """Fake Bot API + the trained engine + the app (Telegram polling), var/ in `folder`."""
+    app_port, engine_port = free_port(), free_port()
+    with FakeTelegramServer() as telegram:
+        settings = make_settings(
+            folder,
+            telegram_bot_token=TEST_TOKEN,
+            telegram_api_base_url=telegram.url,
+            rasa_url=f"http://127.0.0.1:{engine_port}",
+            server={"port": app_port},
+        )
+        engine = EngineProcess(
+            settings,
+            action_url=f"http://127.0.0.1:{app_port}/webhook",
+            port=engine_port,
+            log_path=folder / "engine.log",
+        )
+        engine.start()
+        try:
+            engine.wait_ready(timeout=engine_timeout)
+            with AppServer(settings, port=app_port) as app:
+                yield Stack(settings, telegram, engine, app)
+        finally:
+            engine.stop()
