@@ -33,6 +33,7 @@ from telegram.ext import (
 )
 
 from bot.messages import Reply
+from bot.ordering import PerChatUpdateProcessor
 from bot.pipeline import ConversationPipeline
 from handoff.models import Channel
 
@@ -121,6 +122,7 @@ class TelegramChannel:
             .token(token)
             .base_url(f"{api_base_url}/bot")
             .base_file_url(f"{api_base_url}/file/bot")
+            .concurrent_updates(PerChatUpdateProcessor())
             .build()
         )
         self._register_handlers()
