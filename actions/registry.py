@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rasa_sdk.executor import ActionExecutor
 
+from actions.privacy import ActionEraseData
 from actions.welcome import ActionRecordConsent, ActionWelcome
 from handoff.services.people import PeopleService
 from maraude.settings import Settings
@@ -19,4 +20,5 @@ def build_executor(settings: Settings, people: PeopleService) -> ActionExecutor:
         )
     )
     executor.register_action(ActionRecordConsent(people))
+    executor.register_action(ActionEraseData())
     return executor

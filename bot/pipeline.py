@@ -11,10 +11,12 @@ import asyncio
 import logging
 import re
 
+from actions.privacy import ERASE_SIGNAL
 from bot.engine_client import EngineClient, EngineUnavailable
 from bot.messages import Reply, replies_from_engine
 from bot.texts import AppTexts
 from handoff.models import Channel, Direction, Origin
+from handoff.services.erasure import ErasureService
 from handoff.services.people import LoggedMessage, PeopleService
 
 log = logging.getLogger(__name__)
@@ -37,10 +39,17 @@ def is_valid_payload(payload: str) -> bool:
 
 
 class ConversationPipeline:
-    def __init__(self, people: PeopleService, engine: EngineClient, texts: AppTexts) -> None:
+    def __init__(
+        self,
+        people: PeopleService,
+        engine: EngineClient,
+        texts: AppTexts,
+        erasure: ErasureService,
+    ) -> None:
         self.people = people
         self.engine = engine
         self.texts = texts
+        self.erasure = erasure
 
     async def handle_text(self, channel: Channel, user_key: str, text: str) -> list[Reply]:
         """A message the young person typed (commands included)."""
@@ -76,7 +85,11 @@ class ConversationPipeline:
             replies = replies_from_engine(items)
         except EngineUnavailable as exc:
             log.warning("engine unavailable for %s: %s", person.pseudo_id, exc)
-            replies = [Reply(text) for text in self.texts.without_engine(shown)]
+            items, replies = [], [Reply(text) for text in self.texts.without_engine(shown)]
+        if any(item.get("custom") == ERASE_SIGNAL for item in items):
+            # The engine has saved this turn: now erase it with everything else, log nothing.
+            await asyncio.to_thread(self.erasure.erase, person.pseudo_id)
+            return replies
         logged = [LoggedMessage(Direction.incoming, Origin.youth, shown)] + [
             LoggedMessage(Direction.outgoing, Origin.bot, r.text) for r in replies
         ]

@@ -28,6 +28,7 @@ from bot.webhook import telegram_webhook_router
 from handoff import migrate
 from handoff.clock import Clock, SystemClock
 from handoff.db import Database
+from handoff.services.erasure import ErasureService
 from handoff.services.people import PeopleService
 from handoff.web import actions_route, pages, simulator
 from maraude import __version__
@@ -43,6 +44,7 @@ class Services:
     settings: Settings
     db: Database
     people: PeopleService
+    erasure: ErasureService
     engine: EngineClient
     pipeline: ConversationPipeline
     actions: ActionExecutor
@@ -54,7 +56,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     db = Database.from_url(settings.effective_database_url)
     people = PeopleService(db, settings.secret_key, clock or SystemClock())
     engine = EngineClient(settings.engine_url, timeout=settings.engine.request_timeout)
-    pipeline = ConversationPipeline(people, engine, AppTexts.load())
+    erasure = ErasureService(db, Database.from_url(settings.tracker_store_url))
+    pipeline = ConversationPipeline(people, engine, AppTexts.load(), erasure)
     telegram = None
     if settings.telegram_bot_token is not None:
         telegram = TelegramChannel(
@@ -68,6 +71,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         settings=settings,
         db=db,
         people=people,
+        erasure=erasure,
         engine=engine,
         pipeline=pipeline,
         actions=build_executor(settings, people),
@@ -99,6 +103,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             if services.telegram is not None:
                 await services.telegram.stop()
             await services.engine.aclose()
+            services.erasure.dispose()
             services.db.dispose()
 
     app = FastAPI(title="Maraude", version=__version__, lifespan=lifespan)

@@ -62,6 +62,9 @@ class Engine(Section):
     port: int = Field(default=5005, ge=1, le=65535)
     startup_timeout: float = Field(default=300, gt=0)
     request_timeout: float = Field(default=30, gt=0)
+    # The engine's tracker store (must match endpoints.yml), used to erase a conversation on
+    # /oubli. Empty: the embedded SQLite file var/rasa-tracker.db.
+    tracker_store_url: str = ""
 
 
 class Settings(BaseSettings):
@@ -208,6 +211,10 @@ class Settings(BaseSettings):
     @property
     def privacy_url(self) -> str:
         return self.organisation.privacy_notice_url or f"{self.public_url}/confidentialite"
+
+    @property
+    def tracker_store_url(self) -> str:
+        return self.engine.tracker_store_url or f"sqlite:///{self.var_dir / 'rasa-tracker.db'}"
 
     @property
     def engine_url(self) -> str:

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.privacy import ERASE_SIGNAL, ActionEraseData
 from actions.welcome import ActionRecordConsent, ActionWelcome
 from handoff import migrate
 from handoff.db import Database
@@ -41,6 +42,13 @@ def tracker(sender: str, intent: str | None, text: str = "") -> Tracker:
 def people(sqlite_url: str) -> PeopleService:
     migrate.upgrade(sqlite_url)
     return PeopleService(Database.from_url(sqlite_url), SECRET)
+
+
+async def test_erase_confirms_and_signals_the_app() -> None:
+    dispatcher = CollectingDispatcher()
+    assert await ActionEraseData().run(dispatcher, tracker("y2", "affirm"), {}) == []
+    assert dispatcher.messages[0]["response"] == "utter_data_erased"
+    assert dispatcher.messages[1]["custom"] == ERASE_SIGNAL
 
 
 async def test_welcome_names_the_structure_and_asks_consent() -> None:
@@ -157,4 +165,5 @@ def test_webhook_route_runs_actions_and_refuses_bad_calls(tmp_path: Path) -> Non
         assert {a["name"] for a in client.get("/actions").json()} == {
             "action_welcome",
             "action_record_consent",
+            "action_erase_data",
         }

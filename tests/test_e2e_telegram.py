@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from bot.texts import AppTexts
+from handoff.db import Database
 from handoff.models import Channel, ConsentStatus, Direction
 from handoff.services.people import pseudonymise
 from tests.fakes.telegram_api import FakeTelegramServer
@@ -212,3 +214,38 @@ def test_webhook_mode(stack: Any, tmp_path: Any) -> None:
             right = {"X-Telegram-Bot-Api-Secret-Token": secret}
             assert httpx.post(hook, content=b"{oops", headers=right).status_code == 400
             assert httpx.post(hook, json={"hello": 1}, headers=right).status_code == 400
+
+
+def test_oubli_erases_the_app_database_and_the_engine_tracker(stack: Any) -> None:
+    tg, user = stack.telegram, new_user()
+    question = start(stack, user)
+    before = len(tg.sent_messages(user))
+    tg.push_callback(user, question["message_id"], "/consent_accept")
+    tg.wait_for_messages(user, before + 2, timeout=30)
+    sender = pseudo(stack, user)
+    assert stack.services.people.transcript(sender)
+    tracker_db = Database.from_url(stack.settings.tracker_store_url)
+
+    def tracker_events() -> int:
+        with tracker_db.transaction() as session:
+            query = text("SELECT count(*) FROM events WHERE sender_id = :s")
+            return int(session.execute(query, {"s": sender}).scalar_one())
+
+    assert tracker_events() > 0
+
+    before = len(tg.sent_messages(user))
+    tg.push_message(user, "/oubli")
+    confirm = tg.wait_for_messages(user, before + 1, timeout=30)[before]
+    assert dict(keyboard(confirm)) == {"Oui, efface tout": "/affirm", "Non, laisse": "/deny"}
+    tg.push_callback(user, confirm["message_id"], "/affirm")
+    done = tg.wait_for_messages(user, before + 2, timeout=30)[before + 1]
+    assert "effac" in done["text"]
+    assert stack.services.people.get(sender) is None
+    assert tracker_events() == 0
+
+    before = len(tg.sent_messages(user))
+    tg.push_message(user, "slt")  # starts again from nothing
+    tg.wait_for_messages(user, before + 1, timeout=30)
+    assert stack.services.people.get(sender).consent is ConsentStatus.unknown
+    assert stack.services.people.transcript(sender) == []
+    tracker_db.dispose()

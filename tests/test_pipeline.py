@@ -11,6 +11,7 @@ from bot.texts import AppTexts, fold
 from handoff import migrate
 from handoff.db import Database
 from handoff.models import Channel
+from handoff.services.erasure import ErasureService
 from handoff.services.people import PeopleService
 from tests.support import free_port
 
@@ -20,10 +21,11 @@ TEXTS = AppTexts.load()
 @pytest.fixture
 async def pipeline(sqlite_url: str):  # type: ignore[no-untyped-def]
     migrate.upgrade(sqlite_url)
-    people = PeopleService(Database.from_url(sqlite_url), "p" * 40)
+    db = Database.from_url(sqlite_url)
+    people = PeopleService(db, "p" * 40)
     # Nothing listens on this port: the engine is down.
     engine = EngineClient(f"http://127.0.0.1:{free_port()}", timeout=2)
-    yield ConversationPipeline(people, engine, TEXTS)
+    yield ConversationPipeline(people, engine, TEXTS, ErasureService(db, db))
     await engine.aclose()
 
 

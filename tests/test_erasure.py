@@ -1,0 +1,56 @@
+"""Erasure service on SQLite and (gated) PostgreSQL, with a tracker table shaped like Rasa's."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, func, select
+
+from handoff.db import Database
+from handoff.models import Channel, ConsentRecord, Direction, Message, Origin
+from handoff.services.erasure import ErasureService
+from handoff.services.people import LoggedMessage, PeopleService
+
+# The columns of rasa.core.tracker_store.SQLTrackerStore.SQLEvent (Rasa 3.6).
+metadata = MetaData()
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(255), nullable=False, index=True),
+    Column("type_name", String(255), nullable=False),
+    Column("timestamp", Float),
+    Column("intent_name", String(255)),
+    Column("action_name", String(255)),
+    Column("data", Text),
+)
+
+
+def test_erase_removes_the_person_everywhere_and_nobody_else(database: Database) -> None:
+    metadata.create_all(database.engine)
+    people = PeopleService(database, "e" * 40)
+    alice = people.identify(Channel.telegram, "1")
+    bob = people.identify(Channel.telegram, "2")
+    for person in (alice, bob):
+        people.record_consent(person.pseudo_id, granted=True)
+        people.log_messages(person.id, [LoggedMessage(Direction.incoming, Origin.youth, "slt")])
+    with database.transaction() as session:
+        for sender in (alice.pseudo_id, alice.pseudo_id, bob.pseudo_id):
+            session.execute(events.insert().values(sender_id=sender, type_name="user"))
+
+    report = ErasureService(database, database).erase(alice.pseudo_id)
+
+    assert report.person_erased and report.tracker_events_erased == 2
+    assert people.get(alice.pseudo_id) is None
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 1
+        assert session.scalar(select(func.count()).select_from(ConsentRecord)) == 1
+        remaining = session.execute(select(events.c.sender_id)).scalars().all()
+    assert remaining == [bob.pseudo_id]
+    assert people.transcript(bob.pseudo_id)
+
+
+def test_erase_without_tracker_table_still_erases_the_app_side(database: Database) -> None:
+    people = PeopleService(database, "e" * 40)
+    person = people.identify(Channel.simulator, "browser-x")
+    report = ErasureService(database, database).erase(person.pseudo_id)
+    assert report.person_erased and report.tracker_events_erased == 0
+    assert people.get(person.pseudo_id) is None
