@@ -8,7 +8,7 @@ APP_PY ?= $(shell for p in python3.11 python3.12; do command -v $$p >/dev/null 2
 NEED_PY = echo "Maraude needs Python 3.11 (python3.11 on PATH; the engine also accepts 3.10, the app 3.12)." \
 	"Install it, e.g. 'apt-get install python3.11 python3.11-venv' or 'pyenv install 3.11', then run make again." >&2; exit 1
 
-TRAIN_INPUTS := config.yml domain.yml $(shell find nlu_data engine -type f ! -name '*.pyc' 2>/dev/null)
+TRAIN_INPUTS := config.yml maraude.yml $(shell find domain nlu_data engine -type f ! -name '*.pyc' 2>/dev/null)
 RASA_ENV = ACTION_ENDPOINT_URL=http://127.0.0.1:8000/webhook RASA_TRACKER_DB=$(CURDIR)/var/rasa-tracker.db \
 	PYTHONPATH=$(CURDIR) RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
 PIP_QUIET ?= -q

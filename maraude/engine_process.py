@@ -66,7 +66,7 @@ def run_rasa(settings: Settings, args: Sequence[str], *, action_url: str | None 
 
 
 # Where the training data, domain and pipeline are, relative to the project root.
-DATA_ARGS = ("--data", "nlu_data", "--domain", "domain.yml", "--config", "config.yml")
+DATA_ARGS = ("--data", "nlu_data", "--domain", "domain", "--config", "config.yml")
 
 
 def train(settings: Settings, keep: int = 2) -> int:
@@ -74,6 +74,9 @@ def train(settings: Settings, keep: int = 2) -> int:
 
     Keeps the `keep` most recent models in models/ so the folder does not grow forever.
     """
+    from maraude.lookups import write_lookups
+
+    write_lookups(settings)
     code = run_rasa(settings, ["train", *DATA_ARGS, "--out", "models"])
     if code == 0:
         for old in trained_models(settings)[:-keep]:

@@ -47,6 +47,31 @@ class Organisation(Section):
     contact: str = ""
 
 
+class Territory(Section):
+    """An area the service covers: départements, postcodes and communes."""
+
+    name: str = Field(min_length=2)
+    departements: list[str] = []
+    postcodes: list[str] = []
+    communes: list[str] = []
+
+    @field_validator("departements")
+    @classmethod
+    def _check_departements(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not re.fullmatch(r"\d{2,3}|2[AB]", code):
+                raise ValueError(f'{code!r} is not a département code like "62" or "2A"')
+        return value
+
+    @field_validator("postcodes")
+    @classmethod
+    def _check_postcodes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not re.fullmatch(r"\d{5}", code):
+                raise ValueError(f"{code!r} is not a 5-digit postcode")
+        return value
+
+
 class Server(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -85,6 +110,7 @@ class Settings(BaseSettings):
 
     maraude_secret_key: SecretStr | None = None
     organisation: Organisation
+    territories: list[Territory] = []
     server: Server = Server()
     engine: Engine = Engine()
     project_root: Path = Path(".")
