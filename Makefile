@@ -13,7 +13,7 @@ RASA_ENV = ACTION_ENDPOINT_URL=http://127.0.0.1:8000/webhook RASA_TRACKER_DB=$(C
 	PYTHONPATH=$(CURDIR) RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
 PIP_QUIET ?= -q
 
-.PHONY: help install train run test test-conversations test-python lint format bench clean
+.PHONY: help install train run test test-engine test-conversations test-python lint format bench clean
 
 help:
 	@echo "make run    install if needed, train if needed, start engine + app (simulator: /simulateur)"
@@ -48,8 +48,13 @@ run: install train
 
 test: install train
 	.venv/bin/maraude check
+	$(MAKE) --no-print-directory test-engine
 	$(MAKE) --no-print-directory test-conversations
 	$(MAKE) --no-print-directory test-python
+
+# engine/ components run inside the Rasa env: their tests use the stdlib unittest there.
+test-engine: .venv-rasa/.installed
+	$(RASA_ENV) .venv-rasa/bin/python -m unittest discover -s tests/engine -t .
 
 test-conversations: models/.trained
 	$(RASA_ENV) .venv-rasa/bin/rasa test core --e2e --stories tests/conversations --model models \

@@ -5,12 +5,24 @@ from __future__ import annotations
 from rasa_sdk.executor import ActionExecutor
 
 from actions.privacy import ActionEraseData
+from actions.triage import (
+    ActionCorrect,
+    ActionExplainQuestion,
+    ActionFallback,
+    ActionGreet,
+    ActionRequestHandoff,
+    ActionTriageSummary,
+    ValidateTriageForm,
+)
 from actions.welcome import ActionRecordConsent, ActionWelcome
+from handoff.services.handoff import HandoffService
 from handoff.services.people import PeopleService
 from maraude.settings import Settings
 
 
-def build_executor(settings: Settings, people: PeopleService) -> ActionExecutor:
+def build_executor(
+    settings: Settings, people: PeopleService, handoff: HandoffService
+) -> ActionExecutor:
     executor = ActionExecutor()
     executor.register_action(
         ActionWelcome(
@@ -21,4 +33,14 @@ def build_executor(settings: Settings, people: PeopleService) -> ActionExecutor:
     )
     executor.register_action(ActionRecordConsent(people))
     executor.register_action(ActionEraseData())
+    for action in (
+        ValidateTriageForm(),
+        ActionTriageSummary(),
+        ActionCorrect(),
+        ActionExplainQuestion(),
+        ActionFallback(),
+        ActionGreet(),
+        ActionRequestHandoff(handoff, settings.organisation.promised_delay),
+    ):
+        executor.register_action(action)
     return executor

@@ -15,8 +15,9 @@ from actions.privacy import ERASE_SIGNAL
 from bot.engine_client import EngineClient, EngineUnavailable
 from bot.messages import Reply, replies_from_engine
 from bot.texts import AppTexts
-from handoff.models import Channel, Direction, Origin
+from handoff.models import Channel, Direction, Origin, Urgency
 from handoff.services.erasure import ErasureService
+from handoff.services.handoff import HandoffService, TriageSummary
 from handoff.services.people import LoggedMessage, PeopleService
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,13 @@ class ConversationPipeline:
         engine: EngineClient,
         texts: AppTexts,
         erasure: ErasureService,
+        handoff: HandoffService,
     ) -> None:
         self.people = people
         self.engine = engine
         self.texts = texts
         self.erasure = erasure
+        self.handoff = handoff
 
     async def handle_text(self, channel: Channel, user_key: str, text: str) -> list[Reply]:
         """A message the young person typed (commands included)."""
@@ -86,6 +89,7 @@ class ConversationPipeline:
         except EngineUnavailable as exc:
             log.warning("engine unavailable for %s: %s", person.pseudo_id, exc)
             items, replies = [], [Reply(text) for text in self.texts.without_engine(shown)]
+            await self._urgent_without_engine(person.pseudo_id, shown)
         if any(item.get("custom") == ERASE_SIGNAL for item in items):
             # The engine has saved this turn: now erase it with everything else, log nothing.
             await asyncio.to_thread(self.erasure.erase, person.pseudo_id)
@@ -96,3 +100,17 @@ class ConversationPipeline:
         # Consent is read after the engine ran: the consent action may just have recorded it.
         await asyncio.to_thread(self.people.log_messages, person.id, logged)
         return replies
+
+    async def _urgent_without_engine(self, pseudo_id: str, text: str) -> None:
+        """A crisis seen by the lexicon while the engine is down still reaches a counsellor."""
+        kinds = self.texts.crisis_kinds(text)
+        if not kinds:
+            return
+        await asyncio.to_thread(
+            self.handoff.request,
+            pseudo_id,
+            TriageSummary(excerpt=text[:500]),
+            source="crisis",
+            urgency=Urgency.crisis,
+            crisis_kind=kinds[0].name,
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -129,3 +129,45 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
 
     person: Mapped[YoungPerson] = relationship(back_populates="messages")
+
+
+class Urgency(enum.StrEnum):
+    normal = "normal"
+    crisis = "crisis"
+
+
+class RequestStatus(enum.StrEnum):
+    new = "new"  # waiting for the hand-off queue (issue 4) to turn it into a ticket
+    taken = "taken"
+
+
+class HandoffRequest(Base):
+    """A young person asked for (or, in a crisis, needs) a human counsellor.
+
+    Holds the structured triage summary. The queue consumes `new` requests; a crisis on a
+    person with an open request escalates it instead of creating another one.
+    """
+
+    __tablename__ = "handoff_request"
+    __table_args__ = (Index("ix_handoff_request_status_urgency", "status", "urgency"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("young_person.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[RequestStatus] = mapped_column(
+        str_enum(RequestStatus, 16), default=RequestStatus.new
+    )
+    urgency: Mapped[Urgency] = mapped_column(str_enum(Urgency, 16), default=Urgency.normal)
+    source: Mapped[str] = mapped_column(String(32))  # triage, ask_human, crisis, fallback
+    crisis_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    age: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    location: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    situation: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    followed: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    contact: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    availability: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    excerpt: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)

@@ -29,6 +29,7 @@ from handoff import migrate
 from handoff.clock import Clock, SystemClock
 from handoff.db import Database
 from handoff.services.erasure import ErasureService
+from handoff.services.handoff import HandoffService
 from handoff.services.people import PeopleService
 from handoff.web import actions_route, pages, simulator
 from maraude import __version__
@@ -44,6 +45,7 @@ class Services:
     settings: Settings
     db: Database
     people: PeopleService
+    handoff: HandoffService
     erasure: ErasureService
     engine: EngineClient
     pipeline: ConversationPipeline
@@ -56,8 +58,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     db = Database.from_url(settings.effective_database_url)
     people = PeopleService(db, settings.secret_key, clock or SystemClock())
     engine = EngineClient(settings.engine_url, timeout=settings.engine.request_timeout)
+    handoff = HandoffService(db, clock)
     erasure = ErasureService(db, Database.from_url(settings.tracker_store_url))
-    pipeline = ConversationPipeline(people, engine, AppTexts.load(), erasure)
+    pipeline = ConversationPipeline(people, engine, AppTexts.load(), erasure, handoff)
     telegram = None
     if settings.telegram_bot_token is not None:
         telegram = TelegramChannel(
@@ -71,10 +74,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         settings=settings,
         db=db,
         people=people,
+        handoff=handoff,
         erasure=erasure,
         engine=engine,
         pipeline=pipeline,
-        actions=build_executor(settings, people),
+        actions=build_executor(settings, people, handoff),
         templates=Jinja2Templates(directory=WEB_DIR / "templates"),
         telegram=telegram,
     )

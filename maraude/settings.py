@@ -45,6 +45,8 @@ class Organisation(Section):
     privacy_notice_url: str = ""  # empty: the app's own /confidentialite page
     retention_days: int = Field(default=365, ge=1, le=3650)
     contact: str = ""
+    # The delay promised to a young person who asks for a counsellor ("je te recontacte ...").
+    promised_delay: str = "dans les 2 jours ouvrés"
 
 
 class Territory(Section):

@@ -166,4 +166,11 @@ def test_webhook_route_runs_actions_and_refuses_bad_calls(tmp_path: Path) -> Non
             "action_welcome",
             "action_record_consent",
             "action_erase_data",
+            "validate_triage_form",
+            "action_triage_summary",
+            "action_correct",
+            "action_explain_question",
+            "action_fallback",
+            "action_greet",
+            "action_request_handoff",
         }

@@ -12,6 +12,7 @@ from handoff import migrate
 from handoff.db import Database
 from handoff.models import Channel
 from handoff.services.erasure import ErasureService
+from handoff.services.handoff import HandoffService
 from handoff.services.people import PeopleService
 from tests.support import free_port
 
@@ -25,7 +26,7 @@ async def pipeline(sqlite_url: str):  # type: ignore[no-untyped-def]
     people = PeopleService(db, "p" * 40)
     # Nothing listens on this port: the engine is down.
     engine = EngineClient(f"http://127.0.0.1:{free_port()}", timeout=2)
-    yield ConversationPipeline(people, engine, TEXTS, ErasureService(db, db))
+    yield ConversationPipeline(people, engine, TEXTS, ErasureService(db, db), HandoffService(db))
     await engine.aclose()
 
 
@@ -46,6 +47,10 @@ async def test_crisis_gets_helplines_even_when_the_engine_is_down(
     replies = await pipeline.handle_text(Channel.telegram, "100", message)
     assert any(number in r.text for r in replies)
     assert all(not r.buttons for r in replies)
+    person = pipeline.people.identify(Channel.telegram, "100")
+    [request] = pipeline.handoff.open_requests(person.pseudo_id)
+    assert request.urgency == "crisis" and request.source == "crisis"
+    assert request.excerpt is None  # no consent: the ticket, not the words
 
 
 async def test_engine_down_gets_a_clear_notice(pipeline: ConversationPipeline) -> None:

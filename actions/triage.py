@@ -1,0 +1,325 @@
+"""The triage conversation: form validation, summary, corrections and hand-off requests."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.triage_parsing import (
+    SKIPPED,
+    Answer,
+    parse_age,
+    parse_contact,
+    parse_followed,
+    parse_location,
+    parse_needs,
+    parse_situation,
+)
+from handoff.models import Urgency
+from handoff.services.handoff import HandoffService, TriageSummary
+
+log = logging.getLogger(__name__)
+
+TRIAGE_SLOTS = ("needs", "age", "location", "situation", "followed", "contact")
+FIELD_LABELS = {
+    "needs": "Ce que tu cherches",
+    "age": "Âge",
+    "location": "Où",
+    "situation": "En ce moment",
+    "followed": "Déjà suivi·e",
+    "contact": "Contact",
+}
+CRISIS_KINDS = {
+    "crisis_suicide": "suicide",
+    "crisis_violence": "violence",
+    "crisis_shelter": "shelter",
+}
+
+
+def _answer(tracker: Tracker) -> Answer:
+    return Answer.from_latest(tracker.latest_message)
+
+
+def _requested(tracker: Tracker, slot: str) -> bool:
+    return tracker.get_slot("requested_slot") == slot
+
+
+class ValidateTriageForm(FormValidationAction):
+    """Reads each answer with actions.triage_parsing; a digression fills nothing."""
+
+    def name(self) -> str:
+        return "validate_triage_form"
+
+    async def extract_needs(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        # Also on activation (no requested slot yet): "jcherche du taf" both starts the
+        # triage and answers its first question.
+        requested = tracker.get_slot("requested_slot")
+        if requested not in (None, "needs"):
+            return {}
+        if requested is None and tracker.get_slot("needs"):
+            return {}
+        value = parse_needs(_answer(tracker))
+        if value is None:
+            return {}
+        return {"needs": value if isinstance(value, list) else [value]}
+
+    async def extract_age(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        answer = _answer(tracker)
+        if not _requested(tracker, "age"):
+            # An age given spontaneously ("j'ai 19 ans et je cherche du taf") is kept too.
+            entity = answer.entity("age")
+            return {"age": entity} if entity and not tracker.get_slot("age") else {}
+        value = parse_age(answer)
+        return {"age": value} if value else {}
+
+    async def extract_location(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if not _requested(tracker, "location"):
+            return {}
+        value = parse_location(_answer(tracker))
+        return {"location": value} if value else {}
+
+    async def extract_situation(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if not _requested(tracker, "situation"):
+            return {}
+        value = parse_situation(_answer(tracker))
+        return {"situation": value} if value else {}
+
+    async def extract_followed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if not _requested(tracker, "followed"):
+            return {}
+        value = parse_followed(_answer(tracker))
+        return {"followed": value} if value else {}
+
+    async def extract_contact(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if not _requested(tracker, "contact"):
+            return {}
+        value = parse_contact(_answer(tracker))
+        if value is None:
+            return {}
+        if isinstance(value, str):  # skipped
+            return {"contact": value}
+        how, when = value
+        return {"contact": how, "availability": when}
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        # Availability is not a required slot (never asked on its own): rasa_sdk drops it
+        # from the validated events, so it rides along with the contact answer here.
+        if any(e.get("event") == "slot" and e.get("name") == "contact" for e in events):
+            events.append(SlotSet("availability", tracker.get_slot("availability")))
+        return events
+
+
+def _passthrough(slot: str) -> Any:
+    async def validate(
+        self: ValidateTriageForm,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        return {slot: value}
+
+    return validate
+
+
+# Values are parsed in extract_*; validation only passes them on.
+for _slot in ("needs", "age", "location", "situation", "followed", "contact"):
+    setattr(ValidateTriageForm, f"validate_{_slot}", _passthrough(_slot))
+
+
+def summary_from(tracker: Tracker, excerpt: str | None = None) -> TriageSummary:
+    needs = tracker.get_slot("needs") or []
+
+    def value(slot: str) -> str | None:
+        raw = tracker.get_slot(slot)
+        return None if raw in (None, SKIPPED) else str(raw)
+
+    return TriageSummary(
+        needs=[n for n in needs if n != SKIPPED],
+        age=value("age"),
+        location=value("location"),
+        situation=value("situation"),
+        followed=value("followed"),
+        contact=value("contact"),
+        availability=value("availability"),
+        excerpt=excerpt,
+    )
+
+
+def summary_text(tracker: Tracker) -> str:
+    lines = []
+    for slot in TRIAGE_SLOTS:
+        raw = tracker.get_slot(slot)
+        if isinstance(raw, list):
+            raw = ", ".join(raw)
+        if slot == "contact" and tracker.get_slot("availability"):
+            raw = f"{raw} ({tracker.get_slot('availability')})"
+        lines.append(f"• {FIELD_LABELS[slot]} : {raw if raw not in (None, '') else SKIPPED}")
+    return "\n".join(lines)
+
+
+class ActionTriageSummary(Action):
+    """The short summary to confirm or correct."""
+
+    def name(self) -> str:
+        return "action_triage_summary"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_triage_summary", summary=summary_text(tracker))
+        return []
+
+
+class ActionCorrect(Action):
+    """Correcting an earlier answer: ask which one, then ask that question again."""
+
+    def name(self) -> str:
+        return "action_correct"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        answer = _answer(tracker)
+        field_name = answer.entity("field")
+        if field_name in TRIAGE_SLOTS:
+            events: list[EventType] = [SlotSet(field_name, None)]
+            if field_name == "contact":
+                events.append(SlotSet("availability", None))
+            dispatcher.utter_message(response="utter_correct_ok")
+            return [*events, FollowupAction("triage_form")]
+        # A correction that carries the new value ("non en fait j'ai 20 ans").
+        age, location = answer.entity("age"), answer.entity("postcode") or answer.entity("commune")
+        if age or location:
+            events = []
+            if age:
+                events.append(SlotSet("age", age))
+            if location:
+                events.append(SlotSet("location", location))
+            dispatcher.utter_message(response="utter_correct_done")
+            if tracker.active_loop_name == "triage_form":
+                return events
+            return [*events, FollowupAction("action_triage_summary")]
+        dispatcher.utter_message(response="utter_ask_correct_field")
+        return []
+
+
+class ActionExplainQuestion(Action):
+    """'Pourquoi tu demandes ça ?': explain the current question, then the form asks again."""
+
+    def name(self) -> str:
+        return "action_explain_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        slot = tracker.get_slot("requested_slot")
+        response = f"utter_why_{slot}" if slot in TRIAGE_SLOTS else "utter_why_general"
+        dispatcher.utter_message(response=response)
+        return []
+
+
+class ActionFallback(Action):
+    """Not understood: ask to rephrase; the second time in a row, offer a human."""
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        user_turns = [e for e in tracker.events if e.get("event") == "user"]
+        previous = user_turns[-2] if len(user_turns) >= 2 else None
+        previous_intent = ((previous or {}).get("parse_data") or {}).get("intent") or {}
+        if previous_intent.get("name") == "nlu_fallback":
+            dispatcher.utter_message(response="utter_default_twice")
+            dispatcher.utter_message(response="utter_offer_counsellor")
+        else:
+            dispatcher.utter_message(response="utter_default")
+        return []
+
+
+class ActionGreet(Action):
+    """Hello, or, for someone who left a triage half-way, the offer to pick it up again."""
+
+    def name(self) -> str:
+        return "action_greet"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        filled = [s for s in TRIAGE_SLOTS if tracker.get_slot(s) is not None]
+        if filled and len(filled) < len(TRIAGE_SLOTS) and not tracker.get_slot("handoff_requested"):
+            dispatcher.utter_message(response="utter_welcome_back")
+        else:
+            dispatcher.utter_message(response="utter_greet")
+        return []
+
+
+class ActionRequestHandoff(Action):
+    """Stores the hand-off request with the triage summary (urgent for a crisis)."""
+
+    def __init__(self, handoff: HandoffService, promised_delay: str) -> None:
+        self.handoff = handoff
+        self.promised_delay = promised_delay
+
+    def name(self) -> str:
+        return "action_request_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        crisis_kind = CRISIS_KINDS.get(str(intent))
+        urgency = Urgency.crisis if crisis_kind else Urgency.normal
+        source = (
+            "crisis" if crisis_kind else ("triage" if tracker.get_slot("needs") else "ask_human")
+        )
+        excerpt = self._excerpt(tracker)
+        try:
+            await asyncio.to_thread(
+                self.handoff.request,
+                tracker.sender_id,
+                summary_from(tracker, excerpt),
+                source=source,
+                urgency=urgency,
+                crisis_kind=crisis_kind,
+            )
+        except LookupError:
+            log.warning("hand-off for unknown sender %s not stored", tracker.sender_id)
+        if crisis_kind:
+            dispatcher.utter_message(response="utter_handoff_urgent")
+        else:
+            dispatcher.utter_message(response="utter_handoff_done", delay=self.promised_delay)
+        return [SlotSet("handoff_requested", True)]
+
+    @staticmethod
+    def _excerpt(tracker: Tracker) -> str | None:
+        """The young person's own words, in order, from the start (what they came with)."""
+        texts = [
+            str(e.get("text"))
+            for e in tracker.events
+            if e.get("event") == "user" and e.get("text") and not str(e.get("text")).startswith("/")
+        ]
+        excerpt = " / ".join(texts)
+        return (excerpt if len(excerpt) <= 500 else excerpt[:499] + "…") or None

@@ -1,0 +1,1 @@
+"""Unit tests of the Rasa custom components (engine/), run with unittest in .venv-rasa."""

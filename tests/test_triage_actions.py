@@ -1,0 +1,309 @@
+"""Triage actions with real rasa_sdk Tracker + CollectingDispatcher, and the answer parsers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.triage import (
+    ActionCorrect,
+    ActionExplainQuestion,
+    ActionFallback,
+    ActionGreet,
+    ActionRequestHandoff,
+    ActionTriageSummary,
+    ValidateTriageForm,
+)
+from actions.triage_parsing import (
+    SKIPPED,
+    Answer,
+    parse_age,
+    parse_contact,
+    parse_followed,
+    parse_location,
+    parse_needs,
+    parse_situation,
+)
+from handoff import migrate
+from handoff.db import Database
+from handoff.models import Channel
+from handoff.services.handoff import HandoffService
+from handoff.services.people import PeopleService
+
+DOMAIN: dict[str, Any] = {
+    "forms": {
+        "triage_form": {
+            "required_slots": ["needs", "age", "location", "situation", "followed", "contact"]
+        }
+    },
+    "slots": {},
+}
+
+
+def tracker(
+    *,
+    text: str = "",
+    intent: str | None = None,
+    entities: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
+    sender: str = "y-test",
+    events: list[dict[str, Any]] | None = None,
+    active_loop: str | None = "triage_form",
+) -> Tracker:
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": entities or [],
+    }
+    return Tracker(
+        sender_id=sender,
+        slots={"requested_slot": None, **(slots or {})},
+        latest_message=latest,
+        events=events or [],
+        paused=False,
+        followup_action=None,
+        active_loop={"name": active_loop} if active_loop else {},
+        latest_action_name="action_listen",
+    )
+
+
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+# Parsers ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        ("jcherche du taf et un appart", "need_job", ["emploi", "logement"]),
+        ("/need_money", "need_money", ["argent / aides"]),
+        ("g pa le permis", "need_mobility", ["mobilité"]),
+        ("passer", "dont_know", SKIPPED),
+        ("pourquoi tu demandes ca", "ask_why", None),
+    ],
+)
+def test_parse_needs(text: str, intent: str, expected: Any) -> None:
+    assert parse_needs(Answer(text, intent)) == expected
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (Answer("j'ai 19 ans", "inform", [{"entity": "age", "value": "19"}]), "19"),
+        (Answer("22 piges", "inform"), "22"),
+        (Answer("dix-neuf ans", "inform", [{"entity": "age", "value": "19"}]), "19"),
+        (Answer("jsp", "dont_know"), SKIPPED),
+        (Answer("bientot vingt", "inform"), "bientot vingt"),
+        (Answer("t un robot", "bot_challenge"), None),
+    ],
+)
+def test_parse_age(answer: Answer, expected: str | None) -> None:
+    assert parse_age(answer) == expected
+
+
+def test_parse_location_situation_followed_contact() -> None:
+    assert (
+        parse_location(Answer("59100", "inform", [{"entity": "postcode", "value": "59100"}]))
+        == "59100"
+    )
+    assert (
+        parse_location(
+            Answer("jsuis a lievin", "inform", [{"entity": "commune", "value": "Liévin"}])
+        )
+        == "Liévin"
+    )
+    assert parse_location(Answer("le 93", "inform")) == "93"
+    assert parse_location(Answer("passer", "dont_know")) == SKIPPED
+    assert (
+        parse_situation(
+            Answer(
+                '/inform{"situation": "rien"}', "inform", [{"entity": "situation", "value": "rien"}]
+            )
+        )
+        == "ni emploi, ni études, ni formation"
+    )
+    assert parse_situation(Answer("je bosse en interim", "inform")) == "en emploi"
+    assert parse_situation(Answer("jsuis en 1ere", "inform")) == "à l'école / en études"
+    assert parse_followed(Answer("/affirm", "affirm")) == "oui"
+    assert parse_followed(Answer("oui la mission locale", "affirm")) == "oui (mission locale)"
+    assert parse_followed(Answer("nan", "deny")) == "non"
+    assert parse_contact(
+        Answer(
+            '/inform{"contact": "telephone"}',
+            "inform",
+            [{"entity": "contact", "value": "telephone"}],
+        )
+    ) == ("par téléphone", None)
+    assert parse_contact(Answer("appelle moi le matin", "inform")) == (
+        "par téléphone",
+        "appelle moi le matin",
+    )
+    assert parse_contact(Answer("apres 18h", "inform")) == ("ici, par message", "apres 18h")
+    assert parse_contact(Answer("jsp", "dont_know")) == SKIPPED
+
+
+# Form validation --------------------------------------------------------------------------
+async def test_form_activation_takes_the_need_from_the_first_message() -> None:
+    form = ValidateTriageForm()
+    dispatcher = CollectingDispatcher()
+    events = await form.run(dispatcher, tracker(text="jcherche du taf", intent="need_job"), DOMAIN)
+    assert slot_events(events)["needs"] == ["emploi"]
+
+
+async def test_form_fills_the_requested_slot_only() -> None:
+    form = ValidateTriageForm()
+    t = tracker(
+        text="j'ai 19 ans",
+        intent="inform",
+        entities=[{"entity": "age", "value": "19"}],
+        slots={"needs": ["emploi"], "requested_slot": "age"},
+    )
+    assert slot_events(await form.run(CollectingDispatcher(), t, DOMAIN)) == {"age": "19"}
+    t = tracker(text="appelle moi le soir", intent="inform", slots={"requested_slot": "contact"})
+    assert slot_events(await form.run(CollectingDispatcher(), t, DOMAIN)) == {
+        "contact": "par téléphone",
+        "availability": "appelle moi le soir",
+    }
+
+
+async def test_a_digression_fills_nothing() -> None:
+    t = tracker(text="pourquoi tu demandes ca", intent="ask_why", slots={"requested_slot": "age"})
+    assert slot_events(await ValidateTriageForm().run(CollectingDispatcher(), t, DOMAIN)) == {}
+
+
+# Summary, correction, why, fallback, greet -------------------------------------------------
+FULL = {
+    "needs": ["emploi", "logement"],
+    "age": "19",
+    "location": "Lens",
+    "situation": "en emploi",
+    "followed": "non",
+    "contact": "par téléphone",
+    "availability": "le matin",
+}
+
+
+async def test_summary_lists_every_answer() -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionTriageSummary().run(dispatcher, tracker(slots=FULL, active_loop=None), {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_triage_summary"
+    assert "emploi, logement" in message["summary"] and "Lens" in message["summary"]
+    assert "par téléphone (le matin)" in message["summary"]
+
+
+async def test_correct_a_field_asks_it_again() -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker(
+        text='/correct{"field": "age"}',
+        intent="correct",
+        entities=[{"entity": "field", "value": "age"}],
+        slots=FULL,
+        active_loop=None,
+    )
+    events = await ActionCorrect().run(dispatcher, t, {})
+    assert {"event": "slot", "timestamp": None, "name": "age", "value": None} in events
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "triage_form"}
+
+
+async def test_correct_without_field_asks_which_one() -> None:
+    dispatcher = CollectingDispatcher()
+    assert (
+        await ActionCorrect().run(dispatcher, tracker(text="/correct", intent="correct"), {}) == []
+    )
+    assert dispatcher.messages[0]["response"] == "utter_ask_correct_field"
+
+
+async def test_correct_with_the_new_value() -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker(
+        text="non en fait j'ai 20 ans",
+        intent="correct",
+        entities=[{"entity": "age", "value": "20"}],
+        slots={"requested_slot": "location"},
+    )
+    assert slot_events(await ActionCorrect().run(dispatcher, t, {})) == {"age": "20"}
+
+
+async def test_why_explains_the_current_question() -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionExplainQuestion().run(dispatcher, tracker(slots={"requested_slot": "age"}), {})
+    assert dispatcher.messages[0]["response"] == "utter_why_age"
+
+
+async def test_second_misunderstanding_in_a_row_offers_a_human() -> None:
+    fallback = {"event": "user", "text": "azer", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    understood = {"event": "user", "text": "slt", "parse_data": {"intent": {"name": "greet"}}}
+    once = CollectingDispatcher()
+    await ActionFallback().run(once, tracker(events=[understood, fallback]), {})
+    assert [m["response"] for m in once.messages] == ["utter_default"]
+    twice = CollectingDispatcher()
+    await ActionFallback().run(twice, tracker(events=[fallback, fallback]), {})
+    assert [m["response"] for m in twice.messages] == [
+        "utter_default_twice",
+        "utter_offer_counsellor",
+    ]
+
+
+async def test_greet_offers_to_resume_a_triage_left_half_way() -> None:
+    back = CollectingDispatcher()
+    await ActionGreet().run(
+        back, tracker(slots={"needs": ["emploi"], "age": "19"}, active_loop=None), {}
+    )
+    assert back.messages[0]["response"] == "utter_welcome_back"
+    fresh = CollectingDispatcher()
+    await ActionGreet().run(fresh, tracker(active_loop=None), {})
+    assert fresh.messages[0]["response"] == "utter_greet"
+
+
+# Hand-off request -------------------------------------------------------------------------
+@pytest.fixture
+def services(sqlite_url: str) -> tuple[PeopleService, HandoffService]:
+    migrate.upgrade(sqlite_url)
+    db = Database.from_url(sqlite_url)
+    return PeopleService(db, "h" * 40), HandoffService(db)
+
+
+async def test_request_handoff_stores_the_structured_summary(services: Any) -> None:
+    people, handoff = services
+    person = people.identify(Channel.telegram, "321")
+    people.record_consent(person.pseudo_id, granted=True)
+    events = [{"event": "user", "text": "jcherche du taf"}, {"event": "user", "text": "/affirm"}]
+    t = tracker(
+        sender=person.pseudo_id, intent="affirm", slots=FULL, events=events, active_loop=None
+    )
+    dispatcher = CollectingDispatcher()
+    result = await ActionRequestHandoff(handoff, "sous 48 h").run(dispatcher, t, {})
+    assert slot_events(result) == {"handoff_requested": True}
+    assert dispatcher.messages[0] == {
+        **dispatcher.messages[0],
+        "response": "utter_handoff_done",
+        "delay": "sous 48 h",
+    }
+    [request] = handoff.open_requests(person.pseudo_id)
+    assert request.needs == ["emploi", "logement"] and request.age == "19"
+    assert (request.location, request.situation, request.followed) == ("Lens", "en emploi", "non")
+    assert (request.contact, request.availability) == ("par téléphone", "le matin")
+    assert request.urgency == "normal" and request.source == "triage"
+    assert request.excerpt == "jcherche du taf"  # button presses are not their words
+
+
+async def test_crisis_escalates_the_open_request(services: Any) -> None:
+    people, handoff = services
+    person = people.identify(Channel.telegram, "322")
+    action = ActionRequestHandoff(handoff, "sous 48 h")
+    await action.run(
+        CollectingDispatcher(),
+        tracker(sender=person.pseudo_id, intent="affirm", slots={"needs": ["emploi"]}),
+        {},
+    )
+    dispatcher = CollectingDispatcher()
+    await action.run(dispatcher, tracker(sender=person.pseudo_id, intent="crisis_suicide"), {})
+    assert dispatcher.messages[0]["response"] == "utter_handoff_urgent"
+    [request] = handoff.open_requests(person.pseudo_id)
+    assert request.urgency == "crisis" and request.crisis_kind == "suicide"
+    assert request.needs == ["emploi"]
+    assert request.excerpt is None  # no consent given: no free text kept
