@@ -74,6 +74,7 @@ format: .venv/.installed
 
 bench: install train
 	.venv/bin/python -m bench.e2e
+	$(RASA_ENV) .venv-rasa/bin/python bench/nlu/run.py
 
 clean:
 	rm -rf models var/rasa-test-results .pytest_cache .mypy_cache .ruff_cache
