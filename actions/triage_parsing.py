@@ -8,9 +8,10 @@ answer the question (then the form lets the dialogue handle it as a digression).
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
+
+from bot.texts import fold
 
 SKIPPED = "passé"
 # Intents that are never an answer to a triage question: the dialogue handles them.
@@ -92,12 +93,6 @@ FOLLOWED_STRUCTURES = (
     r"\b(mission locale|ml|france travail|pole emploi|e2c|epide|educ|educateur"
     r"|assistante sociale|as|cej|pij)\b"
 )
-
-
-def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", " ", bare).strip()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ the harmless phrasings listed under `[exceptions]`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -110,12 +111,7 @@ class CrisisPatterns:
         return found
 
 
-_DEFAULT: Optional[CrisisPatterns] = None
-
-
+@functools.lru_cache(maxsize=1)
 def default_patterns() -> CrisisPatterns:
     """The patterns shipped in engine/crisis_patterns.txt (read once)."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = CrisisPatterns.from_files([DEFAULT_PATTERNS_PATH])
-    return _DEFAULT
+    return CrisisPatterns.from_files([DEFAULT_PATTERNS_PATH])

@@ -15,6 +15,7 @@ The transformation is idempotent: normalise(normalise(t)) == normalise(t).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import unicodedata
 from pathlib import Path
@@ -148,15 +149,10 @@ class Lexicon:
         return lexicon
 
 
-_DEFAULT: Optional[Lexicon] = None
-
-
+@functools.lru_cache(maxsize=1)
 def default_lexicon() -> Lexicon:
     """The lexicon shipped in engine/lexicon.txt (read once)."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = Lexicon.from_files([DEFAULT_LEXICON_PATH])
-    return _DEFAULT
+    return Lexicon.from_files([DEFAULT_LEXICON_PATH])
 
 
 @dataclasses.dataclass(frozen=True)
