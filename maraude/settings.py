@@ -28,6 +28,16 @@ from sqlalchemy.exc import ArgumentError
 CONFIG_ENV = "MARAUDE_CONFIG"
 PLACEHOLDERS = {"change-me", "changeme", "changethis", "xxx", "todo", "your-token-here"}
 TOKEN_RE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{30,}$")
+HTTP_URL_RE = re.compile(r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$")
+
+
+def _http_url(value: str | None, expected: str) -> str | None:
+    """None for an unset value; the URL if it looks like one; else a named error."""
+    if not value:
+        return None
+    if not HTTP_URL_RE.match(value):
+        raise ValueError(expected)
+    return value
 
 
 class SettingsError(Exception):
@@ -156,22 +166,13 @@ class Settings(BaseSettings):
     @field_validator("telegram_api_base_url", "rasa_url")
     @classmethod
     def _check_http_url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        assert value is not None
-        if not re.match(r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$", value):
-            raise ValueError("expected an http(s) URL such as http://127.0.0.1:5005")
-        return value.rstrip("/")
+        url = _http_url(value, "expected an http(s) URL such as http://127.0.0.1:5005")
+        return url.rstrip("/") if url else None
 
     @field_validator("telegram_webhook_url")
     @classmethod
     def _check_webhook_url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        assert value is not None
-        if not re.match(r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$", value):
-            raise ValueError("expected the public https URL Telegram will POST updates to")
-        return value
+        return _http_url(value, "expected the public https URL Telegram will POST updates to")
 
     @field_validator("counsellor_group_id", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from handoff.models import (
     Urgency,
     YoungPerson,
 )
+from handoff.services.people import person_by_pseudo
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class HandoffService:
         """
         now = self._clock.now()
         with self._db.transaction() as session:
-            person = session.scalar(select(YoungPerson).where(YoungPerson.pseudo_id == pseudo_id))
+            person = person_by_pseudo(session, pseudo_id)
             if person is None:
                 raise LookupError(f"unknown person {pseudo_id}")
             values = asdict(summary)

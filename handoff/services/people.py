@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from handoff.clock import Clock, SystemClock
 from handoff.db import Database
@@ -47,6 +48,11 @@ class LoggedMessage:
     text: str
 
 
+def person_by_pseudo(session: Session, pseudo_id: str) -> YoungPerson | None:
+    """The person behind a pseudonymous id, in the caller's transaction."""
+    return session.scalar(select(YoungPerson).where(YoungPerson.pseudo_id == pseudo_id))
+
+
 def _ref(person: YoungPerson) -> PersonRef:
     return PersonRef(
         person.id, person.pseudo_id, person.channel, person.channel_user_id, person.consent
@@ -66,9 +72,7 @@ class PeopleService:
         for _attempt in range(2):
             try:
                 with self._db.transaction() as session:
-                    person = session.scalar(
-                        select(YoungPerson).where(YoungPerson.pseudo_id == pseudo)
-                    )
+                    person = person_by_pseudo(session, pseudo)
                     if person is None:
                         person = YoungPerson(
                             pseudo_id=pseudo,
@@ -89,14 +93,14 @@ class PeopleService:
 
     def get(self, pseudo_id: str) -> PersonRef | None:
         with self._db.transaction() as session:
-            person = session.scalar(select(YoungPerson).where(YoungPerson.pseudo_id == pseudo_id))
+            person = person_by_pseudo(session, pseudo_id)
             return _ref(person) if person else None
 
     def record_consent(self, pseudo_id: str, granted: bool) -> PersonRef:
         """Record a consent decision. Refusing drops what was kept of the conversation."""
         status = ConsentStatus.granted if granted else ConsentStatus.refused
         with self._db.transaction() as session:
-            person = session.scalar(select(YoungPerson).where(YoungPerson.pseudo_id == pseudo_id))
+            person = person_by_pseudo(session, pseudo_id)
             if person is None:
                 raise LookupError(f"unknown person {pseudo_id}")
             person.consent = status
@@ -158,6 +162,6 @@ class PeopleService:
         """The person blocked the bot (Telegram 403): remember it so nothing is sent again."""
         pseudo = pseudonymise(self._secret, channel, channel_user_id)
         with self._db.transaction() as session:
-            person = session.scalar(select(YoungPerson).where(YoungPerson.pseudo_id == pseudo))
+            person = person_by_pseudo(session, pseudo)
             if person is not None:
                 person.blocked_at = self._clock.now()
