@@ -3,6 +3,10 @@
 A channel adapter turns its input into `handle_text` / `handle_button` calls and renders the
 returned `Reply` objects; identity, consent-aware logging, the engine call and the
 engine-down fallback all live here, so every channel behaves the same.
+
+While a counsellor holds the person's ticket, what the person writes goes to the counsellor
+(through the hand-off desk) instead of the engine; a crisis message still gets the helplines
+at once and escalates the ticket. Commands keep working (/stop, /oubli, /start).
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from actions.privacy import ERASE_SIGNAL
 from bot.engine_client import EngineClient, EngineUnavailable
 from bot.messages import Reply, replies_from_engine
 from bot.texts import AppTexts
+from handoff.desk import HandoffDesk
 from handoff.models import Channel, Direction, Origin, Urgency
 from handoff.services.erasure import ErasureService
 from handoff.services.handoff import HandoffService, TriageSummary
-from handoff.services.people import LoggedMessage, PeopleService
+from handoff.services.people import LoggedMessage, PeopleService, PersonRef
+from handoff.services.tickets import TicketView
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +53,14 @@ class ConversationPipeline:
         texts: AppTexts,
         erasure: ErasureService,
         handoff: HandoffService,
+        desk: HandoffDesk | None = None,
     ) -> None:
         self.people = people
         self.engine = engine
         self.texts = texts
         self.erasure = erasure
         self.handoff = handoff
+        self.desk = desk
 
     async def handle_text(self, channel: Channel, user_key: str, text: str) -> list[Reply]:
         """A message the young person typed (commands included)."""
@@ -64,12 +72,18 @@ class ConversationPipeline:
             payload = COMMANDS.get(command.group(1).lower())
             if payload is None:
                 return [Reply(self.texts.unknown_command)]
-            return await self._exchange(channel, user_key, payload, shown=text)
+            person = await asyncio.to_thread(self.people.identify, channel, user_key)
+            if payload == "/ask_human" and (ticket := await self._relaying(person)):
+                return [Reply(self.texts.handoff_already.format(name=ticket.assignee_name))]
+            return await self._exchange(channel, person, payload, shown=text)
         notes: list[Reply] = []
         if len(text) > MAX_TEXT:
             text = text[:MAX_TEXT]
             notes.append(Reply(self.texts.too_long))
-        return await self._exchange(channel, user_key, text, shown=text) + notes
+        person = await asyncio.to_thread(self.people.identify, channel, user_key)
+        if ticket := await self._relaying(person):
+            return await self._relay(person, ticket, text) + notes
+        return await self._exchange(channel, person, text, shown=text) + notes
 
     async def handle_button(
         self, channel: Channel, user_key: str, payload: str, title: str
@@ -77,12 +91,33 @@ class ConversationPipeline:
         """A pressed button: the payload goes to the engine, the title is what gets logged."""
         if not is_valid_payload(payload):
             return [Reply(self.texts.button_expired)]
-        return await self._exchange(channel, user_key, payload, shown=title or payload)
+        person = await asyncio.to_thread(self.people.identify, channel, user_key)
+        if ticket := await self._relaying(person):
+            # An old keyboard pressed while talking with a counsellor: it is an answer to them.
+            return await self._relay(person, ticket, title or payload)
+        return await self._exchange(channel, person, payload, shown=title or payload)
+
+    async def _relaying(self, person: PersonRef) -> TicketView | None:
+        """The ticket through which a counsellor is talking with this person, if any."""
+        if self.desk is None:
+            return None
+        return await self.desk.relaying_ticket(person.id)
+
+    async def _relay(self, person: PersonRef, ticket: TicketView, text: str) -> list[Reply]:
+        """Pass the message to the counsellor; a crisis still gets the helplines at once."""
+        assert self.desk is not None
+        kinds = self.texts.crisis_kinds(text)
+        replies = [Reply(kind.text) for kind in kinds]
+        await self.desk.youth_message(ticket, text)
+        if kinds:
+            await self._urgent(person.pseudo_id, text, kinds[0].name)
+        if replies:
+            await self.desk.bot_said(ticket, [r.text for r in replies])
+        return replies
 
     async def _exchange(
-        self, channel: Channel, user_key: str, message: str, *, shown: str
+        self, channel: Channel, person: PersonRef, message: str, *, shown: str
     ) -> list[Reply]:
-        person = await asyncio.to_thread(self.people.identify, channel, user_key)
         try:
             items = await self.engine.send(person.pseudo_id, message, {"channel": str(channel)})
             replies = replies_from_engine(items)
@@ -104,13 +139,17 @@ class ConversationPipeline:
     async def _urgent_without_engine(self, pseudo_id: str, text: str) -> None:
         """A crisis seen by the lexicon while the engine is down still reaches a counsellor."""
         kinds = self.texts.crisis_kinds(text)
-        if not kinds:
-            return
-        await asyncio.to_thread(
+        if kinds:
+            await self._urgent(pseudo_id, text, kinds[0].name)
+
+    async def _urgent(self, pseudo_id: str, text: str, kind: str) -> None:
+        ref = await asyncio.to_thread(
             self.handoff.request,
             pseudo_id,
             TriageSummary(excerpt=text[:500]),
             source="crisis",
             urgency=Urgency.crisis,
-            crisis_kind=kinds[0].name,
+            crisis_kind=kind,
         )
+        if self.desk is not None:
+            await self.desk.ticket_changed(ref.ticket_id, "escalated")

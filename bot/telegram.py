@@ -222,6 +222,10 @@ class TelegramChannel:
         log.error("error while handling a Telegram update", exc_info=context.error)
 
     # Sending -----------------------------------------------------------------------------
+    async def send_texts(self, chat_id: str, texts: list[str]) -> bool:
+        """Plain texts to one private chat (hand-off relay): the desk's sender."""
+        return await self.send(int(chat_id), [Reply(text) for text in texts])
+
     async def send(self, chat_id: int, replies: Sequence[Reply]) -> bool:
         """Send replies in order. False if the person blocked the bot (nothing more is sent)."""
         for reply in replies:

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from maraude.text import fold
+
+__all__ = ["AppTexts", "CrisisKind", "fold"]
+
 DEFAULT_FILE = Path(__file__).with_name("texts.yml")
-
-
-def fold(text: str) -> str:
-    """Lower-case, strip accents, keep letters/digits, collapse the rest to single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", " ", bare).strip()
 
 
 @dataclass(frozen=True)
@@ -33,6 +29,9 @@ class AppTexts:
     unsupported_content: str
     button_expired: str
     too_long: str
+    handoff_claimed: str
+    handoff_closed: str
+    handoff_already: str
     crisis: tuple[CrisisKind, ...]
 
     @classmethod
@@ -48,6 +47,9 @@ class AppTexts:
             unsupported_content=data["unsupported_content"].strip(),
             button_expired=data["button_expired"].strip(),
             too_long=data["too_long"].strip(),
+            handoff_claimed=data["handoff_claimed"].strip(),
+            handoff_closed=data["handoff_closed"].strip(),
+            handoff_already=data["handoff_already"].strip(),
             crisis=kinds,
         )
 

@@ -1,11 +1,23 @@
-"""SQLAlchemy 2 models of the foundation slice: young people, consent, messages."""
+"""SQLAlchemy 2 models: young people, consent, messages, hand-off requests, tickets, accounts."""
 
 from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -127,6 +139,13 @@ class Message(Base):
     origin: Mapped[Origin] = mapped_column(str_enum(Origin, 16))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    # Set for messages exchanged through a hand-off ticket (relayed to or from a counsellor).
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ticket.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    counsellor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("counsellor.id", ondelete="SET NULL"), nullable=True
+    )
 
     person: Mapped[YoungPerson] = relationship(back_populates="messages")
 
@@ -137,15 +156,16 @@ class Urgency(enum.StrEnum):
 
 
 class RequestStatus(enum.StrEnum):
-    new = "new"  # waiting for the hand-off queue (issue 4) to turn it into a ticket
-    taken = "taken"
+    new = "new"  # not yet attached to a ticket
+    taken = "taken"  # attached to a ticket (HandoffRequest.ticket_id)
 
 
 class HandoffRequest(Base):
     """A young person asked for (or, in a crisis, needs) a human counsellor.
 
-    Holds the structured triage summary. The queue consumes `new` requests; a crisis on a
-    person with an open request escalates it instead of creating another one.
+    Holds the structured triage summary shown on its ticket. While the person's ticket is open,
+    a new request (more answers, a crisis) updates this row and escalates the ticket instead
+    of opening another one.
     """
 
     __tablename__ = "handoff_request"
@@ -171,3 +191,160 @@ class HandoffRequest(Base):
     excerpt: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ticket.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+
+
+class Role(enum.StrEnum):
+    counsellor = "counsellor"
+    manager = "manager"
+    admin = "admin"
+
+
+class Counsellor(Base):
+    """A counsellor, manager or admin account of the dashboard (and the Telegram bridge)."""
+
+    __tablename__ = "counsellor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    first_name: Mapped[str] = mapped_column(String(60))
+    role: Mapped[Role] = mapped_column(str_enum(Role, 16), default=Role.counsellor)
+    team: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Telegram user id, to recognise the counsellor in the counsellors' group (bridge).
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger(), nullable=True, unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+
+class ApiToken(Base):
+    """A token for the REST API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counsellor_id: Mapped[int] = mapped_column(
+        ForeignKey("counsellor.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+
+class TicketStatus(enum.StrEnum):
+    new = "new"
+    claimed = "claimed"
+    waiting_youth = "waiting_youth"
+    waiting_counsellor = "waiting_counsellor"
+    resolved = "resolved"
+    closed_unreachable = "closed_unreachable"
+
+
+OPEN_STATUSES = (
+    TicketStatus.new,
+    TicketStatus.claimed,
+    TicketStatus.waiting_youth,
+    TicketStatus.waiting_counsellor,
+)
+# Statuses in which the young person's messages go to the counsellor instead of the engine.
+RELAY_STATUSES = (
+    TicketStatus.claimed,
+    TicketStatus.waiting_youth,
+    TicketStatus.waiting_counsellor,
+)
+
+
+class Ticket(Base):
+    """One hand-off case: a young person waiting for, or talking with, a counsellor."""
+
+    __tablename__ = "ticket"
+    __table_args__ = (
+        Index("ix_ticket_queue", "status", "priority", "created_at"),
+        Index("ix_ticket_person_status", "person_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("young_person.id", ondelete="CASCADE"))
+    status: Mapped[TicketStatus] = mapped_column(
+        str_enum(TicketStatus, 24), default=TicketStatus.new
+    )
+    urgency: Mapped[Urgency] = mapped_column(str_enum(Urgency, 16), default=Urgency.normal)
+    # 0 = crisis, 1 = normal: the queue sorts by (priority, created_at).
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    crisis_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    source: Mapped[str] = mapped_column(String(32))
+    team: Mapped[str] = mapped_column(String(32), index=True)
+    territory: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("counsellor.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    outcome_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    follow_up_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # The counsellors' group forum topic of this ticket (bridge), and its summary message.
+    topic_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    topic_message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    first_reply_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    last_youth_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    last_counsellor_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+    person: Mapped[YoungPerson] = relationship()
+    assignee: Mapped[Counsellor | None] = relationship()
+    requests: Mapped[list[HandoffRequest]] = relationship(order_by="HandoffRequest.id")
+
+
+class TicketNote(Base):
+    """An internal note on a ticket: counsellors only, never sent to the young person."""
+
+    __tablename__ = "ticket_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("counsellor.id", ondelete="SET NULL"), nullable=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+    author: Mapped[Counsellor | None] = relationship()
+
+
+class EventKind(enum.StrEnum):
+    created = "created"
+    escalated = "escalated"
+    claimed = "claimed"
+    released = "released"
+    transferred = "transferred"
+    replied = "replied"
+    youth_message = "youth_message"
+    noted = "noted"
+    follow_up_set = "follow_up_set"
+    resolved = "resolved"
+    closed_unreachable = "closed_unreachable"
+    reopened = "reopened"
+
+
+class TicketEvent(Base):
+    """Append-only log of what happened to a ticket, for analytics and audit."""
+
+    __tablename__ = "ticket_event"
+    __table_args__ = (Index("ix_ticket_event_kind_at", "kind", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[EventKind] = mapped_column(str_enum(EventKind, 24))
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("counsellor.id", ondelete="SET NULL"), nullable=True
+    )
+    # Where the action came from: web, api, telegram, bot, system.
+    via: Mapped[str] = mapped_column(String(16), default="system")
+    data: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)

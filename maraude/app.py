@@ -28,10 +28,15 @@ from bot.webhook import telegram_webhook_router
 from handoff import migrate
 from handoff.clock import Clock, SystemClock
 from handoff.db import Database
+from handoff.desk import DeskTexts, HandoffDesk
+from handoff.models import Channel
+from handoff.routing import Router
+from handoff.services.accounts import AccountService
 from handoff.services.erasure import ErasureService
 from handoff.services.handoff import HandoffService
 from handoff.services.people import PeopleService
-from handoff.web import actions_route, pages, simulator
+from handoff.services.tickets import TicketService
+from handoff.web import actions_route, api, dashboard, pages, simulator
 from maraude import __version__
 from maraude.settings import Settings
 
@@ -46,6 +51,9 @@ class Services:
     db: Database
     people: PeopleService
     handoff: HandoffService
+    accounts: AccountService
+    tickets: TicketService
+    desk: HandoffDesk
     erasure: ErasureService
     engine: EngineClient
     pipeline: ConversationPipeline
@@ -55,12 +63,27 @@ class Services:
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
     db = Database.from_url(settings.effective_database_url)
-    people = PeopleService(db, settings.secret_key, clock or SystemClock())
+    people = PeopleService(db, settings.secret_key, clock)
     engine = EngineClient(settings.engine_url, timeout=settings.engine.request_timeout)
-    handoff = HandoffService(db, clock)
+    router = Router(settings)
+    handoff = HandoffService(db, router, clock)
+    tickets = TicketService(
+        db, settings.handoff, router, clock, team_ids=[team.id for team in settings.teams]
+    )
+    texts = AppTexts.load()
+    desk = HandoffDesk(
+        tickets,
+        DeskTexts(
+            claimed=texts.handoff_claimed,
+            closed=texts.handoff_closed,
+            already=texts.handoff_already,
+            counsellor_prefix=settings.handoff.counsellor_prefix,
+        ),
+    )
     erasure = ErasureService(db, Database.from_url(settings.tracker_store_url))
-    pipeline = ConversationPipeline(people, engine, AppTexts.load(), erasure, handoff)
+    pipeline = ConversationPipeline(people, engine, texts, erasure, handoff, desk)
     telegram = None
     if settings.telegram_bot_token is not None:
         telegram = TelegramChannel(
@@ -70,11 +93,15 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             webhook_url=settings.telegram_webhook_url,
             secret_key=settings.secret_key,
         )
+        desk.register_sender(Channel.telegram, telegram.send_texts)
     return Services(
         settings=settings,
         db=db,
         people=people,
         handoff=handoff,
+        accounts=AccountService(db, clock),
+        tickets=tickets,
+        desk=desk,
         erasure=erasure,
         engine=engine,
         pipeline=pipeline,
@@ -115,5 +142,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(simulator.router)
     app.include_router(actions_route.router)
+    app.include_router(dashboard.router)
+    app.include_router(api.router)
     app.include_router(telegram_webhook_router(webhook_path(settings)))
     return app

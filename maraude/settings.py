@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -59,10 +67,9 @@ class Organisation(Section):
     promised_delay: str = "dans les 2 jours ouvrés"
 
 
-class Territory(Section):
-    """An area the service covers: départements, postcodes and communes."""
+class Area(Section):
+    """Départements, postcodes and communes: what a territory covers or a team serves."""
 
-    name: str = Field(min_length=2)
     departements: list[str] = []
     postcodes: list[str] = []
     communes: list[str] = []
@@ -82,6 +89,80 @@ class Territory(Section):
             if not re.fullmatch(r"\d{5}", code):
                 raise ValueError(f"{code!r} is not a 5-digit postcode")
         return value
+
+
+class Territory(Area):
+    """An area the service covers."""
+
+    name: str = Field(min_length=2)
+
+
+class Team(Area):
+    """A team of counsellors and the area it serves.
+
+    A ticket goes to the first team whose postcodes, communes, départements (or those of the
+    territories it names) match the young person's answer; otherwise to `handoff.default_team`.
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,31}$")
+    name: str = Field(min_length=2, max_length=120)
+    territories: list[str] = []  # names of entries of `territories`
+
+
+DEFAULT_OUTCOMES = {
+    "mission_locale": "Orienté·e vers la Mission Locale",
+    "france_travail": "Orienté·e vers France Travail",
+    "cej": "Contrat d'Engagement Jeune",
+    "e2c": "École de la 2e chance (E2C)",
+    "epide": "EPIDE",
+    "service_civique": "Service civique",
+    "formation": "Entrée en formation",
+    "emploi": "Emploi",
+    "logement": "Solution de logement",
+    "sante": "Orientation santé",
+    "sans_reponse": "Sans réponse",
+    "refus": "Refus de la personne",
+    "autre": "Autre",
+}
+DEFAULT_POSITIVE = [
+    "mission_locale",
+    "france_travail",
+    "cej",
+    "e2c",
+    "epide",
+    "service_civique",
+    "formation",
+    "emploi",
+    "logement",
+    "sante",
+]
+
+
+class Handoff(Section):
+    """The counsellors' queue: routing, outcomes, canned replies, SLA colours."""
+
+    default_team: str = "accueil"
+    # Outcome code -> label shown to counsellors. Codes are what analytics count.
+    outcomes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_OUTCOMES))
+    positive_outcomes: list[str] = Field(default_factory=lambda: list(DEFAULT_POSITIVE))
+    canned_replies: list[str] = []
+    # Minutes a ticket may wait unclaimed before it shows orange (half) then red (all of it).
+    sla_minutes: dict[str, int] = Field(default_factory=lambda: {"crisis": 15, "normal": 240})
+    # Bridge: what a counsellor's message looks like to the young person.
+    counsellor_prefix: str = "{name} (conseiller·e)"
+
+    @model_validator(mode="after")
+    def _check(self) -> Handoff:
+        unknown = [code for code in self.positive_outcomes if code not in self.outcomes]
+        if unknown:
+            raise ValueError(f"positive_outcomes names unknown outcomes: {', '.join(unknown)}")
+        for code in self.outcomes:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{1,31}", code):
+                raise ValueError(f"outcome code {code!r}: use lowercase letters, digits, _")
+        missing = {"crisis", "normal"} - set(self.sla_minutes)
+        if missing:
+            raise ValueError(f"sla_minutes needs a value for {', '.join(sorted(missing))}")
+        return self
 
 
 class Server(Section):
@@ -123,6 +204,10 @@ class Settings(BaseSettings):
     maraude_secret_key: SecretStr | None = None
     organisation: Organisation
     territories: list[Territory] = []
+    teams: list[Team] = Field(
+        default_factory=lambda: [Team(id="accueil", name="Accueil")], min_length=1
+    )
+    handoff: Handoff = Handoff()
     server: Server = Server()
     engine: Engine = Engine()
     project_root: Path = Path(".")
@@ -205,6 +290,25 @@ class Settings(BaseSettings):
                 "postgresql+psycopg://user@127.0.0.1:5432/maraude"
             ) from None
         return value
+
+    @model_validator(mode="after")
+    def _check_teams(self) -> Settings:
+        ids = [team.id for team in self.teams]
+        if len(set(ids)) != len(ids):
+            raise ValueError("teams: two teams have the same id")
+        if self.handoff.default_team not in ids:
+            raise ValueError(
+                f"handoff.default_team {self.handoff.default_team!r} is not one of the teams "
+                f"({', '.join(ids)})"
+            )
+        names = {territory.name for territory in self.territories}
+        for team in self.teams:
+            unknown = [name for name in team.territories if name not in names]
+            if unknown:
+                raise ValueError(
+                    f"team {team.id!r} names unknown territories: {', '.join(unknown)}"
+                )
+        return self
 
     @classmethod
     def settings_customise_sources(

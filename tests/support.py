@@ -16,6 +16,7 @@ from typing import Any
 import uvicorn
 import yaml
 
+from handoff.routing import Router
 from maraude.app import create_app
 from maraude.engine_process import EngineProcess
 from maraude.settings import Settings, load_settings
@@ -63,6 +64,11 @@ def make_settings(folder: Path, **overrides: Any) -> Settings:
     overrides.setdefault("database_url", f"sqlite:///{folder / 'app.db'}")
     overrides.setdefault("maraude_secret_key", TEST_SECRET)
     return load_settings(write_config(folder, **overrides))
+
+
+def repo_router() -> Router:
+    """Hand-off routing as configured in the repository's maraude.yml."""
+    return Router(load_settings(ROOT / "maraude.yml"))
 
 
 class AppServer:

@@ -14,7 +14,7 @@ from handoff.models import Channel
 from handoff.services.erasure import ErasureService
 from handoff.services.handoff import HandoffService
 from handoff.services.people import PeopleService
-from tests.support import free_port
+from tests.support import free_port, repo_router
 
 TEXTS = AppTexts.load()
 
@@ -26,7 +26,9 @@ async def pipeline(sqlite_url: str):  # type: ignore[no-untyped-def]
     people = PeopleService(db, "p" * 40)
     # Nothing listens on this port: the engine is down.
     engine = EngineClient(f"http://127.0.0.1:{free_port()}", timeout=2)
-    yield ConversationPipeline(people, engine, TEXTS, ErasureService(db, db), HandoffService(db))
+    yield ConversationPipeline(
+        people, engine, TEXTS, ErasureService(db, db), HandoffService(db, repo_router())
+    )
     await engine.aclose()
 
 

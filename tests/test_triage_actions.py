@@ -32,6 +32,7 @@ from handoff.db import Database
 from handoff.models import Channel
 from handoff.services.handoff import HandoffService
 from handoff.services.people import PeopleService
+from tests.support import repo_router
 
 DOMAIN: dict[str, Any] = {
     "forms": {
@@ -264,7 +265,7 @@ async def test_greet_offers_to_resume_a_triage_left_half_way() -> None:
 def services(sqlite_url: str) -> tuple[PeopleService, HandoffService]:
     migrate.upgrade(sqlite_url)
     db = Database.from_url(sqlite_url)
-    return PeopleService(db, "h" * 40), HandoffService(db)
+    return PeopleService(db, "h" * 40), HandoffService(db, repo_router())
 
 
 async def test_request_handoff_stores_the_structured_summary(services: Any) -> None:

@@ -1,4 +1,8 @@
-"""Hand-off requests: what the triage (or a crisis) produces for the counsellors' queue."""
+"""Hand-off requests: what the triage (or a crisis) produces for the counsellors' queue.
+
+Each request lands on a ticket in the same transaction: the person's open ticket if there is
+one (updated, and escalated for a crisis), else a new ticket routed to a team.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,16 @@ from sqlalchemy import select
 from handoff.clock import Clock, SystemClock
 from handoff.db import Database
 from handoff.models import (
+    OPEN_STATUSES,
     ConsentStatus,
     HandoffRequest,
-    RequestStatus,
+    Ticket,
     Urgency,
     YoungPerson,
 )
+from handoff.routing import Router
 from handoff.services.people import person_by_pseudo
+from handoff.services.tickets import attach_request
 
 
 @dataclass(frozen=True)
@@ -35,11 +42,14 @@ class RequestRef:
     id: int
     urgency: Urgency
     created: bool  # False when an open request was updated or escalated instead
+    ticket_id: int
+    ticket_created: bool
 
 
 class HandoffService:
-    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+    def __init__(self, db: Database, router: Router, clock: Clock | None = None) -> None:
         self._db = db
+        self._router = router
         self._clock = clock or SystemClock()
 
     def request(
@@ -51,7 +61,8 @@ class HandoffService:
         urgency: Urgency = Urgency.normal,
         crisis_kind: str | None = None,
     ) -> RequestRef:
-        """Create a request, or update the person's open one (escalating, never downgrading).
+        """Create a request, or update the one on the person's open ticket (escalating,
+        never downgrading); either way the request is on a ticket when this returns.
 
         Without consent only what the hand-off needs is kept: no free-text excerpt.
         """
@@ -65,13 +76,13 @@ class HandoffService:
                 values["excerpt"] = None
             open_request = session.scalar(
                 select(HandoffRequest)
+                .join(Ticket, Ticket.id == HandoffRequest.ticket_id)
                 .where(
                     HandoffRequest.person_id == person.id,
-                    HandoffRequest.status == RequestStatus.new,
+                    Ticket.status.in_(OPEN_STATUSES),
                 )
                 .order_by(HandoffRequest.id.desc())
                 .limit(1)
-                .with_for_update()
             )
             if open_request is None:
                 row = HandoffRequest(
@@ -85,25 +96,29 @@ class HandoffService:
                 )
                 session.add(row)
                 session.flush()
-                return RequestRef(row.id, row.urgency, created=True)
-            for key, value in values.items():
-                if value not in (None, [], ""):
-                    setattr(open_request, key, value)
-            if urgency == Urgency.crisis:
-                open_request.urgency = Urgency.crisis
-                open_request.crisis_kind = crisis_kind or open_request.crisis_kind
-            open_request.updated_at = now
-            return RequestRef(open_request.id, open_request.urgency, created=False)
+            else:
+                row = open_request
+                for key, value in values.items():
+                    if value not in (None, [], ""):
+                        setattr(row, key, value)
+                if urgency == Urgency.crisis:
+                    row.urgency = Urgency.crisis
+                    row.crisis_kind = crisis_kind or row.crisis_kind
+                row.updated_at = now
+            ticket, ticket_created = attach_request(session, row, self._router, now)
+            return RequestRef(row.id, row.urgency, open_request is None, ticket.id, ticket_created)
 
     def open_requests(self, pseudo_id: str) -> list[HandoffRequest]:
+        """The person's requests whose ticket is still open."""
         with self._db.transaction() as session:
             return list(
                 session.scalars(
                     select(HandoffRequest)
-                    .join(YoungPerson)
+                    .join(YoungPerson, YoungPerson.id == HandoffRequest.person_id)
+                    .join(Ticket, Ticket.id == HandoffRequest.ticket_id)
                     .where(
                         YoungPerson.pseudo_id == pseudo_id,
-                        HandoffRequest.status == RequestStatus.new,
+                        Ticket.status.in_(OPEN_STATUSES),
                     )
                     .order_by(HandoffRequest.id)
                 )

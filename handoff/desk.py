@@ -1,0 +1,174 @@
+"""The hand-off desk: what happens around a ticket operation, for every entry point.
+
+The dashboard, the REST API and the Telegram counsellors' bridge all call the desk, never
+the ticket service directly for writes: the desk runs the service (one short transaction,
+off the event loop), then tells the young person what they need to know (through the
+channel they wrote from) and tells listeners (the bridge) so that every view stays in sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from handoff.models import Channel
+from handoff.services.accounts import CounsellorRef
+from handoff.services.tickets import Delivery, NoteView, TicketService, TicketView
+
+log = logging.getLogger(__name__)
+
+# Sends texts to a young person on one channel: (channel_user_id, texts) -> delivered?
+Sender = Callable[[str, list[str]], Awaitable[bool]]
+
+
+class TicketListener(Protocol):
+    async def on_ticket_event(
+        self, kind: str, ticket: TicketView, actor: CounsellorRef | None, data: dict[str, Any]
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeskTexts:
+    """What the young person is told about their hand-off (from bot/texts.yml and settings);
+    `{name}` is the counsellor's first name."""
+
+    claimed: str
+    closed: str
+    already: str
+    counsellor_prefix: str
+
+
+class HandoffDesk:
+    def __init__(self, tickets: TicketService, texts: DeskTexts) -> None:
+        self.tickets = tickets
+        self.texts = texts
+        self._senders: dict[str, Sender] = {}
+        self._listeners: list[TicketListener] = []
+
+    # Wiring ------------------------------------------------------------------------------
+    def register_sender(self, channel: Channel, sender: Sender) -> None:
+        self._senders[str(channel)] = sender
+
+    def add_listener(self, listener: TicketListener) -> None:
+        self._listeners.append(listener)
+
+    # Counsellor operations ---------------------------------------------------------------
+    async def claim(self, ticket_id: int, actor: CounsellorRef, via: str) -> TicketView:
+        view = await asyncio.to_thread(self.tickets.claim, ticket_id, actor, via)
+        await self._tell_youth(view, self.texts.claimed.format(name=actor.first_name))
+        await self._notify("claimed", view, actor, via=via)
+        return view
+
+    async def release(self, ticket_id: int, actor: CounsellorRef, via: str) -> TicketView:
+        view = await asyncio.to_thread(self.tickets.release, ticket_id, actor, via)
+        await self._notify("released", view, actor, via=via)
+        return view
+
+    async def transfer(
+        self,
+        ticket_id: int,
+        actor: CounsellorRef,
+        *,
+        to_counsellor: CounsellorRef | None = None,
+        to_team: str | None = None,
+        via: str,
+    ) -> TicketView:
+        view = await asyncio.to_thread(
+            lambda: self.tickets.transfer(
+                ticket_id, actor, to_counsellor=to_counsellor, to_team=to_team, via=via
+            )
+        )
+        await self._notify("transferred", view, actor, via=via, to_team=to_team)
+        return view
+
+    async def reply(self, ticket_id: int, actor: CounsellorRef, text: str, via: str) -> Delivery:
+        """Store the counsellor's message, then send it to the young person, signed."""
+        delivery = await asyncio.to_thread(self.tickets.reply, ticket_id, actor, text, via)
+        signed = f"{self.texts.counsellor_prefix.format(name=actor.first_name)} :\n{text.strip()}"
+        if not delivery.blocked:
+            await self._send(delivery.channel, delivery.channel_user_id, [signed])
+        await self._notify("replied", delivery.ticket, actor, via=via, text=delivery.text)
+        return delivery
+
+    async def add_note(self, ticket_id: int, actor: CounsellorRef, text: str, via: str) -> NoteView:
+        note = await asyncio.to_thread(self.tickets.add_note, ticket_id, actor, text, via)
+        view = await asyncio.to_thread(self.tickets.get, ticket_id)
+        await self._notify("noted", view, actor, via=via, text=note.text)
+        return note
+
+    async def set_follow_up(
+        self, ticket_id: int, actor: CounsellorRef, when: datetime | None, via: str
+    ) -> TicketView:
+        view = await asyncio.to_thread(self.tickets.set_follow_up, ticket_id, actor, when, via)
+        await self._notify("follow_up_set", view, actor, via=via)
+        return view
+
+    async def resolve(
+        self,
+        ticket_id: int,
+        actor: CounsellorRef,
+        outcome: str,
+        comment: str | None,
+        via: str,
+    ) -> TicketView:
+        before = await asyncio.to_thread(self.tickets.get, ticket_id)
+        view = await asyncio.to_thread(
+            self.tickets.resolve, ticket_id, actor, outcome, comment, via
+        )
+        if before.relaying:
+            name = view.assignee_name or actor.first_name
+            await self._tell_youth(view, self.texts.closed.format(name=name))
+        await self._notify("resolved", view, actor, via=via, outcome=outcome)
+        return view
+
+    # Young person side -------------------------------------------------------------------
+    async def relaying_ticket(self, person_id: int) -> TicketView | None:
+        return await asyncio.to_thread(self.tickets.relaying_ticket, person_id)
+
+    async def youth_message(self, ticket: TicketView, text: str) -> TicketView:
+        """Pass a young person's message to their counsellor."""
+        view = await asyncio.to_thread(self.tickets.youth_message, ticket.id, text)
+        await self._notify("youth_message", view, None, text=text)
+        return view
+
+    async def bot_said(self, ticket: TicketView, texts: list[str]) -> None:
+        """Record (and show counsellors) what the bot told the person during the hand-off."""
+        for text in texts:
+            await asyncio.to_thread(self.tickets.log_bot_message, ticket.id, text)
+        view = await asyncio.to_thread(self.tickets.get, ticket.id)
+        await self._notify("bot_message", view, None, texts=texts)
+
+    async def ticket_changed(self, ticket_id: int, kind: str = "created") -> None:
+        """A ticket was opened or escalated outside the desk (triage action, crisis)."""
+        view = await asyncio.to_thread(self.tickets.get, ticket_id)
+        await self._notify(kind, view, None)
+
+    # Internals ---------------------------------------------------------------------------
+    async def _tell_youth(self, ticket: TicketView, text: str) -> None:
+        await asyncio.to_thread(self.tickets.log_bot_message, ticket.id, text)
+        target = await asyncio.to_thread(self.tickets.contact_of, ticket.id)
+        if target is not None:
+            await self._send(target[0], target[1], [text])
+
+    async def _send(self, channel: str, channel_user_id: str, texts: list[str]) -> bool:
+        sender = self._senders.get(channel)
+        if sender is None:
+            return False  # simulator and terminal read stored messages instead
+        try:
+            return await sender(channel_user_id, texts)
+        except Exception:  # a send failure must not undo a stored counsellor action
+            log.exception("could not deliver a hand-off message on %s", channel)
+            return False
+
+    async def _notify(
+        self, kind: str, ticket: TicketView, actor: CounsellorRef | None, **data: Any
+    ) -> None:
+        for listener in self._listeners:
+            try:
+                await listener.on_ticket_event(kind, ticket, actor, data)
+            except Exception:
+                log.exception("ticket listener %r failed on %s", listener, kind)
