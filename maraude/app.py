@@ -26,6 +26,7 @@ from bot.telegram import TelegramChannel
 from bot.texts import AppTexts
 from bot.webhook import telegram_webhook_router
 from handoff import migrate
+from handoff.bridge import TelegramBridge
 from handoff.clock import Clock, SystemClock
 from handoff.db import Database
 from handoff.desk import DeskTexts, HandoffDesk
@@ -60,6 +61,7 @@ class Services:
     actions: ActionExecutor
     templates: Jinja2Templates
     telegram: TelegramChannel | None = None
+    bridge: TelegramBridge | None = None
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -94,12 +96,20 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             secret_key=settings.secret_key,
         )
         desk.register_sender(Channel.telegram, telegram.send_texts)
+    accounts = AccountService(db, clock)
+    bridge = None
+    if telegram is not None and settings.counsellor_group_id is not None:
+        bridge = TelegramBridge(
+            telegram.application, settings.counsellor_group_id, desk, accounts, settings
+        )
+        bridge.register_handlers()
+        desk.add_listener(bridge)
     return Services(
         settings=settings,
         db=db,
         people=people,
         handoff=handoff,
-        accounts=AccountService(db, clock),
+        accounts=accounts,
         tickets=tickets,
         desk=desk,
         erasure=erasure,
@@ -108,6 +118,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         actions=build_executor(settings, people, handoff),
         templates=Jinja2Templates(directory=WEB_DIR / "templates"),
         telegram=telegram,
+        bridge=bridge,
     )
 
 
@@ -127,10 +138,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         try:
             if services.telegram is not None:
                 await services.telegram.start()
+                if services.bridge is not None:
+                    await services.bridge.start()
             else:
                 log.info("no TELEGRAM_BOT_TOKEN: Telegram is off, the simulator is at /simulateur")
             yield
         finally:
+            if services.bridge is not None:
+                await services.bridge.stop()
             if services.telegram is not None:
                 await services.telegram.stop()
             await services.engine.aclose()
