@@ -27,7 +27,7 @@ class Place:
 
     postcode: str | None = None
     departement: str | None = None
-    commune: str | None = None  # folded
+    commune: str | None = None  # the whole answer, folded ("j habite a lievin")
 
     @classmethod
     def parse(cls, location: str | None) -> Place:
@@ -57,11 +57,18 @@ class _Coverage:
             frozenset(fold(name) for a in areas for name in a.communes),
         )
 
+    def _names_commune(self, folded: str) -> bool:
+        """The answer is, or contains as whole words, one of the communes ("vers lievin")."""
+        if folded in self.communes:
+            return True
+        padded = f" {folded} "
+        return any(f" {name} " in padded for name in self.communes)
+
     def score(self, place: Place) -> int:
         """How precisely this coverage matches: 3 postcode, 2 commune, 1 département, 0 no."""
         if place.postcode and place.postcode in self.postcodes:
             return 3
-        if place.commune and place.commune in self.communes:
+        if place.commune and self._names_commune(place.commune):
             return 2
         if place.departement and place.departement in self.departements:
             return 1

@@ -54,3 +54,35 @@ def test_erase_without_tracker_table_still_erases_the_app_side(database: Databas
     report = ErasureService(database, database).erase(person.pseudo_id)
     assert report.person_erased and report.tracker_events_erased == 0
     assert people.get(person.pseudo_id) is None
+
+
+def test_erase_removes_tickets_notes_events_and_relayed_messages(database: Database) -> None:
+    from handoff.models import HandoffRequest, Role, Ticket, TicketEvent, TicketNote
+    from handoff.services.accounts import AccountService
+    from handoff.services.handoff import HandoffService, TriageSummary
+    from handoff.services.tickets import TicketService
+    from maraude.settings import load_settings
+    from tests.support import ROOT, repo_router
+
+    settings = load_settings(ROOT / "maraude.yml")
+    people = PeopleService(database, "e" * 40)
+    handoff = HandoffService(database, repo_router())
+    tickets = TicketService(database, settings.handoff, repo_router())
+    lea = AccountService(database).add("lea@example.org", "Léa", "x" * 12, role=Role.counsellor)
+    kept, erased = people.identify(Channel.telegram, "1"), people.identify(Channel.telegram, "2")
+    for person in (kept, erased):
+        ref = handoff.request(person.pseudo_id, TriageSummary(needs=["emploi"]), source="triage")
+        tickets.claim(ref.ticket_id, lea)
+        tickets.reply(ref.ticket_id, lea, "Salut, c'est Léa")
+        tickets.youth_message(ref.ticket_id, "ok merci")
+        tickets.add_note(ref.ticket_id, lea, "Rappeler lundi")
+
+    ErasureService(database, database).erase(erased.pseudo_id)
+
+    with database.transaction() as session:
+        for model in (Ticket, HandoffRequest, TicketNote):
+            assert session.scalar(select(func.count()).select_from(model)) == 1, model
+        assert session.scalar(select(func.count()).select_from(Message)) == 2
+        ticket_ids = set(session.scalars(select(TicketEvent.ticket_id)))
+        assert ticket_ids == {session.scalar(select(Ticket.id))}
+    assert AccountService(database).get(lea.id) is not None  # the counsellor stays

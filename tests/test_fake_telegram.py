@@ -315,6 +315,106 @@ async def test_webhook_delivery_with_secret(bot: Bot, fake_telegram, webhook_rec
     assert "500" in (await bot.get_webhook_info()).last_error_message
 
 
+# --------------------------------------------------------------------------- forum topics
+GROUP = -1009876543210
+
+
+async def test_forum_topics(bot: Bot, fake_telegram) -> None:
+    topic = await bot.create_forum_topic(GROUP, "#1 · emploi", icon_color=0xFB6F5F)
+    thread = topic.message_thread_id
+    assert (topic.name, topic.icon_color) == ("#1 · emploi", 0xFB6F5F)
+    other = await bot.create_forum_topic(GROUP, "#2 · logement")
+    assert other.icon_color == 0x6FB9F0 and other.message_thread_id != thread
+
+    msg = await bot.send_message(GROUP, "Résumé", message_thread_id=thread)
+    assert (msg.message_thread_id, msg.is_topic_message) == (thread, True)
+    assert msg.chat.type == "supergroup" and msg.chat.is_forum is True
+    general = await bot.send_message(GROUP, "Général")
+    assert general.message_thread_id is None and not general.is_topic_message
+    assert [m["text"] for m in fake_telegram.sent_messages(GROUP, thread_id=thread)] == ["Résumé"]
+    assert len(fake_telegram.sent_messages(GROUP)) == 2  # the topics' service messages are apart
+    edited = await bot.edit_message_text("Résumé (pris)", chat_id=GROUP, message_id=msg.message_id)
+    assert edited.message_thread_id == thread
+
+    assert await bot.edit_forum_topic(GROUP, thread, name="🔴 #1 · emploi")
+    with pytest.raises(BadRequest, match="(?i)topic_not_modified"):
+        await bot.edit_forum_topic(GROUP, thread, name="🔴 #1 · emploi")
+    assert await bot.close_forum_topic(GROUP, thread)
+    with pytest.raises(BadRequest, match="(?i)topic_not_modified"):
+        await bot.close_forum_topic(GROUP, thread)
+    assert fake_telegram.topic(GROUP, thread) == {
+        "chat_id": GROUP,
+        "message_thread_id": thread,
+        "name": "🔴 #1 · emploi",
+        "icon_color": 0xFB6F5F,
+        "closed": True,
+        "names": ["#1 · emploi", "🔴 #1 · emploi"],
+    }
+    assert await bot.send_message(GROUP, "La fin", message_thread_id=thread)  # bot is admin
+    assert await bot.reopen_forum_topic(GROUP, thread)
+    assert [t["closed"] for t in fake_telegram.topics(GROUP)] == [False, False]
+    assert "topic -1009876543210/" in fake_telegram.dump()
+
+    assert await bot.delete_forum_topic(GROUP, other.message_thread_id)
+    assert [t["message_thread_id"] for t in fake_telegram.topics()] == [thread]
+
+
+async def test_forum_topic_errors(bot: Bot, fake_telegram) -> None:
+    with pytest.raises(BadRequest, match="(?i)topic_id_invalid"):
+        await bot.edit_forum_topic(GROUP, 999, name="x")
+    with pytest.raises(BadRequest, match="(?i)topic_id_invalid"):
+        await bot.close_forum_topic(GROUP, 999)
+    with pytest.raises(BadRequest, match="(?i)message thread not found"):
+        await bot.send_message(GROUP, "perdu", message_thread_id=999)
+    with pytest.raises(BadRequest, match="(?i)invalid icon_color"):
+        await bot.create_forum_topic(GROUP, "x", icon_color=0x123456)
+    with pytest.raises(BadRequest, match="(?i)topic_title_invalid"):
+        await bot.create_forum_topic(GROUP, "x" * 129)
+    fake_telegram.add_group(-1005555, title="Sans sujets", is_forum=False)
+    with pytest.raises(BadRequest, match="(?i)the chat is not a forum"):
+        await bot.create_forum_topic(-1005555, "x")
+    with pytest.raises(BadRequest, match="(?i)the chat is not a forum"):
+        await bot.create_forum_topic(-4242, "basic group")
+    with pytest.raises(BadRequest, match="(?i)the chat is not a forum"):
+        await bot.create_forum_topic(USER, "private chat")
+    assert fake_telegram.topics() == []
+
+
+async def test_group_messages_and_callbacks_in_topics(bot: Bot, fake_telegram) -> None:
+    thread = (await bot.create_forum_topic(GROUP, "#3 · santé")).message_thread_id
+    summary = await bot.send_message(
+        GROUP, "Résumé", message_thread_id=thread, reply_markup=keyboard("tk:3:claim")
+    )
+    update = fake_telegram.push_group_message(GROUP, 777, "je prends", thread_id=thread)
+    assert update["message"]["message_thread_id"] == thread
+    fake_telegram.push_group_message(GROUP, 777, "dans le général", first_name="Sam")
+    query_id = fake_telegram.push_group_callback(GROUP, 778, summary.message_id, "tk:3:claim")
+    forged = fake_telegram.push_callback(
+        779, summary.message_id, "tk:9:res:cej", chat_id=GROUP, first_name="Intrus"
+    )
+    with pytest.raises(KeyError):
+        fake_telegram.push_group_message(GROUP, 777, "x", thread_id=999)
+
+    in_topic, in_general, pressed, forged_press = await bot.get_updates()
+    message = in_topic.message
+    assert (message.chat.id, message.chat.type, message.chat.is_forum) == (
+        GROUP,
+        "supergroup",
+        True,
+    )
+    assert (message.message_thread_id, message.is_topic_message) == (thread, True)
+    assert (message.from_user.id, message.from_user.first_name) == (777, "Camille")
+    assert in_general.message.message_thread_id is None
+    assert in_general.message.from_user.first_name == "Sam"
+    query = pressed.callback_query
+    assert (query.id, query.data, query.from_user.id) == (query_id, "tk:3:claim", 778)
+    assert query.message.chat.id == GROUP and query.message.message_thread_id == thread
+    assert forged_press.callback_query.id == forged
+    assert forged_press.callback_query.from_user.first_name == "Intrus"
+    assert forged_press.callback_query.data == "tk:9:res:cej"
+    assert await forged_press.callback_query.answer("Refusé", show_alert=True)
+
+
 # --------------------------------------------------------------------------- waiting helpers
 def test_sync_wait_for_messages_and_timeout_dump() -> None:
     with FakeTelegramServer() as tg:

@@ -21,7 +21,6 @@ from handoff.models import (
     YoungPerson,
 )
 from handoff.routing import Router
-from handoff.services.people import person_by_pseudo
 from handoff.services.tickets import attach_request
 
 
@@ -68,7 +67,11 @@ class HandoffService:
         """
         now = self._clock.now()
         with self._db.transaction() as session:
-            person = person_by_pseudo(session, pseudo_id)
+            # The person's row is locked (PostgreSQL) so that simultaneous requests for one
+            # person (a crisis as the triage ends, two workers) queue up and share one ticket.
+            person = session.scalar(
+                select(YoungPerson).where(YoungPerson.pseudo_id == pseudo_id).with_for_update()
+            )
             if person is None:
                 raise LookupError(f"unknown person {pseudo_id}")
             values = asdict(summary)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from handoff.clock import Clock, SystemClock
@@ -367,6 +367,41 @@ class TicketService:
                 .limit(1)
             )
             return _view(ticket) if ticket else None
+
+    def outgoing_since(
+        self, person_id: int, after_id: int, limit: int = 50
+    ) -> list[TranscriptItem]:
+        """What the hand-off sent this person (counsellor messages, desk notices) after a
+        message id, oldest first: channels without push (the simulator) poll it."""
+        with self._db.transaction() as session:
+            rows = session.execute(
+                select(Message, Counsellor.first_name)
+                .outerjoin(Counsellor, Counsellor.id == Message.counsellor_id)
+                .where(
+                    Message.person_id == person_id,
+                    Message.direction == Direction.outgoing,
+                    Message.ticket_id.is_not(None),
+                    Message.id > after_id,
+                )
+                .order_by(Message.id)
+                .limit(max(1, min(limit, 200)))
+            )
+            return [
+                TranscriptItem(m.id, str(m.direction), m.origin, m.text, m.created_at, name, True)
+                for m, name in rows
+            ]
+
+    def last_outgoing_id(self, person_id: int) -> int:
+        """The id `outgoing_since` would start after to return only what comes next."""
+        with self._db.transaction() as session:
+            last = session.scalar(
+                select(func.max(Message.id)).where(
+                    Message.person_id == person_id,
+                    Message.direction == Direction.outgoing,
+                    Message.ticket_id.is_not(None),
+                )
+            )
+            return int(last or 0)
 
     def contact_of(self, ticket_id: int) -> tuple[str, str] | None:
         """(channel, channel user id) to write to the ticket's person; None if they blocked us."""

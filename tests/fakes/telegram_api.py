@@ -19,6 +19,15 @@ Drive it from a test::
     tg.fail_next("sendMessage", status=429, retry_after=3)   # error injection
     tg.sent_messages(42), tg.calls("sendMessage"), tg.callback_answers, tg.edits  # inspection
 
+Forum supergroups (the counsellors' group): any chat id starting with ``-100`` is a supergroup
+with topics enabled (``is_forum``) unless :meth:`FakeTelegramServer.add_group` says otherwise::
+
+    topic = await bot.create_forum_topic(GROUP, "#12 · emploi")      # a ForumTopic
+    await bot.send_message(GROUP, "hello", message_thread_id=topic.message_thread_id)
+    tg.push_group_message(GROUP, 777, "salut", thread_id=topic.message_thread_id)
+    tg.push_group_callback(GROUP, 777, message_id, "tk:12:claim")   # a member presses a button
+    tg.topics(GROUP), tg.sent_messages(GROUP, thread_id=topic.message_thread_id)
+
 Requests arrive as ``POST /bot<token>/<method>`` (GET is accepted too). Parameters may be
 urlencoded, multipart or a JSON body; in the first two, non-string values (ints, bools, nested
 objects) are JSON strings, which is how python-telegram-bot sends them. Results and errors are
@@ -28,7 +37,10 @@ match ``BadRequest`` messages case-insensitively.
 
 Simplifications: all state is shared by every token (one server = one bot); ``parse_mode`` is
 recorded but not interpreted (text is stored verbatim); webhook deliveries are not retried; a
-stopped server cannot be restarted. State is guarded by one re-entrant lock and every change
+stopped server cannot be restarted. In groups the bot is an administrator allowed to manage
+topics: it sees every message and may post in closed topics; the service message that opens a
+topic is kept apart (it is not in ``sent_messages``) and topic messages carry no
+``reply_to_message`` pointing at it. State is guarded by one re-entrant lock and every change
 notifies a ``threading.Condition`` that long polls and the waiting helpers sleep on. In sync
 tests use ``wait_*``; in async tests use ``async_wait_*`` (a blocking wait would freeze the event
 loop PTB runs on).
@@ -75,6 +87,8 @@ STRING_PARAMS = frozenset(
 )
 # Update types delivered when allowed_updates is unset/empty (as documented by Telegram).
 OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+# The six colours Telegram accepts for a topic icon (createForumTopic's icon_color).
+FORUM_ICON_COLORS = (0x6FB9F0, 0xFFD67E, 0xCB86DB, 0x8EEE98, 0xFF93B2, 0xFB6F5F)
 CHAT_ACTIONS = frozenset(
     "typing upload_photo record_video upload_video record_voice upload_voice upload_document "
     "choose_sticker find_location record_video_note upload_video_note".split()
@@ -265,6 +279,8 @@ class FakeTelegramServer:
         self._bot_messages: dict[tuple[ChatKey, int], JSONDict] = {}
         self._user_messages: dict[tuple[ChatKey, int], JSONDict] = {}
         self._chats: dict[ChatKey, JSONDict] = {}
+        self._topics: dict[tuple[ChatKey, int], JSONDict] = {}
+        self._service_messages: dict[tuple[ChatKey, int], JSONDict] = {}
         self._open_queries: dict[str, JSONDict] = {}
         self._query_ids = itertools.count(4_242_000_000_000_000_001)
         self._allowed_updates: list[str] | None = None
@@ -346,14 +362,34 @@ class FakeTelegramServer:
             and (chat_id is None or str(params.get("chat_id")) == str(chat_id))
         ]
 
-    def sent_messages(self, chat_id: ChatKey | None = None) -> list[JSONDict]:
-        """Current state (edits applied, deletions removed) of the bot's messages, in send order."""
+    def sent_messages(
+        self, chat_id: ChatKey | None = None, *, thread_id: int | None = None
+    ) -> list[JSONDict]:
+        """Current state (edits applied, deletions removed) of the bot's messages, in send order;
+        ``thread_id`` keeps only those sent in that forum topic."""
         with self._lock:
             return [
                 copy.deepcopy(msg)
                 for (chat, _), msg in self._bot_messages.items()
+                if (chat_id is None or str(chat) == str(chat_id))
+                and (thread_id is None or msg.get("message_thread_id") == thread_id)
+            ]
+
+    def topics(self, chat_id: ChatKey | None = None) -> list[JSONDict]:
+        """Forum topics the bot created (deleted ones removed), in creation order: dicts with
+        ``chat_id, message_thread_id, name, icon_color, closed`` and ``names`` (every name the
+        topic had, oldest first)."""
+        with self._lock:
+            return [
+                copy.deepcopy(topic)
+                for (chat, _), topic in self._topics.items()
                 if chat_id is None or str(chat) == str(chat_id)
             ]
+
+    def topic(self, chat_id: ChatKey, thread_id: int) -> JSONDict:
+        """One forum topic (see :meth:`topics`); KeyError if there is none."""
+        with self._lock:
+            return copy.deepcopy(self._topics[(_chat_key(chat_id), int(thread_id))])
 
     def _snapshot(self, name: str) -> list[JSONDict]:
         with self._lock:
@@ -380,6 +416,9 @@ class FakeTelegramServer:
                     for row in msg.get("reply_markup", {}).get("inline_keyboard", [])
                 ]
                 lines.append(f"  chat {chat} #{mid}: {msg.get('text')!r} buttons={buttons}")
+            for (chat, tid), topic in self._topics.items():
+                state = "closed" if topic["closed"] else "open"
+                lines.append(f"  topic {chat}/{tid}: {topic['name']!r} ({state})")
             tail = [name for name, _ in self._requests[-25:]]
             lines.append(f"Last requests ({len(self._requests)} total): {tail}")
             lines.append(f"Pending updates: {len(self._pending)}; webhook: {self._webhook}")
@@ -484,11 +523,48 @@ class FakeTelegramServer:
                 username=user.get("username"),
             )
         else:
-            kind = "supergroup" if str(chat_id).startswith("-100") else "group"
-            chat = {"id": chat_id, "type": kind, "title": f"Test {kind} {chat_id}"}
+            return self._group_chat(chat_id)
         with self._lock:
             self._chats[chat["id"]] = chat
         return chat
+
+    def _group_chat(self, chat_id: int) -> JSONDict:
+        """The group or supergroup ``chat_id`` (registered on first sight: ``-100…`` ids are
+        forum supergroups, other negative ids basic groups)."""
+        with self._lock:
+            chat = self._chats.get(chat_id)
+            if chat is None or chat.get("type") == "private":
+                supergroup = str(chat_id).startswith("-100")
+                kind = "supergroup" if supergroup else "group"
+                chat = _compact(
+                    id=chat_id,
+                    type=kind,
+                    title=f"Test {kind} {chat_id}",
+                    is_forum=True if supergroup else None,
+                )
+                self._chats[chat_id] = chat
+            return chat
+
+    def add_group(self, chat_id: int, *, title: str | None = None, is_forum: bool = True) -> None:
+        """Declare a supergroup (before use): its title, and whether topics are enabled."""
+        if chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        with self._lock:
+            self._chats[chat_id] = _compact(
+                id=chat_id,
+                type="supergroup",
+                title=title or f"Test supergroup {chat_id}",
+                is_forum=True if is_forum else None,
+            )
+
+    def _thread_fields(self, chat: JSONDict, thread_id: Any) -> JSONDict:
+        """``message_thread_id``/``is_topic_message`` of a message sent in a forum topic."""
+        if thread_id in (None, "", 0):
+            return {}
+        thread = int(thread_id)
+        if not chat.get("is_forum") or (chat["id"], thread) not in self._topics:
+            raise bad_request("message thread not found")
+        return {"message_thread_id": thread, "is_topic_message": True}
 
     def _next_message_id(self, chat_id: ChatKey) -> int:
         self._message_ids[chat_id] = self._message_ids.get(chat_id, 0) + 1
@@ -504,10 +580,17 @@ class FakeTelegramServer:
             self._cond.notify_all()
         return copy.deepcopy(update)
 
-    def _push_user_message(self, user: JSONDict, chat: JSONDict, **content: Any) -> JSONDict:
+    def _push_user_message(
+        self, user: JSONDict, chat: JSONDict, thread_id: int | None = None, **content: Any
+    ) -> JSONDict:
         with self._lock:
+            try:
+                thread = self._thread_fields(chat, thread_id)
+            except ApiError:
+                raise KeyError(f"no forum topic {thread_id} in chat {chat['id']}") from None
             mid = self._next_message_id(chat["id"])
             msg = {"message_id": mid, "from": user, "chat": chat, "date": int(time.time())}
+            msg.update(thread)
             msg.update(content)
             self._user_messages[(chat["id"], mid)] = msg
             return self.push_update({"message": msg})
@@ -521,13 +604,36 @@ class FakeTelegramServer:
         chat_id: int | None = None,
         username: str | None = None,
         language_code: str = "fr",
+        thread_id: int | None = None,
     ) -> JSONDict:
-        """A user sends ``text`` (private chat unless ``chat_id``); returns the update."""
+        """A user sends ``text`` (private chat unless ``chat_id``; in forum topic ``thread_id``
+        if given); returns the update."""
         user = self._user(user_id, first_name, username=username, language_code=language_code)
         content: JSONDict = {"text": text}
         if entities := _command_entities(text):
             content["entities"] = entities
-        return self._push_user_message(user, self._chat(user, chat_id), **content)
+        return self._push_user_message(user, self._chat(user, chat_id), thread_id, **content)
+
+    def push_group_message(
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        *,
+        thread_id: int | None = None,
+        first_name: str = "Camille",
+        username: str | None = None,
+    ) -> JSONDict:
+        """A member of group ``chat_id`` writes ``text`` (in forum topic ``thread_id`` if given,
+        which must exist: KeyError otherwise); returns the update."""
+        return self.push_message(
+            user_id,
+            text,
+            first_name=first_name,
+            chat_id=chat_id,
+            username=username,
+            thread_id=thread_id,
+        )
 
     def push_sticker(
         self, user_id: int, *, chat_id: int | None = None, emoji: str = "👍"
@@ -561,9 +667,18 @@ class FakeTelegramServer:
             return self.push_update({"edited_message": original})
 
     def push_callback(
-        self, user_id: int, message_id: int, data: str, *, chat_id: int | None = None
+        self,
+        user_id: int,
+        message_id: int,
+        data: str,
+        *,
+        chat_id: int | None = None,
+        first_name: str = "Lea",
+        username: str | None = None,
     ) -> str:
-        """The user presses a button on bot message ``message_id``; returns the query id."""
+        """The user presses a button on bot message ``message_id`` (in their private chat, or
+        in ``chat_id``); ``data`` is sent as is, so a forged press is a press with data absent
+        from the keyboard. Returns the query id."""
         chat = user_id if chat_id is None else chat_id
         with self._lock:
             message = self._bot_messages.get((chat, message_id))
@@ -572,7 +687,7 @@ class FakeTelegramServer:
             query_id = str(next(self._query_ids))
             query = {
                 "id": query_id,
-                "from": self._user(user_id, language_code="fr"),
+                "from": self._user(user_id, first_name, username=username, language_code="fr"),
                 "message": message,
                 "chat_instance": str(-7_000_000 - abs(int(chat))),
                 "data": data,
@@ -580,6 +695,21 @@ class FakeTelegramServer:
             self._open_queries[query_id] = query
             self.push_update({"callback_query": query})
             return query_id
+
+    def push_group_callback(
+        self,
+        chat_id: int,
+        user_id: int,
+        message_id: int,
+        data: str,
+        *,
+        first_name: str = "Camille",
+        username: str | None = None,
+    ) -> str:
+        """A member of group ``chat_id`` presses a button on the bot's message there."""
+        return self.push_callback(
+            user_id, message_id, data, chat_id=chat_id, first_name=first_name, username=username
+        )
 
     # ------------------------------------------------------------------ HTTP dispatch
     def _handle_http(self, path: str, query: str, ctype: str, body: bytes) -> tuple[int, JSONDict]:
@@ -749,13 +879,16 @@ class FakeTelegramServer:
         if key not in self._chats:
             if self._known_chats_only or not isinstance(key, int):
                 raise bad_request("chat not found")
-            self._chats[key] = {"id": key, "type": "private" if key > 0 else "group"}
+            if key < 0:
+                return self._group_chat(key)
+            self._chats[key] = {"id": key, "type": "private"}
         return self._chats[key]
 
     def _api_sendMessage(self, p: JSONDict) -> JSONDict:
         chat = self._target_chat(p)
         text = _check_text(p.get("text"))
         markup = _inline_markup(p.get("reply_markup"))
+        thread = self._thread_fields(chat, p.get("message_thread_id"))
         msg: JSONDict = {"message_id": self._next_message_id(chat["id"]), "from": self.bot_user}
         msg |= _compact(
             chat=chat,
@@ -764,6 +897,7 @@ class FakeTelegramServer:
             entities=p.get("entities") or None,
             reply_markup=markup,
         )
+        msg |= thread
         reply = p.get("reply_parameters") or {}
         key = (chat["id"], int(reply.get("message_id") or p.get("reply_to_message_id") or 0))
         if original := self._bot_messages.get(key) or self._user_messages.get(key):
@@ -834,6 +968,95 @@ class FakeTelegramServer:
         if p.get("action") not in CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request")
         self._chat_actions.append({"chat_id": chat["id"], "action": p["action"]})
+        return True
+
+    # --- forum topics
+    def _forum(self, p: JSONDict) -> JSONDict:
+        chat = self._target_chat(p)
+        if not chat.get("is_forum"):
+            raise bad_request("the chat is not a forum")
+        return chat
+
+    def _existing_topic(self, p: JSONDict) -> JSONDict:
+        chat = self._forum(p)
+        topic = self._topics.get((chat["id"], int(p.get("message_thread_id") or 0)))
+        if topic is None:
+            raise bad_request("TOPIC_ID_INVALID")
+        return topic
+
+    @staticmethod
+    def _topic_name(value: Any) -> str:
+        name = str(value or "")
+        if not 1 <= len(name) <= 128:
+            raise bad_request("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_INVALID")
+        return name
+
+    def _api_createForumTopic(self, p: JSONDict) -> JSONDict:
+        chat = self._forum(p)
+        name = self._topic_name(p.get("name"))
+        color = int(p.get("icon_color") or FORUM_ICON_COLORS[0])
+        if color not in FORUM_ICON_COLORS:
+            raise bad_request("invalid icon_color specified")
+        thread_id = self._next_message_id(chat["id"])
+        topic = _compact(
+            message_thread_id=thread_id,
+            name=name,
+            icon_color=color,
+            icon_custom_emoji_id=p.get("icon_custom_emoji_id") or None,
+        )
+        self._topics[(chat["id"], thread_id)] = topic | {
+            "chat_id": chat["id"],
+            "closed": False,
+            "names": [name],
+        }
+        self._service_messages[(chat["id"], thread_id)] = {
+            "message_id": thread_id,
+            "from": self.bot_user,
+            "chat": chat,
+            "date": int(time.time()),
+            "message_thread_id": thread_id,
+            "is_topic_message": True,
+            "forum_topic_created": {"name": name, "icon_color": color},
+        }
+        return copy.deepcopy(topic)
+
+    def _api_editForumTopic(self, p: JSONDict) -> bool:
+        topic = self._existing_topic(p)
+        changes: JSONDict = {}
+        if p.get("name") is not None:
+            changes["name"] = self._topic_name(p["name"])
+        if p.get("icon_custom_emoji_id") is not None:
+            changes["icon_custom_emoji_id"] = str(p["icon_custom_emoji_id"]) or None
+        if all(topic.get(key) == value for key, value in changes.items()):
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        topic.update(changes)
+        if "name" in changes:
+            topic["names"].append(changes["name"])
+        return True
+
+    def _set_topic_closed(self, p: JSONDict, closed: bool) -> bool:
+        topic = self._existing_topic(p)
+        if topic["closed"] == closed:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        topic["closed"] = closed
+        return True
+
+    def _api_closeForumTopic(self, p: JSONDict) -> bool:
+        return self._set_topic_closed(p, True)
+
+    def _api_reopenForumTopic(self, p: JSONDict) -> bool:
+        return self._set_topic_closed(p, False)
+
+    def _api_deleteForumTopic(self, p: JSONDict) -> bool:
+        """Delete a topic with every message in it."""
+        topic = self._existing_topic(p)
+        chat_id, thread_id = topic["chat_id"], topic["message_thread_id"]
+        del self._topics[(chat_id, thread_id)]
+        self._service_messages.pop((chat_id, thread_id), None)
+        for store in (self._bot_messages, self._user_messages):
+            for key in [k for k, m in store.items() if m.get("message_thread_id") == thread_id]:
+                if key[0] == chat_id:
+                    self._deleted.append(store.pop(key))
         return True
 
     # --- commands
