@@ -127,7 +127,10 @@ class ConversationPipeline:
             await self._urgent_without_engine(person.pseudo_id, shown)
         if any(item.get("custom") == ERASE_SIGNAL for item in items):
             # The engine has saved this turn: now erase it with everything else, log nothing.
-            await asyncio.to_thread(self.erasure.erase, person.pseudo_id)
+            if self.desk is not None:
+                await self.desk.forget(person.pseudo_id, self.erasure.erase)
+            else:
+                await asyncio.to_thread(self.erasure.erase, person.pseudo_id)
             return replies
         logged = [LoggedMessage(Direction.incoming, Origin.youth, shown)] + [
             LoggedMessage(Direction.outgoing, Origin.bot, r.text) for r in replies

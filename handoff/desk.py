@@ -147,6 +147,14 @@ class HandoffDesk:
         view = await asyncio.to_thread(self.tickets.get, ticket_id)
         await self._notify(kind, view, None)
 
+    async def forget(self, pseudo_id: str, erase: Callable[[str], Any]) -> None:
+        """Erase a person (`erase(pseudo_id)`), then have listeners drop what they showed of
+        their tickets (the bridge deletes the forum topics)."""
+        tickets = await asyncio.to_thread(self.tickets.tickets_of, pseudo_id)
+        await asyncio.to_thread(erase, pseudo_id)
+        for ticket in tickets:
+            await self._notify("erased", ticket, None)
+
     # Internals ---------------------------------------------------------------------------
     async def _tell_youth(self, ticket: TicketView, text: str) -> None:
         await asyncio.to_thread(self.tickets.log_bot_message, ticket.id, text)

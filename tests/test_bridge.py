@@ -504,3 +504,12 @@ def test_an_erased_ticket_loses_its_topic(env: Env) -> None:
     asyncio.run(env.bridge.on_ticket_event("erased", ticket, None, {}))
     eventually(lambda: env.tg.topics(GROUP) == [], what="the topic deleted")
     assert env.tg.calls("deleteForumTopic")[0]["message_thread_id"] == ticket.topic_id
+
+
+def test_forgetting_a_person_through_the_desk_deletes_their_topics(env: Env) -> None:
+    chat_id, pseudo = env.young_person()
+    ticket = env.topic_of(env.ticket(pseudo))
+    env.in_app(env.services.desk.forget(pseudo, env.services.erasure.erase))
+    eventually(lambda: env.tg.topics(GROUP) == [], what="the topic deleted")
+    assert env.tg.calls("deleteForumTopic")[0]["message_thread_id"] == ticket.topic_id
+    assert env.services.tickets.tickets_of(pseudo) == []

@@ -33,6 +33,7 @@ from handoff.models import (
     TicketNote,
     TicketStatus,
     Urgency,
+    YoungPerson,
 )
 from handoff.routing import Router
 from handoff.services.accounts import CounsellorRef
@@ -356,6 +357,17 @@ class TicketService:
                 select(Ticket).where(Ticket.topic_id == topic_id).order_by(Ticket.id.desc())
             )
             return _view(ticket) if ticket else None
+
+    def tickets_of(self, pseudo_id: str) -> list[TicketView]:
+        """Every ticket of a person (open or closed), oldest first."""
+        with self._db.transaction() as session:
+            query = (
+                select(Ticket)
+                .join(YoungPerson, YoungPerson.id == Ticket.person_id)
+                .where(YoungPerson.pseudo_id == pseudo_id)
+                .order_by(Ticket.id)
+            )
+            return [_view(t) for t in session.scalars(query)]
 
     def relaying_ticket(self, person_id: int) -> TicketView | None:
         """The ticket through which this person is talking with a counsellor, if any."""
