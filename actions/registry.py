@@ -15,13 +15,17 @@ from actions.triage import (
     ValidateTriageForm,
 )
 from actions.welcome import ActionRecordConsent, ActionWelcome
+from handoff.desk import HandoffDesk
 from handoff.services.handoff import HandoffService
 from handoff.services.people import PeopleService
 from maraude.settings import Settings
 
 
 def build_executor(
-    settings: Settings, people: PeopleService, handoff: HandoffService
+    settings: Settings,
+    people: PeopleService,
+    handoff: HandoffService,
+    desk: HandoffDesk | None = None,
 ) -> ActionExecutor:
     executor = ActionExecutor()
     executor.register_action(
@@ -40,7 +44,7 @@ def build_executor(
         ActionExplainQuestion(),
         ActionFallback(),
         ActionGreet(),
-        ActionRequestHandoff(handoff, settings.organisation.promised_delay),
+        ActionRequestHandoff(handoff, settings.organisation.promised_delay, desk),
     ):
         executor.register_action(action)
     return executor

@@ -20,6 +20,7 @@ from actions.triage_parsing import (
     parse_needs,
     parse_situation,
 )
+from handoff.desk import HandoffDesk
 from handoff.models import Urgency
 from handoff.services.handoff import HandoffService, TriageSummary
 
@@ -279,9 +280,12 @@ class ActionGreet(Action):
 class ActionRequestHandoff(Action):
     """Stores the hand-off request with the triage summary (urgent for a crisis)."""
 
-    def __init__(self, handoff: HandoffService, promised_delay: str) -> None:
+    def __init__(
+        self, handoff: HandoffService, promised_delay: str, desk: HandoffDesk | None = None
+    ) -> None:
         self.handoff = handoff
         self.promised_delay = promised_delay
+        self.desk = desk  # told of the new or changed ticket (the counsellors' bridge listens)
 
     def name(self) -> str:
         return "action_request_handoff"
@@ -297,7 +301,7 @@ class ActionRequestHandoff(Action):
         )
         excerpt = self._excerpt(tracker)
         try:
-            await asyncio.to_thread(
+            ref = await asyncio.to_thread(
                 self.handoff.request,
                 tracker.sender_id,
                 summary_from(tracker, excerpt),
@@ -307,6 +311,9 @@ class ActionRequestHandoff(Action):
             )
         except LookupError:
             log.warning("hand-off for unknown sender %s not stored", tracker.sender_id)
+        else:
+            if self.desk is not None:
+                await self.desk.ticket_changed(ref.ticket_id, ref.change)
         if crisis_kind:
             dispatcher.utter_message(response="utter_handoff_urgent")
         else:

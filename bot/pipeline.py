@@ -155,4 +155,4 @@ class ConversationPipeline:
             crisis_kind=kind,
         )
         if self.desk is not None:
-            await self.desk.ticket_changed(ref.ticket_id, "escalated")
+            await self.desk.ticket_changed(ref.ticket_id, ref.change)

@@ -232,7 +232,7 @@ class _Event:
 
 
 STATE_KINDS = frozenset(
-    {"created", "escalated", "claimed", "released", "transferred", "follow_up_set"}
+    {"created", "updated", "escalated", "claimed", "released", "transferred", "follow_up_set"}
 )
 CLOSING_KINDS = frozenset({"resolved", "closed_unreachable"})
 

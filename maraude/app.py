@@ -115,7 +115,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         erasure=erasure,
         engine=engine,
         pipeline=pipeline,
-        actions=build_executor(settings, people, handoff),
+        actions=build_executor(settings, people, handoff, desk),
         templates=Jinja2Templates(directory=WEB_DIR / "templates"),
         telegram=telegram,
         bridge=bridge,

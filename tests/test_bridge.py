@@ -513,3 +513,17 @@ def test_forgetting_a_person_through_the_desk_deletes_their_topics(env: Env) -> 
     eventually(lambda: env.tg.topics(GROUP) == [], what="the topic deleted")
     assert env.tg.calls("deleteForumTopic")[0]["message_thread_id"] == ticket.topic_id
     assert env.services.tickets.tickets_of(pseudo) == []
+
+
+def test_more_answers_on_an_open_ticket_refresh_its_summary(env: Env) -> None:
+    _chat_id, pseudo = env.young_person()
+    ticket_id = env.ticket(pseudo)
+    env.topic_of(ticket_id)
+    ref = env.services.handoff.request(
+        pseudo, TriageSummary(availability="plutôt le mercredi aprem"), source="triage"
+    )
+    assert (ref.ticket_id, ref.change) == (ticket_id, "updated")
+    env.in_app(env.services.desk.ticket_changed(ticket_id, ref.change))
+    eventually(
+        lambda: "mercredi aprem" in env.summary(ticket_id)["text"], what="the summary refreshed"
+    )

@@ -44,6 +44,13 @@ class RequestRef:
     ticket_id: int
     ticket_created: bool
 
+    @property
+    def change(self) -> str:
+        """What happened to the ticket, as a desk event kind."""
+        if self.ticket_created:
+            return "created"
+        return "escalated" if self.urgency == Urgency.crisis else "updated"
+
 
 class HandoffService:
     def __init__(self, db: Database, router: Router, clock: Clock | None = None) -> None:
