@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from rasa_sdk.executor import ActionExecutor
+from starlette.middleware.sessions import SessionMiddleware
 
 from actions.registry import build_executor
 from bot.engine_client import EngineClient
@@ -37,7 +38,7 @@ from handoff.services.erasure import ErasureService
 from handoff.services.handoff import HandoffService
 from handoff.services.people import PeopleService
 from handoff.services.tickets import TicketService
-from handoff.web import actions_route, api, dashboard, pages, simulator
+from handoff.web import actions_route, api, auth, dashboard, pages, simulator
 from maraude import __version__
 from maraude.settings import Settings
 
@@ -153,6 +154,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             services.db.dispose()
 
     app = FastAPI(title="Maraude", version=__version__, lifespan=lifespan)
+    app.add_middleware(SessionMiddleware, **auth.session_options(settings))  # dashboard sessions
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(simulator.router)

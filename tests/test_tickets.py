@@ -625,3 +625,27 @@ def test_parallel_requests_for_one_person_open_one_ticket(pg_url: str) -> None:
             assert (view.urgency, view.priority) == (Urgency.crisis, 0)
     finally:
         database.dispose()
+
+
+def test_a_colleague_cannot_schedule_a_follow_up_on_someone_elses_ticket(desk: Desk) -> None:
+    ticket_id = desk.ticket()
+    lea, sam = desk.counsellor("Léa"), desk.counsellor("Sam")
+    boss = desk.counsellor("Chef", role=Role.manager)
+    desk.tickets.claim(ticket_id, lea)
+    later = START + timedelta(days=14)
+    with pytest.raises(TicketForbidden):
+        desk.tickets.set_follow_up(ticket_id, sam, later)
+    assert desk.tickets.set_follow_up(ticket_id, boss, later).follow_up_at == later
+    assert desk.tickets.set_follow_up(ticket_id, lea, None).follow_up_at is None
+
+
+def test_text_no_database_can_store_is_cleaned_not_fatal(desk: Desk) -> None:
+    ticket_id = desk.ticket()
+    lea = desk.counsellor("Léa")
+    desk.tickets.claim(ticket_id, lea)
+    desk.tickets.youth_message(ticket_id, "sa\x00lut \ud800!")
+    desk.tickets.reply(ticket_id, lea, "re\x00coucou")
+    desk.tickets.add_note(ticket_id, lea, "no\x00te")
+    texts = [item.text for item in desk.tickets.transcript(ticket_id)]
+    assert texts == ["salut ?!", "recoucou"]
+    assert [n.text for n in desk.tickets.notes(ticket_id)] == ["note"]

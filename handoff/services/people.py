@@ -22,6 +22,7 @@ from handoff.models import (
     Origin,
     YoungPerson,
 )
+from maraude.text import storable
 
 NOTICE_VERSION = "2026-11"
 
@@ -142,7 +143,7 @@ class PeopleService:
                         person_id=person_id,
                         direction=item.direction,
                         origin=item.origin,
-                        text=item.text,
+                        text=storable(item.text),
                         created_at=now,
                     )
                 )

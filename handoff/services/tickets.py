@@ -38,6 +38,7 @@ from handoff.models import (
 from handoff.routing import Router
 from handoff.services.accounts import CounsellorRef
 from maraude.settings import Handoff as HandoffSettings
+from maraude.text import storable
 
 MAX_TEXT = 4096
 MAX_NOTE = 10_000
@@ -555,7 +556,7 @@ class TicketService:
 
     def reply(self, ticket_id: int, actor: CounsellorRef, text: str, via: str = "web") -> Delivery:
         """Store a counsellor message for the young person; the caller delivers it."""
-        text = text.strip()
+        text = storable(text).strip()
         if not text:
             raise TicketInvalid("Le message est vide.")
         if len(text) > MAX_TEXT:
@@ -610,7 +611,7 @@ class TicketService:
                     person_id=ticket.person_id,
                     direction=Direction.incoming,
                     origin=Origin.youth,
-                    text=text[:MAX_TEXT],
+                    text=storable(text)[:MAX_TEXT],
                     created_at=now,
                     ticket_id=ticket.id,
                 )
@@ -640,7 +641,7 @@ class TicketService:
     def add_note(
         self, ticket_id: int, actor: CounsellorRef, text: str, via: str = "web"
     ) -> NoteView:
-        text = text.strip()
+        text = storable(text).strip()
         if not text:
             raise TicketInvalid("La note est vide.")
         if len(text) > MAX_NOTE:
@@ -668,6 +669,8 @@ class TicketService:
             ticket = self._locked(session, ticket_id)
             if ticket.status not in OPEN_STATUSES:
                 raise self._conflict(ticket)
+            if ticket.assignee_id not in (None, actor.id) and not actor.can_manage:
+                raise TicketForbidden("Ce ticket est suivi par un·e collègue.")
             ticket.follow_up_at = when
             ticket.updated_at = now
             _event(

@@ -1,0 +1,704 @@
+"""The counsellor dashboard over HTTP: the real app (create_app) on SQLite, driven with
+Starlette's TestClient; people and tickets are made through the services.
+
+`DashboardClient` is a counsellor in the dashboard over plain HTTP (login, CSRF token read
+from the pages, actions, flash messages); it also drives an `AppServer` by URL
+(`DashboardClient.connect(server.url)`) for end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from markupsafe import escape
+from starlette.testclient import TestClient
+
+from handoff.clock import FixedClock
+from handoff.models import Channel, Origin, Role, TicketStatus, Urgency
+from handoff.services.accounts import CounsellorRef
+from handoff.services.handoff import TriageSummary
+from handoff.web.auth import SESSION_COOKIE
+from maraude.app import create_app
+from tests.support import make_settings
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+PASSWORD = "un-mot-de-passe-solide"
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]*)"')
+FLASH_RE = re.compile(r'<p class="flash flash-(\w+)"[^>]*>(.*?)</p>', re.S)
+
+
+class DashboardClient:
+    """A counsellor using the dashboard over plain HTTP.
+
+    Wraps an httpx client that keeps cookies (a Starlette TestClient is one) and follows
+    redirects; remembers the CSRF token of the last page it read and adds it to every POST.
+    Action methods return the final response (after the redirect back to the ticket);
+    `flashes(response)` gives the messages shown on it.
+    """
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+        self.csrf = ""
+
+    @classmethod
+    def connect(cls, base_url: str) -> DashboardClient:
+        """Over real HTTP, e.g. `DashboardClient.connect(app_server.url)`."""
+        return cls(httpx.Client(base_url=base_url, follow_redirects=True, timeout=30))
+
+    # Plumbing ----------------------------------------------------------------------------
+    def _remember(self, response: httpx.Response) -> httpx.Response:
+        if response.headers.get("content-type", "").startswith("text/html"):
+            found = CSRF_RE.search(response.text)
+            if found:
+                self.csrf = html.unescape(found.group(1))
+        return response
+
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        return self._remember(self.http.get(path, params=params or None))
+
+    def post(self, path: str, **fields: str) -> httpx.Response:
+        return self._remember(self.http.post(path, data={"csrf_token": self.csrf, **fields}))
+
+    @staticmethod
+    def flashes(response: httpx.Response) -> list[str]:
+        return [html.unescape(text.strip()) for _, text in FLASH_RE.findall(response.text)]
+
+    @staticmethod
+    def errors(response: httpx.Response) -> list[str]:
+        return [
+            html.unescape(text.strip())
+            for kind, text in FLASH_RE.findall(response.text)
+            if kind == "error"
+        ]
+
+    # Session -----------------------------------------------------------------------------
+    def login(self, email: str, password: str) -> httpx.Response:
+        self.get("/tableau/connexion")
+        return self.post("/tableau/connexion", email=email, password=password)
+
+    def logout(self) -> httpx.Response:
+        return self.post("/tableau/deconnexion")
+
+    # Reading -----------------------------------------------------------------------------
+    def queue(self, **filters: str) -> list[dict[str, Any]]:
+        """The queue as the page's live refresh sees it (filters: equipe, statut, mes)."""
+        response = self.http.get("/tableau/api/file", params=filters)
+        response.raise_for_status()
+        tickets: list[dict[str, Any]] = response.json()["tickets"]
+        return tickets
+
+    def ticket_page(self, ticket_id: int) -> httpx.Response:
+        return self.get(f"/tableau/tickets/{ticket_id}")
+
+    def messages(self, ticket_id: int, after: int = 0) -> dict[str, Any]:
+        response = self.http.get(
+            f"/tableau/api/tickets/{ticket_id}/messages", params={"after": after}
+        )
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()
+        return data
+
+    # Actions -----------------------------------------------------------------------------
+    def _act(self, ticket_id: int, action: str, **fields: str) -> httpx.Response:
+        if not self.csrf:
+            self.ticket_page(ticket_id)
+        return self.post(f"/tableau/tickets/{ticket_id}/{action}", **fields)
+
+    def claim(self, ticket_id: int) -> httpx.Response:
+        return self._act(ticket_id, "prendre")
+
+    def release(self, ticket_id: int) -> httpx.Response:
+        return self._act(ticket_id, "liberer")
+
+    def reply(self, ticket_id: int, text: str) -> httpx.Response:
+        return self._act(ticket_id, "repondre", texte=text)
+
+    def note(self, ticket_id: int, text: str) -> httpx.Response:
+        return self._act(ticket_id, "note", texte=text)
+
+    def transfer(
+        self, ticket_id: int, *, to_counsellor: int | None = None, to_team: str | None = None
+    ) -> httpx.Response:
+        target = f"c:{to_counsellor}" if to_counsellor is not None else f"e:{to_team}"
+        return self._act(ticket_id, "transferer", vers=target)
+
+    def resolve(self, ticket_id: int, outcome: str, comment: str = "") -> httpx.Response:
+        return self._act(ticket_id, "cloturer", issue=outcome, commentaire=comment)
+
+    def follow_up(self, ticket_id: int, local: str) -> httpx.Response:
+        """`local` as a datetime-local field sends it, e.g. "2026-03-05T14:30" (Paris time)."""
+        return self._act(ticket_id, "relance", quand=local)
+
+    def clear_follow_up(self, ticket_id: int) -> httpx.Response:
+        return self._act(ticket_id, "relance", effacer="1")
+
+
+# Fixtures and helpers ----------------------------------------------------------------------
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def http(tmp_path: Path, clock: FixedClock) -> Iterator[TestClient]:
+    app = create_app(make_settings(tmp_path), clock=clock)
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def services(http: TestClient) -> Any:
+    return http.app.state.services  # type: ignore[attr-defined]
+
+
+_keys = count(1)
+
+
+def account(
+    services: Any, name: str, *, role: Role = Role.counsellor, team: str | None = "lens"
+) -> CounsellorRef:
+    ref: CounsellorRef = services.accounts.add(
+        f"{name.lower()}@example.org", name, PASSWORD, role=role, team=team
+    )
+    return ref
+
+
+def new_ticket(
+    services: Any,
+    *,
+    location: str | None = "Lens",
+    needs: tuple[str, ...] = ("emploi",),
+    crisis: bool = False,
+    consent: bool = True,
+    excerpt: str | None = None,
+) -> int:
+    person = services.people.identify(Channel.simulator, f"jeune-{next(_keys)}")
+    if consent:
+        services.people.record_consent(person.pseudo_id, True)
+    ref = services.handoff.request(
+        person.pseudo_id,
+        TriageSummary(
+            needs=list(needs),
+            age="19",
+            location=location,
+            situation="ni emploi, ni études, ni formation",
+            contact="ici, par message",
+            availability="le matin",
+            excerpt=excerpt,
+        ),
+        source="crisis" if crisis else "triage",
+        urgency=Urgency.crisis if crisis else Urgency.normal,
+        crisis_kind="crisis_shelter" if crisis else None,
+    )
+    return int(ref.ticket_id)
+
+
+def logged_in(http: TestClient, services: Any, who: CounsellorRef) -> DashboardClient:
+    client = DashboardClient(http)
+    response = client.login(who.email, PASSWORD)
+    assert response.status_code == 200, response.text
+    assert str(response.url).endswith("/tableau")
+    return client
+
+
+def second_browser(http: TestClient) -> TestClient:
+    """Another counsellor's browser on the same app (its own cookie jar)."""
+    return TestClient(http.app)
+
+
+# Login -------------------------------------------------------------------------------------
+def test_login_ok_then_logout(http: TestClient, services: Any) -> None:
+    lea = account(services, "Léa")
+    client = DashboardClient(http)
+    page = client.get("/tableau/connexion")
+    assert page.status_code == 200 and 'type="password"' in page.text
+    response = client.login("LÉA@example.org ", PASSWORD)  # e-mail case and spaces ignored
+    assert response.status_code == 200
+    assert str(response.url).endswith("/tableau")
+    assert "File d'attente" in response.text and "Léa" in response.text
+    cookie = response.history[0].headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+    assert "Max-Age=43200" in cookie
+
+    out = client.logout()
+    assert str(out.url).endswith("/tableau/connexion")
+    assert "Tu es déconnecté·e." in client.flashes(out)
+    assert http.get("/tableau", follow_redirects=False).status_code == 303
+    assert lea.id  # the account itself is untouched
+
+
+def test_login_refused_with_wrong_password_or_unknown_email(
+    http: TestClient, services: Any
+) -> None:
+    account(services, "Léa")
+    client = DashboardClient(http)
+    wrong = client.login("léa@example.org", "pas-le-bon-mot-de-passe")
+    unknown = client.login("personne@example.org", PASSWORD)
+    for response in (wrong, unknown):
+        assert response.status_code == 401
+        assert "E-mail ou mot de passe incorrect." in client.errors(response)
+        assert str(response.url).endswith("/tableau/connexion")
+    assert http.get("/tableau", follow_redirects=False).status_code == 303
+
+
+def test_repeated_failures_block_the_account_for_a_while(
+    http: TestClient, services: Any, clock: FixedClock
+) -> None:
+    account(services, "Léa")
+    client = DashboardClient(http)
+    for _ in range(5):
+        assert client.login("léa@example.org", "mauvais-mot-de-passe").status_code == 401
+    blocked = client.login("léa@example.org", PASSWORD)  # even the right password
+    assert blocked.status_code == 401
+    assert any("Trop de tentatives" in text for text in client.errors(blocked))
+    clock.advance(minutes=16)
+    assert client.login("léa@example.org", PASSWORD).status_code == 200
+
+
+def test_login_redirects_to_the_page_asked_but_never_elsewhere(
+    http: TestClient, services: Any
+) -> None:
+    lea = account(services, "Léa")
+    ticket = new_ticket(services)
+    first = http.get(f"/tableau/tickets/{ticket}", follow_redirects=False)
+    assert first.status_code == 303
+    location = first.headers["location"]
+    assert location == f"/tableau/connexion?suivant=%2Ftableau%2Ftickets%2F{ticket}"
+    client = DashboardClient(http)
+    login_page = client.get(location).text
+    assert f'name="suivant" value="/tableau/tickets/{ticket}"' in login_page
+    response = client.post(
+        "/tableau/connexion",
+        email=lea.email,
+        password=PASSWORD,
+        suivant=f"/tableau/tickets/{ticket}",
+    )
+    assert str(response.url).endswith(f"/tableau/tickets/{ticket}")
+    client.logout()
+    client.get("/tableau/connexion")
+    evil = client.post(
+        "/tableau/connexion", email=lea.email, password=PASSWORD, suivant="//evil.example/tableau"
+    )
+    assert str(evil.url) == "http://testserver/tableau"
+
+
+# CSRF and access ---------------------------------------------------------------------------
+def test_posts_without_the_right_csrf_token_are_refused(http: TestClient, services: Any) -> None:
+    lea = account(services, "Léa")
+    ticket = new_ticket(services)
+    http.get("/tableau/connexion")  # the session (and its token) exists
+    login = {"email": lea.email, "password": PASSWORD}
+    assert http.post("/tableau/connexion", data=login).status_code == 403
+    bad = http.post("/tableau/connexion", data={**login, "csrf_token": "faux"})
+    assert bad.status_code == 403
+    assert "Formulaire expiré" in bad.text
+
+    client = logged_in(http, services, lea)
+    claim = f"/tableau/tickets/{ticket}/prendre"
+    assert http.post(claim).status_code == 403
+    assert http.post(claim, data={"csrf_token": client.csrf + "x"}).status_code == 403
+    assert http.post(claim, headers={"X-CSRF-Token": "faux"}).status_code == 403
+    assert services.tickets.get(ticket).status == TicketStatus.new
+
+    # The header fetch calls use is accepted as well as the form field.
+    ok = http.post(claim, headers={"X-CSRF-Token": client.csrf}, follow_redirects=False)
+    assert ok.status_code == 303
+    assert services.tickets.get(ticket).assignee_id == lea.id
+
+
+def test_a_token_from_another_session_is_refused(http: TestClient, services: Any) -> None:
+    lea, sam = account(services, "Léa"), account(services, "Sam")
+    ticket = new_ticket(services)
+    stolen = logged_in(http, services, lea).csrf
+    other = second_browser(http)
+    DashboardClient(other).login(sam.email, PASSWORD)
+    response = other.post(f"/tableau/tickets/{ticket}/prendre", data={"csrf_token": stolen})
+    assert response.status_code == 403
+    assert services.tickets.get(ticket).status == TicketStatus.new
+
+
+def test_every_page_needs_a_login(http: TestClient, services: Any) -> None:
+    ticket = new_ticket(services)
+    for path in ("/tableau", f"/tableau/tickets/{ticket}"):
+        response = http.get(path, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/tableau/connexion")
+    for path in ("/tableau/api/file", f"/tableau/api/tickets/{ticket}/messages"):
+        response = http.get(path)
+        assert response.status_code == 401
+        assert response.json() == {"detail": "Connexion requise."}
+    # A POST without a session goes to the login page too, and changes nothing.
+    response = http.post(f"/tableau/tickets/{ticket}/prendre", follow_redirects=False)
+    assert response.status_code == 303
+    assert services.tickets.get(ticket).status == TicketStatus.new
+    forged = second_browser(http)
+    forged.cookies.set(SESSION_COOKIE, "forged")
+    assert forged.get("/tableau", follow_redirects=False).status_code == 303
+
+
+def test_a_deactivated_account_is_logged_out(http: TestClient, services: Any) -> None:
+    lea = account(services, "Léa")
+    logged_in(http, services, lea)
+    assert http.get("/tableau", follow_redirects=False).status_code == 200
+    services.accounts.deactivate(lea.id)
+    assert http.get("/tableau", follow_redirects=False).status_code == 303
+    assert http.get("/tableau/api/file").status_code == 401
+
+
+def test_sessions_end_twelve_hours_after_login(
+    http: TestClient, services: Any, clock: FixedClock
+) -> None:
+    lea = account(services, "Léa")
+    logged_in(http, services, lea)
+    clock.advance(hours=11, minutes=59)
+    assert http.get("/tableau", follow_redirects=False).status_code == 200
+    clock.advance(minutes=2)
+    assert http.get("/tableau", follow_redirects=False).status_code == 303
+
+
+def test_pages_are_not_cached_nor_framed(http: TestClient, services: Any) -> None:
+    lea = account(services, "Léa")
+    response = logged_in(http, services, lea).get("/tableau")
+    assert response.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+# Queue -------------------------------------------------------------------------------------
+def test_queue_puts_crises_first_then_the_longest_waiting(
+    http: TestClient, services: Any, clock: FixedClock
+) -> None:
+    lea = account(services, "Léa")
+    oldest = new_ticket(services, needs=("logement",))
+    clock.advance(minutes=10)
+    newer = new_ticket(services, needs=("formation",))
+    clock.advance(minutes=10)
+    crisis = new_ticket(services, crisis=True)
+    clock.advance(minutes=1)
+    client = logged_in(http, services, lea)
+
+    rows = client.queue()
+    assert [row["id"] for row in rows] == [crisis, oldest, newer]
+    assert rows[0]["crisis"] and rows[0]["crisis_label"] == "sans endroit où dormir"
+    assert rows[1]["needs"] == ["logement"]
+    assert rows[1]["waiting_label"] == "21 min" and rows[1]["status_label"] == "Nouveau"
+    assert rows[1]["team_name"] == "Équipe Lens-Liévin" and rows[1]["territory"] == "Lens-Liévin"
+
+    page = client.get("/tableau").text
+    positions = [page.index(f'data-ticket="{ticket}"') for ticket in (crisis, oldest, newer)]
+    assert positions == sorted(positions)
+    assert "Urgence · sans endroit où dormir" in page
+
+
+def test_waiting_time_colours_follow_the_sla(
+    http: TestClient, services: Any, clock: FixedClock
+) -> None:
+    lea = account(services, "Léa")
+    normal = new_ticket(services)
+    crisis = new_ticket(services, crisis=True)
+    client = logged_in(http, services, lea)
+
+    def colours() -> dict[int, str]:
+        return {row["id"]: row["sla"] for row in client.queue()}
+
+    assert colours() == {normal: "green", crisis: "green"}
+    clock.advance(minutes=7)  # crisis SLA 15 min: orange from 7.5 min
+    assert colours() == {normal: "green", crisis: "green"}
+    clock.advance(minutes=1)
+    assert colours() == {normal: "green", crisis: "orange"}
+    clock.advance(minutes=7)  # 15 min: the crisis is late
+    assert colours() == {normal: "green", crisis: "red"}
+    clock.advance(minutes=105)  # 2 h: half of the normal 4 h
+    assert colours() == {normal: "orange", crisis: "red"}
+    clock.advance(hours=2)
+    assert colours() == {normal: "red", crisis: "red"}
+    page = client.get("/tableau").text
+    assert re.search(rf'data-ticket="{normal}".*?class="sla sla-red"', page, re.S)
+    assert [row["waiting_label"] for row in client.queue()] == ["4 h 00", "4 h 00"]
+
+
+def test_queue_filters_by_team_status_and_mine(
+    http: TestClient, services: Any, clock: FixedClock
+) -> None:
+    lea = account(services, "Léa", team="lens")
+    sam = account(services, "Sam", team="lille")
+    in_lens = new_ticket(services, location="Lens")
+    in_lille = new_ticket(services, location="Lille")
+    nowhere = new_ticket(services, location=None)
+    taken = new_ticket(services, location="Liévin")
+    services.tickets.claim(taken, sam)
+    client = logged_in(http, services, lea)
+
+    ids = lambda **f: [row["id"] for row in client.queue(**f)]  # noqa: E731
+    assert ids() == [in_lens, taken]  # by default, the counsellor's own team
+    assert ids(equipe="tous") == [in_lens, in_lille, nowhere, taken]
+    assert ids(equipe="lille") == [in_lille]
+    assert ids(equipe="accueil") == [nowhere]
+    assert ids(equipe="tous", statut="claimed") == [taken]
+    assert ids(equipe="tous", statut="new") == [in_lens, in_lille, nowhere]
+    assert ids(equipe="tous", mes="1") == []
+    client.claim(in_lille)
+    assert ids(equipe="tous", mes="1") == [in_lille]
+    assert ids(equipe="lens", mes="1") == []
+    client.claim(in_lens)
+    client.resolve(in_lens, "emploi")
+    assert ids(equipe="tous", statut="clos") == [in_lens]
+
+    page = client.get("/tableau", equipe="lille", statut="", mes="1").text
+    assert '<option value="lille" selected>' in page
+    assert 'id="filter-mine" checked' in page
+    assert f'data-ticket="{in_lille}"' in page and f'data-ticket="{taken}"' not in page
+    assert 'data-feed="/tableau/api/file?equipe=lille&amp;statut=&amp;mes=1"' in page
+
+
+def test_a_counsellor_without_team_sees_every_team(http: TestClient, services: Any) -> None:
+    boss = account(services, "Nadia", role=Role.manager, team=None)
+    lens, lille = new_ticket(services, location="Lens"), new_ticket(services, location="Lille")
+    client = logged_in(http, services, boss)
+    assert [row["id"] for row in client.queue()] == [lens, lille]
+
+
+# Ticket page and actions -------------------------------------------------------------------
+def test_ticket_page_shows_summary_transcript_and_actions(http: TestClient, services: Any) -> None:
+    lea = account(services, "Léa")
+    ticket = new_ticket(services, needs=("emploi", "logement"), excerpt="je cherche du taf")
+    client = logged_in(http, services, lea)
+    page = client.ticket_page(ticket).text
+    for text in (
+        "emploi, logement",
+        "19",
+        "Lens",
+        "ni emploi, ni études, ni formation",
+        "ici, par message",
+        "le matin",
+        "« je cherche du taf »",
+        "après le questionnaire",
+        "Ticket ouvert",
+        'id="claim"',
+    ):
+        assert text in page, text
+    assert 'id="reply-text"' not in page  # take the ticket before writing
+    page = client.claim(ticket).text
+    assert 'id="reply-text"' in page and 'id="claim"' not in page
+    for canned in services.settings.handoff.canned_replies:
+        assert f'<option value="{escape(canned)}">' in page
+    for label in services.settings.handoff.outcomes.values():
+        assert escape(label) in page
+    missing = client.get("/tableau/tickets/999999")
+    assert missing.status_code == 404 and "Ticket #999999 introuvable." in missing.text
+
+
+def test_claim_then_a_colleague_gets_the_conflict_message(http: TestClient, services: Any) -> None:
+    lea, sam = account(services, "Léa"), account(services, "Sam")
+    ticket = new_ticket(services)
+    lea_client = logged_in(http, services, lea)
+    sam_client = DashboardClient(second_browser(http))
+    sam_client.login(sam.email, PASSWORD)
+    sam_client.ticket_page(ticket)  # Sam has the page open too
+
+    taken = lea_client.claim(ticket)
+    assert str(taken.url).endswith(f"/tableau/tickets/{ticket}")
+    assert f"Tu as pris le ticket #{ticket}. Le jeune est prévenu." in lea_client.flashes(taken)
+    assert 'id="reply-text"' in taken.text
+
+    late = sam_client.claim(ticket)
+    assert sam_client.errors(late) == [f"Trop tard : Léa a déjà pris le ticket #{ticket}."]
+    assert services.tickets.get(ticket).assignee_id == lea.id
+    assert 'id="reply-text"' not in late.text
+    # The desk told the young person (stored for the simulator channel).
+    said = [m.text for m in services.tickets.transcript(ticket) if m.origin is Origin.bot]
+    assert any("Léa" in text for text in said)
+    # The flash message is shown once.
+    assert sam_client.flashes(sam_client.ticket_page(ticket)) == []
+
+
+def test_a_counsellor_cannot_resolve_a_colleagues_ticket_but_a_manager_can(
+    http: TestClient, services: Any
+) -> None:
+    lea, sam = account(services, "Léa"), account(services, "Sam")
+    boss = account(services, "Nadia", role=Role.manager)
+    ticket = new_ticket(services)
+    logged_in(http, services, lea).claim(ticket)
+
+    sam_client = DashboardClient(second_browser(http))
+    sam_client.login(sam.email, PASSWORD)
+    page = sam_client.ticket_page(ticket)
+    assert 'id="resolve"' not in page.text and 'id="reply-text"' not in page.text
+    refused = sam_client.resolve(ticket, "emploi")
+    assert sam_client.errors(refused) == ["Ce ticket est suivi par un·e collègue."]
+    refused = sam_client.reply(ticket, "coucou")
+    assert sam_client.errors(refused) == ["Ce ticket est suivi par un·e collègue."]
+    assert services.tickets.get(ticket).status == TicketStatus.claimed
+
+    boss_client = DashboardClient(second_browser(http))
+    boss_client.login(boss.email, PASSWORD)
+    assert 'id="resolve"' in boss_client.ticket_page(ticket).text
+    done = boss_client.resolve(ticket, "mission_locale", "orienté vers la ML de Lens")
+    assert boss_client.errors(done) == []
+    view = services.tickets.get(ticket)
+    assert view.status == TicketStatus.resolved and view.outcome == "mission_locale"
+
+
+def test_reply_stores_the_counsellors_message_for_the_young_person(
+    http: TestClient, services: Any, clock: FixedClock
+) -> None:
+    lea = account(services, "Léa")
+    ticket = new_ticket(services)
+    client = logged_in(http, services, lea)
+    before = client.reply(ticket, "Salut !")
+    assert client.errors(before) == ["Prends le ticket avant de répondre."]
+    client.claim(ticket)
+    mark = client.messages(ticket)["last"]
+
+    clock.advance(minutes=3)
+    sent = client.reply(ticket, "  Salut, c'est Léa. Tu es dispo demain ?  ")
+    assert "Message envoyé au jeune." in client.flashes(sent)
+    mine = [m for m in services.tickets.transcript(ticket) if m.origin is Origin.counsellor]
+    assert [(m.text, m.counsellor_name, m.in_ticket) for m in mine] == [
+        ("Salut, c'est Léa. Tu es dispo demain ?", "Léa", True)
+    ]
+    assert services.tickets.get(ticket).status == TicketStatus.waiting_youth
+
+    # The page's live refresh gets only what came after its last message.
+    view = services.tickets.get(ticket)
+    asyncio.run(services.desk.youth_message(view, "oui vers 10h"))
+    feed = client.messages(ticket, after=mark)
+    assert [(m["origin"], m["who"], m["text"]) for m in feed["messages"]] == [
+        ("counsellor", "Léa", "Salut, c'est Léa. Tu es dispo demain ?"),
+        ("youth", "Jeune", "oui vers 10h"),
+    ]
+    assert feed["status"] == "waiting_counsellor"
+    assert client.messages(ticket, after=feed["last"])["messages"] == []
+    assert client.errors(client.reply(ticket, "   ")) == ["Le message est vide."]
+
+
+def test_transcript_is_escaped(http: TestClient, services: Any) -> None:
+    lea = account(services, "Léa")
+    payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+    ticket = new_ticket(services, excerpt=payload)
+    client = logged_in(http, services, lea)
+    client.claim(ticket)
+    asyncio.run(services.desk.youth_message(services.tickets.get(ticket), payload))
+    page = client.ticket_page(ticket).text
+    assert payload not in page
+    assert "&lt;img src=x onerror=&#34;window.__xss=1&#34;&gt;&lt;script&gt;" in page
+    assert "<script>window.__xss" not in page
+    assert client.messages(ticket)["messages"][-1]["text"] == payload  # JSON: as typed
+
+
+def test_release_and_transfer(http: TestClient, services: Any) -> None:
+    lea, sam = account(services, "Léa"), account(services, "Sam", team="lille")
+    ticket = new_ticket(services)
+    client = logged_in(http, services, lea)
+    client.claim(ticket)
+    released = client.release(ticket)
+    assert f"Le ticket #{ticket} est remis dans la file." in client.flashes(released)
+    assert services.tickets.get(ticket).status == TicketStatus.new
+
+    page = client.ticket_page(ticket).text
+    assert f'<option value="c:{sam.id}">Sam (Équipe Métropole lilloise)</option>' in page
+    moved = client.transfer(ticket, to_team="lille")
+    assert f"Ticket #{ticket} transféré à l'équipe Équipe Métropole lilloise." in client.flashes(
+        moved
+    )
+    assert services.tickets.get(ticket).team == "lille"
+    handed = client.transfer(ticket, to_counsellor=sam.id)
+    assert f"Ticket #{ticket} transféré à Sam." in client.flashes(handed)
+    assert services.tickets.get(ticket).assignee_id == sam.id
+    assert "Transféré : à Sam" in handed.text  # the history
+    assert client.errors(client.transfer(ticket, to_team="lens")) == [
+        "Ce ticket est suivi par un·e collègue."
+    ]
+    assert client.errors(client.transfer(ticket, to_team="nulle-part")) == [
+        "Équipe inconnue : nulle-part"
+    ]
+    assert client.errors(client.post(f"/tableau/tickets/{ticket}/transferer", vers="x")) == [
+        "Choisis un·e collègue ou une équipe."
+    ]
+
+
+def test_notes_are_kept_on_the_ticket(http: TestClient, services: Any) -> None:
+    lea = account(services, "Léa")
+    ticket = new_ticket(services)
+    client = logged_in(http, services, lea)
+    response = client.note(ticket, "Rappeler lundi <b>matin</b>")
+    assert "Note interne ajoutée (le jeune ne la voit pas)." in client.flashes(response)
+    assert "Rappeler lundi &lt;b&gt;matin&lt;/b&gt;" in response.text
+    assert [n.text for n in services.tickets.notes(ticket)] == ["Rappeler lundi <b>matin</b>"]
+
+
+def test_resolve_with_an_outcome(http: TestClient, services: Any, clock: FixedClock) -> None:
+    lea = account(services, "Léa")
+    ticket = new_ticket(services)
+    client = logged_in(http, services, lea)
+    client.claim(ticket)
+    assert client.errors(client.resolve(ticket, "")) == ["Choisis une issue pour clôturer."]
+    assert client.errors(client.resolve(ticket, "inconnue")) == ["Choisis une issue pour clôturer."]
+    clock.advance(hours=1)
+    done = client.resolve(ticket, "cej", "  Inscrite au CEJ  ")
+    assert f"Ticket #{ticket} clôturé : Contrat d'Engagement Jeune." in client.flashes(done)
+    view = services.tickets.get(ticket)
+    assert (view.status, view.outcome, view.outcome_comment) == (
+        TicketStatus.resolved,
+        "cej",
+        "Inscrite au CEJ",
+    )
+    assert view.resolved_at == START + timedelta(hours=1)
+    assert "Clôturé : Contrat d&#39;Engagement Jeune" in done.text  # the history
+    assert 'id="resolve"' not in done.text
+    again = client.resolve(ticket, "autre")
+    assert client.errors(again) == [f"Le ticket #{ticket} est déjà clôturé."]
+    assert client.queue() == []
+
+
+def test_follow_up_date_is_read_as_paris_time(
+    http: TestClient, services: Any, clock: FixedClock
+) -> None:
+    lea = account(services, "Léa")
+    ticket = new_ticket(services)
+    client = logged_in(http, services, lea)
+    response = client.follow_up(ticket, "2026-03-05T14:30")
+    assert "Relance prévue le 05/03/2026 14:30." in client.flashes(response)
+    stored = services.tickets.get(ticket).follow_up_at
+    assert stored == datetime(2026, 3, 5, 14, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    assert stored == datetime(2026, 3, 5, 13, 30, tzinfo=UTC)  # winter time: UTC+1
+    assert 'value="2026-03-05T14:30"' in response.text
+
+    summer = client.follow_up(ticket, "2026-07-01T09:00")
+    assert client.errors(summer) == []
+    assert services.tickets.get(ticket).follow_up_at == datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
+
+    past = client.follow_up(ticket, "2026-03-01T10:00")
+    assert client.errors(past) == ["La date de relance doit être dans le futur."]
+    assert client.errors(client.follow_up(ticket, "demain")) == ["Date de relance invalide."]
+    cleared = client.clear_follow_up(ticket)
+    assert "Relance supprimée." in client.flashes(cleared)
+    assert services.tickets.get(ticket).follow_up_at is None
+
+
+def test_dashboard_client_works_over_real_http(tmp_path: Path) -> None:
+    """The helper drives a real server too (what end-to-end tests do)."""
+    from tests.support import AppServer
+
+    with AppServer(make_settings(tmp_path)) as server:
+        services = server.services
+        lea = account(services, "Léa")
+        ticket = new_ticket(services)
+        client = DashboardClient.connect(server.url)
+        try:
+            assert client.login(lea.email, PASSWORD).status_code == 200
+            client.claim(ticket)
+            client.reply(ticket, "Salut !")
+            assert client.messages(ticket)["messages"][-1]["text"] == "Salut !"
+        finally:
+            client.http.close()
