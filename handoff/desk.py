@@ -88,7 +88,7 @@ class HandoffDesk:
     async def reply(self, ticket_id: int, actor: CounsellorRef, text: str, via: str) -> Delivery:
         """Store the counsellor's message, then send it to the young person, signed."""
         delivery = await asyncio.to_thread(self.tickets.reply, ticket_id, actor, text, via)
-        signed = f"{self.texts.counsellor_prefix.format(name=actor.first_name)} :\n{text.strip()}"
+        signed = f"{self.texts.counsellor_prefix.format(name=actor.first_name)} :\n{delivery.text}"
         if not delivery.blocked:
             await self._send(delivery.channel, delivery.channel_user_id, [signed])
         await self._notify("replied", delivery.ticket, actor, via=via, text=delivery.text)

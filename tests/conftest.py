@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from handoff import migrate
 from handoff.db import Database
@@ -16,6 +14,7 @@ from tests.support import (
     CONTRACT_ENV,
     Stack,
     engine_missing_reason,
+    postgres_schema,
     postgres_url,
     running_stack,
 )
@@ -50,17 +49,8 @@ def pg_url() -> Iterator[str]:
     base = postgres_url()
     if base is None:
         pytest.skip("PostgreSQL tests need MARAUDE_TEST_POSTGRES_URL (set by .ci/run)")
-    schema = f"maraude_test_{secrets.token_hex(4)}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(base) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

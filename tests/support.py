@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import threading
@@ -13,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 import yaml
+from sqlalchemy import create_engine, text
 
 from handoff.routing import Router
 from maraude.app import create_app
@@ -113,6 +116,53 @@ def engine_missing_reason() -> str | None:
 
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@contextmanager
+def headless_chromium() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright (sync API); skips the test when it is missing."""
+    path = chromium_path()
+    if path is None:
+        pytest.skip(
+            "Debian chromium is not installed (`apt-get install chromium`; .ci/run does it)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=path, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def postgres_schema(base: str, prefix: str = "maraude_test") -> Iterator[str]:
+    """A fresh PostgreSQL schema on the server at `base`, as a URL; dropped afterwards."""
+    schema = f"{prefix}_{secrets.token_hex(4)}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def postgres_url() -> str | None:

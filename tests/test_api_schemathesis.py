@@ -4,7 +4,6 @@ and every answer must match the documented status codes and schemas."""
 
 from __future__ import annotations
 
-import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,12 +17,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.core.result import Ok
-from sqlalchemy import create_engine, text
 
 from handoff.models import Channel, Role, Urgency
 from handoff.services.handoff import TriageSummary
 from maraude.app import create_app
-from tests.support import AppServer, make_settings, postgres_url
+from tests.support import AppServer, make_settings, postgres_schema, postgres_url
 
 SEEDED = 24  # tickets in the database the generated calls act on
 
@@ -43,16 +41,8 @@ def _database_url(kind: str, folder: Path) -> Iterator[str]:
     base = postgres_url()
     if base is None:
         pytest.skip("PostgreSQL tests need MARAUDE_TEST_POSTGRES_URL (set by .ci/run)")
-    name = f"maraude_fuzz_{secrets.token_hex(4)}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{name}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(base, "maraude_fuzz") as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

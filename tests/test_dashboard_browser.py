@@ -14,18 +14,9 @@ import pytest
 
 from handoff.models import Channel, Origin, TicketStatus
 from handoff.services.handoff import TriageSummary
-from tests.support import AppServer, chromium_path, make_settings
+from tests.support import AppServer, headless_chromium, make_settings
 
 pytestmark = [pytest.mark.browser]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "un-mot-de-passe-solide"
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 LIVE_TIMEOUT = 20_000  # ms: the pages poll every 5 s
@@ -33,19 +24,8 @@ LIVE_TIMEOUT = 20_000  # ms: the pages poll every 5 s
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    path = chromium_path()
-    if path is None:
-        pytest.skip(
-            "Debian chromium is not installed (`apt-get install chromium`; .ci/run does it)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=path, headless=True, args=CHROMIUM_ARGS
-        )
+    with headless_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,35 +8,15 @@ from typing import Any
 import pytest
 
 from handoff.models import ConsentStatus
-from tests.support import chromium_path
+from tests.support import headless_chromium
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    path = chromium_path()
-    if path is None:
-        pytest.skip(
-            "Debian chromium is not installed (`apt-get install chromium`; .ci/run does it)"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=path, headless=True, args=CHROMIUM_ARGS
-        )
+    with headless_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from handoff.services.accounts import CounsellorRef
 from handoff.services.handoff import TriageSummary
 from handoff.services.people import pseudonymise
 from maraude.app import create_app
-from tests.support import AppServer, chromium_path, free_port, make_settings
+from tests.support import AppServer, free_port, headless_chromium, make_settings
 
 TEXTS = AppTexts.load()
 T = TypeVar("T")
@@ -181,52 +181,39 @@ def test_updates_are_off_with_the_simulator(tmp_path: Path) -> None:
 # The page itself, in headless Chromium -----------------------------------------------------
 @pytest.mark.browser
 def test_the_page_shows_counsellor_messages_as_text(tmp_path: Path) -> None:
-    path = chromium_path()
-    if path is None:
-        pytest.skip("Debian chromium is not installed (`apt-get install chromium`)")
-    from playwright.sync_api import sync_playwright
-
-    from tests.test_simulator_browser import CHROMIUM_ARGS
-
     settings = make_settings(tmp_path, rasa_url=f"http://127.0.0.1:{free_port()}")
-    with AppServer(settings) as app, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=path, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(15_000)
-            page.goto(f"{app.url}/simulateur")
-            page.fill("#text", "slt")
-            page.click("#send")
-            page.get_by_text(TEXTS.engine_down).wait_for()
+    with headless_chromium() as browser, AppServer(settings) as app:
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{app.url}/simulateur")
+        page.fill("#text", "slt")
+        page.click("#send")
+        page.get_by_text(TEXTS.engine_down).wait_for()
 
-            cookie = next(c for c in page.context.cookies() if c["name"] == "maraude_sim")
-            svc = app.services
-            pseudo = pseudonymise(settings.secret_key, Channel.simulator, cookie["value"])
-            ticket_id = svc.handoff.request(pseudo, TriageSummary(), source="ask_human").ticket_id
-            anna = svc.accounts.add("anna@example.org", "Anna", "motdepasse-solide")
-            run(svc.desk.claim(ticket_id, anna, via="web"))
-            page.locator(".msg.relay", has_text="a pris ta demande").wait_for()
+        cookie = next(c for c in page.context.cookies() if c["name"] == "maraude_sim")
+        svc = app.services
+        pseudo = pseudonymise(settings.secret_key, Channel.simulator, cookie["value"])
+        ticket_id = svc.handoff.request(pseudo, TriageSummary(), source="ask_human").ticket_id
+        anna = svc.accounts.add("anna@example.org", "Anna", "motdepasse-solide")
+        run(svc.desk.claim(ticket_id, anna, via="web"))
+        page.locator(".msg.relay", has_text="a pris ta demande").wait_for()
 
-            payload = "<img src=x onerror=\"document.body.dataset.pwned='1'\"> coucou"
-            run(svc.desk.reply(ticket_id, anna, payload, via="web"))
-            bubble = page.locator(".msg.relay.counsellor").last
-            bubble.wait_for()
-            assert bubble.inner_text() == f"Anna (conseiller·e) :\n{payload}"
-            assert page.locator("#chat img").count() == 0
-            assert page.evaluate("document.body.dataset.pwned") is None
+        payload = "<img src=x onerror=\"document.body.dataset.pwned='1'\"> coucou"
+        run(svc.desk.reply(ticket_id, anna, payload, via="web"))
+        bubble = page.locator(".msg.relay.counsellor").last
+        bubble.wait_for()
+        assert bubble.inner_text() == f"Anna (conseiller·e) :\n{payload}"
+        assert page.locator("#chat img").count() == 0
+        assert page.evaluate("document.body.dataset.pwned") is None
 
-            # A crisis during the hand-off: the helplines once, not again from the poll.
-            page.fill("#text", "jveux mourir")
-            page.click("#send")
-            page.locator(".msg.bot", has_text="3114").first.wait_for()
-            run(svc.desk.reply(ticket_id, anna, "Je suis là, j'appelle.", via="web"))
-            page.locator(".msg.relay.counsellor", has_text="j'appelle").wait_for()
-            assert page.locator(".msg.bot", has_text="3114").count() == 1
+        # A crisis during the hand-off: the helplines once, not again from the poll.
+        page.fill("#text", "jveux mourir")
+        page.click("#send")
+        page.locator(".msg.bot", has_text="3114").first.wait_for()
+        run(svc.desk.reply(ticket_id, anna, "Je suis là, j'appelle.", via="web"))
+        page.locator(".msg.relay.counsellor", has_text="j'appelle").wait_for()
+        assert page.locator(".msg.bot", has_text="3114").count() == 1
 
-            run(svc.desk.resolve(ticket_id, anna, "sante", None, via="web"))
-            page.locator(".msg.relay", has_text="a clôturé votre échange").wait_for()
-            assert page.locator(".msg.relay").count() == 4
-        finally:
-            browser.close()
+        run(svc.desk.resolve(ticket_id, anna, "sante", None, via="web"))
+        page.locator(".msg.relay", has_text="a clôturé votre échange").wait_for()
+        assert page.locator(".msg.relay").count() == 4

@@ -705,7 +705,7 @@ class TicketService:
                 self._check_holder(ticket, actor)
             ticket.status = TicketStatus.resolved
             ticket.outcome = outcome
-            ticket.outcome_comment = (comment or "").strip()[:2000] or None
+            ticket.outcome_comment = storable(comment or "").strip()[:2000] or None
             ticket.resolved_at = now
             ticket.updated_at = now
             _event(

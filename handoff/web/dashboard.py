@@ -634,11 +634,6 @@ async def _act(request: Request, ticket_id: int, action: Awaitable[Any], done: s
     return _back(ticket_id)
 
 
-def _clean(text: str) -> str | None:
-    """Form text the database can store (no NUL byte), or None."""
-    return None if "\x00" in text else text
-
-
 @router.post("/tickets/{ticket_id}/prendre")
 async def claim(request: Request, services: ServicesDep, me: Me, ticket_id: TicketId) -> Response:
     return await _act(
@@ -699,14 +694,10 @@ async def reply(
     ticket_id: TicketId,
     texte: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
-    text = _clean(texte)
-    if text is None:
-        auth.flash(request, "Message invalide (caractère nul).", "error")
-        return _back(ticket_id)
     return await _act(
         request,
         ticket_id,
-        services.desk.reply(ticket_id, me, text, via="web"),
+        services.desk.reply(ticket_id, me, texte, via="web"),
         "Message envoyé au jeune.",
     )
 
@@ -719,14 +710,10 @@ async def add_note(
     ticket_id: TicketId,
     texte: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
-    text = _clean(texte)
-    if text is None:
-        auth.flash(request, "Note invalide (caractère nul).", "error")
-        return _back(ticket_id)
     return await _act(
         request,
         ticket_id,
-        services.desk.add_note(ticket_id, me, text, via="web"),
+        services.desk.add_note(ticket_id, me, texte, via="web"),
         "Note interne ajoutée (le jeune ne la voit pas).",
     )
 
@@ -783,13 +770,9 @@ async def resolve(
     if issue not in outcomes:
         auth.flash(request, "Choisis une issue pour clôturer.", "error")
         return _back(ticket_id)
-    comment = _clean(commentaire)
-    if comment is None:
-        auth.flash(request, "Commentaire invalide (caractère nul).", "error")
-        return _back(ticket_id)
     return await _act(
         request,
         ticket_id,
-        services.desk.resolve(ticket_id, me, issue, comment or None, via="web"),
+        services.desk.resolve(ticket_id, me, issue, commentaire or None, via="web"),
         f"Ticket #{ticket_id} clôturé : {outcomes[issue]}.",
     )

@@ -102,6 +102,32 @@ class NormaliseTest(unittest.TestCase):
                 self.assertEqual(normalise(accented), normalise(plain))
         self.assertEqual(fold("Évry Œuvre"), "evry oeuvre")
 
+    def test_more_sms_slang_and_insults(self) -> None:
+        cases = {
+            "jveux taffer": "je veux taffer travailler",
+            "jcherche du taff": "je cherche du taff travail",
+            "jsuis dans la hess": "je suis dans la hess galere",
+            "jai plus de moula": "j'ai plus de moula argent",
+            "jai la dalle": "j'ai la dalle faim",
+            "tu comprends que dalle": "tu comprends que dalle",  # "que dalle" is "nothing"
+            "ftg le bot": "ferme ta gueule le bot",
+            "tes guez frr": "t'es nul frere",
+            "tjs pas de rep": "toujours pas de reponse",
+            "un ptit pb avec la caf": "un petit probleme avec la caf",
+            "jsuis dispo ajrd": "je suis disponible aujourd'hui",
+            "mon poto": "mon poto ami",
+        }
+        for raw, expected in cases.items():
+            with self.subTest(raw=raw):
+                self.assertEqual(normalise(raw), expected)
+
+    def test_slang_never_breaks_crisis_wording(self) -> None:
+        # "sous" (under), "caisse" (till), "doc" (document) are deliberately not expanded:
+        # the crisis patterns read "sous un train", "dans ma caisse" as they are.
+        self.assertEqual(normalise("jme jette sous un train"), "je me jette sous un train")
+        self.assertEqual(normalise("jdors dans ma caisse"), "je dors dans ma caisse")
+        self.assertEqual(normalise("il me manque un doc"), "il me manque un doc")
+
     def test_digits_are_preserved(self) -> None:
         cases = {
             "59100": "59100",
@@ -267,6 +293,9 @@ NOT_CRISIS = [
     "je cherche un logement",
     "bonjour",
     "jsp",
+    "jai la dalle jveux manger",
+    "wlh jsuis dans la hess niveau taf",
+    "ftg sale bot",
 ]
 
 
