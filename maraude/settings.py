@@ -15,13 +15,15 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -150,6 +152,14 @@ class Handoff(Section):
     sla_minutes: dict[str, int] = Field(default_factory=lambda: {"crisis": 15, "normal": 240})
     # Bridge: what a counsellor's message looks like to the young person.
     counsellor_prefix: str = "{name} (conseiller·e)"
+    # Team opening hours: the "normal" SLA counts working minutes only (crisis: real minutes).
+    opening_hours: dict[str, str] = Field(
+        default_factory=lambda: {"mon-fri": "09:00-12:30, 13:30-17:30"}
+    )
+    # The team is reminded when the SLA is breached; a manager is alerted at this multiple.
+    manager_alert_factor: float = Field(default=2.0, ge=1.0, le=20.0)
+    # The daily digest (dashboard + counsellors' group), local time.
+    digest_time: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
     @model_validator(mode="after")
     def _check(self) -> Handoff:
@@ -163,6 +173,70 @@ class Handoff(Section):
         if missing:
             raise ValueError(f"sla_minutes needs a value for {', '.join(sorted(missing))}")
         return self
+
+
+DURATION_RE = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_duration(text: str) -> timedelta:
+    """ "15m", "4h", "2d", "1w", "1h30m", "30s" -> timedelta (ValueError otherwise)."""
+    match = DURATION_RE.match(text.strip().replace(" ", ""))
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ValueError(f"{text!r} is not a duration like 30s, 15m, 4h, 2d, 1w or 1h30m")
+    weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def _duration(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class Nudges(Section):
+    """Follow-up nudges and reminders. Their wording lives in the domain responses."""
+
+    enabled: bool = True  # the app's scheduler runs the sweeps
+    sweep_every: Duration = timedelta(seconds=30)
+    batch_size: int = Field(default=100, ge=1, le=5000)
+    timezone: str = "Europe/Paris"
+    # Quiet hours: nothing is sent to a young person from `quiet_start` to `quiet_end` (local),
+    # nor on `quiet_days` and public holidays; a nudge waits for the next allowed time.
+    quiet_start: str = Field(default="21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    quiet_end: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    quiet_days: list[str] = ["sun"]
+    public_holidays: bool = True
+    cap_per_week: int = Field(default=3, ge=0, le=50)  # light nudges per person per 7 days
+    # 1. Triage abandoned part-way: delays after the last answer, then silence.
+    triage_abandoned: list[Duration] = [timedelta(hours=4), timedelta(days=2)]
+    # 2. Hand-off requested, not claimed in time: "c'est en cours" after this delay.
+    handoff_pending_notice: Duration = timedelta(days=2)
+    # 3. Counsellor wrote, young person silent: nudges after these delays, then unreachable.
+    youth_silent: list[Duration] = [timedelta(days=2), timedelta(days=7)]
+    unreachable_after: Duration = timedelta(days=3)  # after the last youth_silent nudge
+    # 5. Check-in this long after a positive outcome ("alors, ça a donné quoi ?").
+    outcome_checkin: Duration = timedelta(days=30)
+
+    @field_validator("quiet_days")
+    @classmethod
+    def _check_days(cls, value: list[str]) -> list[str]:
+        for day in value:
+            if day not in WEEKDAYS:
+                raise ValueError(f"{day!r} is not a day ({', '.join(WEEKDAYS)})")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone like Europe/Paris") from None
+        return value
 
 
 class Server(Section):
@@ -208,6 +282,7 @@ class Settings(BaseSettings):
         default_factory=lambda: [Team(id="accueil", name="Accueil")], min_length=1
     )
     handoff: Handoff = Handoff()
+    nudges: Nudges = Nudges()
     server: Server = Server()
     engine: Engine = Engine()
     project_root: Path = Path(".")
