@@ -35,6 +35,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from handoff.calendar import parse_duration
+
 CONFIG_ENV = "MARAUDE_CONFIG"
 PLACEHOLDERS = {"change-me", "changeme", "changethis", "xxx", "todo", "your-token-here"}
 TOKEN_RE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{30,}$")
@@ -175,17 +177,7 @@ class Handoff(Section):
         return self
 
 
-DURATION_RE = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def parse_duration(text: str) -> timedelta:
-    """ "15m", "4h", "2d", "1w", "1h30m", "30s" -> timedelta (ValueError otherwise)."""
-    match = DURATION_RE.match(text.strip().replace(" ", ""))
-    if not text.strip() or match is None or not any(match.groups()):
-        raise ValueError(f"{text!r} is not a duration like 30s, 15m, 4h, 2d, 1w or 1h30m")
-    weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
 def _duration(value: Any) -> Any:
