@@ -13,7 +13,7 @@ RASA_ENV = ACTION_ENDPOINT_URL=http://127.0.0.1:8000/webhook RASA_TRACKER_DB=$(C
 	PYTHONPATH=$(CURDIR) RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
 PIP_QUIET ?= -q
 
-.PHONY: help install train run test test-engine test-conversations test-python lint format bench clean
+.PHONY: help install train run test test-engine test-conversations test-python lint format bench bench-scheduler clean
 
 help:
 	@echo "make run    install if needed, train if needed, start engine + app (simulator: /simulateur)"
@@ -75,6 +75,10 @@ format: .venv/.installed
 bench: install train
 	.venv/bin/python -m bench.e2e
 	$(RASA_ENV) .venv-rasa/bin/python bench/nlu/run.py
+
+# 100 000 due follow-ups swept by two worker processes on PostgreSQL (MARAUDE_TEST_POSTGRES_URL).
+bench-scheduler: .venv/.installed
+	.venv/bin/python -m bench.scheduler.run
 
 clean:
 	rm -rf models var/rasa-test-results .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rasa_sdk.executor import ActionExecutor
 
+from actions.nudges import ActionCheckinAnswer, ActionOptOut
 from actions.privacy import ActionEraseData
 from actions.triage import (
     ActionCorrect,
@@ -16,6 +17,7 @@ from actions.triage import (
 )
 from actions.welcome import ActionRecordConsent, ActionWelcome
 from handoff.desk import HandoffDesk
+from handoff.policies import Policies
 from handoff.services.handoff import HandoffService
 from handoff.services.people import PeopleService
 from maraude.settings import Settings
@@ -26,19 +28,24 @@ def build_executor(
     people: PeopleService,
     handoff: HandoffService,
     desk: HandoffDesk | None = None,
+    policies: Policies | None = None,
 ) -> ActionExecutor:
+    """`policies` (handoff/policies.py) schedules and cancels the follow-up nudges."""
     executor = ActionExecutor()
     executor.register_action(
         ActionWelcome(
             structure=settings.organisation.name,
             privacy_url=settings.privacy_url,
             retention_days=settings.organisation.retention_days,
+            policies=policies,
         )
     )
     executor.register_action(ActionRecordConsent(people))
     executor.register_action(ActionEraseData())
+    executor.register_action(ActionOptOut(policies))
+    executor.register_action(ActionCheckinAnswer(policies))
     for action in (
-        ValidateTriageForm(),
+        ValidateTriageForm(policies),
         ActionTriageSummary(),
         ActionCorrect(),
         ActionExplainQuestion(),

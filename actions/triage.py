@@ -22,6 +22,7 @@ from actions.triage_parsing import (
 )
 from handoff.desk import HandoffDesk
 from handoff.models import Urgency
+from handoff.policies import Policies
 from handoff.services.handoff import HandoffService, TriageSummary
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,14 @@ def _requested(tracker: Tracker, slot: str) -> bool:
 
 
 class ValidateTriageForm(FormValidationAction):
-    """Reads each answer with actions.triage_parsing; a digression fills nothing."""
+    """Reads each answer with actions.triage_parsing; a digression fills nothing.
+
+    Every answer also (re)schedules the "on reprend ?" nudge for a triage left part-way, or
+    cancels it once every question is answered (handoff/policies.py)."""
+
+    def __init__(self, policies: Policies | None = None) -> None:
+        super().__init__()
+        self.policies = policies
 
     def name(self) -> str:
         return "validate_triage_form"
@@ -127,7 +135,19 @@ class ValidateTriageForm(FormValidationAction):
         # from the validated events, so it rides along with the contact answer here.
         if any(e.get("event") == "slot" and e.get("name") == "contact" for e in events):
             events.append(SlotSet("availability", tracker.get_slot("availability")))
+        if self.policies is not None:
+            await self._schedule_nudge(tracker, events)
         return events
+
+    async def _schedule_nudge(self, tracker: Tracker, events: list[EventType]) -> None:
+        slots = {slot: tracker.get_slot(slot) for slot in TRIAGE_SLOTS}
+        slots.update({e["name"]: e.get("value") for e in events if e.get("event") == "slot"})
+        complete = all(slots.get(slot) is not None for slot in TRIAGE_SLOTS)
+        assert self.policies is not None
+        try:
+            await asyncio.to_thread(self.policies.triage_progress, tracker.sender_id, complete)
+        except Exception:  # a nudge must never break the triage itself
+            log.exception("could not schedule the triage nudge for %s", tracker.sender_id)
 
 
 def _passthrough(slot: str) -> Any:

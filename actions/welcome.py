@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from handoff.policies import Policies
 from handoff.services.people import PeopleService
 
 log = logging.getLogger(__name__)
@@ -22,10 +23,17 @@ CONSENT_INTENTS = {"consent_accept": True, "affirm": True, "consent_refuse": Fal
 class ActionWelcome(Action):
     """Greets, says it is a bot run by the structure, explains what is kept, asks consent."""
 
-    def __init__(self, structure: str, privacy_url: str, retention_days: int) -> None:
+    def __init__(
+        self,
+        structure: str,
+        privacy_url: str,
+        retention_days: int,
+        policies: Policies | None = None,
+    ) -> None:
         self.structure = structure
         self.privacy_url = privacy_url
         self.retention_days = retention_days
+        self.policies = policies  # /start after /stop allows nudges again
 
     def name(self) -> str:
         return "action_welcome"
@@ -33,6 +41,11 @@ class ActionWelcome(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if self.policies is not None:
+            try:
+                await asyncio.to_thread(self.policies.opt_in, tracker.sender_id)
+            except Exception:
+                log.exception("could not allow nudges again for %s", tracker.sender_id)
         values = {
             "structure": self.structure,
             "privacy_url": self.privacy_url,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -36,6 +37,34 @@ class EngineClient:
         if not isinstance(data, list):
             raise EngineUnavailable("engine answered an unexpected payload")
         return [item for item in data if isinstance(item, dict)]
+
+    async def trigger(
+        self, sender_id: str, intent: str, entities: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Trigger an (external) intent on a conversation and return what the bot said.
+
+        Rasa's HTTP API `POST /conversations/{id}/trigger_intent`: without an `output_channel`
+        query parameter the engine collects the bot's messages and returns them in the JSON
+        body under "messages" (same shape as the REST channel's output).
+        """
+        path = f"/conversations/{quote(sender_id, safe='')}/trigger_intent"
+        body = {"name": intent, "entities": entities or {}}
+        try:
+            response = await self._client.post(path, json=body)
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(f"engine unreachable at {self.base_url}: {exc!r}") from exc
+        if response.status_code != 200:
+            raise EngineUnavailable(
+                f"engine answered HTTP {response.status_code} to trigger_intent {intent!r}"
+            )
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise EngineUnavailable("engine answered something that is not JSON") from exc
+        messages = data.get("messages") if isinstance(data, dict) else None
+        if not isinstance(messages, list):
+            raise EngineUnavailable("engine answered trigger_intent without messages")
+        return [item for item in messages if isinstance(item, dict)]
 
     async def is_ready(self) -> bool:
         """True once the engine answers and has a model loaded."""

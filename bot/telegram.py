@@ -236,6 +236,19 @@ class TelegramChannel:
                     return False
         return True
 
+    async def push(self, chat_id: int, replies: Sequence[Reply]) -> None:
+        """Send replies (with their buttons) for a scheduled job, without waiting or swallowing.
+
+        Unlike `send` (conversation replies), Telegram's refusals reach the caller: `Forbidden`
+        when the person blocked the bot (nothing is recorded here: the caller decides) and
+        `RetryAfter` on flood control (the caller postpones instead of sleeping).
+        """
+        for reply in replies:
+            chunks = split_text(reply.text)
+            for index, chunk in enumerate(chunks):
+                markup = keyboard_for(reply) if index == len(chunks) - 1 else None
+                await self.application.bot.send_message(chat_id, chunk, reply_markup=markup)
+
     async def _send_one(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> bool:
         for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
             try:

@@ -489,8 +489,24 @@ class TelegramBridge:
         )
 
     # Sending -----------------------------------------------------------------------------
-    async def _post(self, topic_id: int, text: str, reply_to: int | None = None) -> None:
-        """Post in a topic, in several messages if needed; waits out flood control."""
+    async def notify(self, ticket_id: int, text: str) -> bool:
+        """Post a reminder in the ticket's topic (opened first if the ticket has none).
+
+        False when there is no topic to post in (ticket erased, or closed without a topic).
+        """
+        found = await self._topic_of(ticket_id)
+        if found is None or not found[0].topic_id:
+            return False
+        await self._post(found[0].topic_id, text)
+        return True
+
+    async def announce(self, text: str) -> None:
+        """Post in the group's general topic (the daily digest, manager alerts)."""
+        await self._post(None, text)
+
+    async def _post(self, topic_id: int | None, text: str, reply_to: int | None = None) -> None:
+        """Post in a topic (None: the general topic), in several messages if needed; waits
+        out flood control."""
         for index, chunk in enumerate(split_text(text)):
             reply = (
                 ReplyParameters(reply_to, allow_sending_without_reply=True)

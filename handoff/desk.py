@@ -17,7 +17,15 @@ from typing import Any, Protocol
 
 from handoff.models import Channel
 from handoff.services.accounts import CounsellorRef
-from handoff.services.tickets import Delivery, NoteView, TicketService, TicketView
+from handoff.services.tickets import (
+    MAX_TEXT,
+    Delivery,
+    NoteView,
+    TicketInvalid,
+    TicketService,
+    TicketView,
+)
+from maraude.text import storable
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +96,7 @@ class HandoffDesk:
     async def reply(self, ticket_id: int, actor: CounsellorRef, text: str, via: str) -> Delivery:
         """Store the counsellor's message, then send it to the young person, signed."""
         delivery = await asyncio.to_thread(self.tickets.reply, ticket_id, actor, text, via)
-        signed = f"{self.texts.counsellor_prefix.format(name=actor.first_name)} :\n{delivery.text}"
+        signed = self.sign(actor, delivery.text)
         if not delivery.blocked:
             await self._send(delivery.channel, delivery.channel_user_id, [signed])
         await self._notify("replied", delivery.ticket, actor, via=via, text=delivery.text)
@@ -101,11 +109,26 @@ class HandoffDesk:
         return note
 
     async def set_follow_up(
-        self, ticket_id: int, actor: CounsellorRef, when: datetime | None, via: str
+        self,
+        ticket_id: int,
+        actor: CounsellorRef,
+        when: datetime | None,
+        via: str,
+        message: str | None = None,
     ) -> TicketView:
+        """Set (or clear) the follow-up date; `message`, if any, goes to the young person on
+        that date, signed like a reply (listeners schedule it: handoff/policies.py)."""
+        text = storable(message or "").strip() if when is not None else ""
+        if len(text) > MAX_TEXT:
+            raise TicketInvalid(f"Message trop long ({len(text)} caractères, {MAX_TEXT} max).")
         view = await asyncio.to_thread(self.tickets.set_follow_up, ticket_id, actor, when, via)
-        await self._notify("follow_up_set", view, actor, via=via)
+        signed = self.sign(actor, text) if text else None
+        await self._notify("follow_up_set", view, actor, via=via, message=signed)
         return view
+
+    def sign(self, actor: CounsellorRef, text: str) -> str:
+        """A counsellor's message as the young person sees it (who is writing, then the text)."""
+        return f"{self.texts.counsellor_prefix.format(name=actor.first_name)} :\n{text}"
 
     async def resolve(
         self,

@@ -332,6 +332,13 @@ class EventKind(enum.StrEnum):
     resolved = "resolved"
     closed_unreachable = "closed_unreachable"
     reopened = "reopened"
+    # The young person's answer to the check-in after a positive outcome (plain string column:
+    # no migration needed).
+    checkin_answered = "checkin_answered"
+    # SLA (handoff/sla.py): the team was reminded that an unclaimed ticket is late, then a
+    # manager was alerted. One of each per ticket at most: these events are the memory.
+    sla_breached = "sla_breached"
+    manager_alerted = "manager_alerted"
 
 
 class TicketEvent(Base):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -32,9 +33,12 @@ from handoff.clock import Clock, SystemClock
 from handoff.db import Database
 from handoff.desk import DeskTexts, HandoffDesk
 from handoff.models import Channel
+from handoff.policies import Policies
 from handoff.routing import Router
+from handoff.scheduler import FollowUpSweeper, build_scheduler, build_sweeper, stop_scheduler
 from handoff.services.accounts import AccountService
 from handoff.services.erasure import ErasureService
+from handoff.services.followups import FollowUpService
 from handoff.services.handoff import HandoffService
 from handoff.services.people import PeopleService
 from handoff.services.tickets import TicketService
@@ -63,6 +67,10 @@ class Services:
     templates: Jinja2Templates
     telegram: TelegramChannel | None = None
     bridge: TelegramBridge | None = None
+    followups: FollowUpService | None = None
+    policies: Policies | None = None  # the nudge policies (also a desk listener)
+    sweeper: FollowUpSweeper | None = None  # sends due follow-ups (handoff/scheduler.py)
+    scheduler: AsyncIOScheduler | None = None  # started by the lifespan if nudges.enabled
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -86,6 +94,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ),
     )
     erasure = ErasureService(db, Database.from_url(settings.tracker_store_url))
+    followups = FollowUpService(db, clock)
+    policies = Policies(
+        followups=followups, tickets=tickets, desk=desk, people=people, settings=settings
+    )
+    desk.add_listener(policies)  # ticket operations schedule and cancel follow-ups
     pipeline = ConversationPipeline(people, engine, texts, erasure, handoff, desk)
     telegram = None
     if settings.telegram_bot_token is not None:
@@ -105,7 +118,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         )
         bridge.register_handlers()
         desk.add_listener(bridge)
-    return Services(
+    services = Services(
         settings=settings,
         db=db,
         people=people,
@@ -116,11 +129,16 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         erasure=erasure,
         engine=engine,
         pipeline=pipeline,
-        actions=build_executor(settings, people, handoff, desk),
+        actions=build_executor(settings, people, handoff, desk, policies),
         templates=Jinja2Templates(directory=WEB_DIR / "templates"),
         telegram=telegram,
         bridge=bridge,
+        followups=followups,
+        policies=policies,
     )
+    services.sweeper = build_sweeper(services, clock)
+    services.scheduler = build_scheduler(services)
+    return services
 
 
 def webhook_path(settings: Settings) -> str:
@@ -143,8 +161,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                     await services.bridge.start()
             else:
                 log.info("no TELEGRAM_BOT_TOKEN: Telegram is off, the simulator is at /simulateur")
+            if settings.nudges.enabled and services.scheduler is not None:
+                services.scheduler.start()  # in this event loop: the jobs run here
             yield
         finally:
+            await stop_scheduler(services)  # first: a sweep in progress still has Telegram
             if services.bridge is not None:
                 await services.bridge.stop()
             if services.telegram is not None:

@@ -166,6 +166,8 @@ def test_webhook_route_runs_actions_and_refuses_bad_calls(tmp_path: Path) -> Non
             "action_welcome",
             "action_record_consent",
             "action_erase_data",
+            "action_opt_out",
+            "action_checkin_answer",
             "validate_triage_form",
             "action_triage_summary",
             "action_correct",

@@ -418,13 +418,17 @@ def test_waiting_time_colours_follow_the_sla(
     assert colours() == {normal: "green", crisis: "orange"}
     clock.advance(minutes=7)  # 15 min: the crisis is late
     assert colours() == {normal: "green", crisis: "red"}
-    clock.advance(minutes=105)  # 2 h: half of the normal 4 h
+    clock.advance(minutes=105)  # 2 h (12:00 in Paris): half of the normal 4 working hours
     assert colours() == {normal: "orange", crisis: "red"}
+    # The normal SLA counts working minutes only: the 12:30-13:30 lunch break does not count,
+    # so 4 real hours later (14:00 in Paris) only 3 working hours have passed.
     clock.advance(hours=2)
+    assert colours() == {normal: "orange", crisis: "red"}
+    clock.advance(hours=1)  # 15:00 in Paris: 4 working hours
     assert colours() == {normal: "red", crisis: "red"}
     page = client.get("/tableau").text
     assert re.search(rf'data-ticket="{normal}".*?class="sla sla-red"', page, re.S)
-    assert [row["waiting_label"] for row in client.queue()] == ["4 h 00", "4 h 00"]
+    assert [row["waiting_label"] for row in client.queue()] == ["5 h 00", "5 h 00"]
 
 
 def test_queue_filters_by_team_status_and_mine(

@@ -655,6 +655,20 @@ class TicketService:
             _event(session, ticket_id, EventKind.noted, now, actor=actor, via=via, note=note.id)
             return NoteView(note.id, actor.first_name, text, now)
 
+    def system_note(self, ticket_id: int, text: str, via: str = "system") -> NoteView:
+        """A note written by the app itself (a scheduled reminder): no author."""
+        text = storable(text).strip()[:MAX_NOTE]
+        if not text:
+            raise TicketInvalid("La note est vide.")
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            self._ticket(session, ticket_id)
+            note = TicketNote(ticket_id=ticket_id, author_id=None, text=text, created_at=now)
+            session.add(note)
+            session.flush()
+            _event(session, ticket_id, EventKind.noted, now, via=via, note=note.id)
+            return NoteView(note.id, None, text, now)
+
     def set_follow_up(
         self, ticket_id: int, actor: CounsellorRef, when: datetime | None, via: str = "web"
     ) -> TicketView:
@@ -735,6 +749,35 @@ class TicketService:
             ticket.resolved_at = now
             ticket.updated_at = now
             _event(session, ticket_id, EventKind.closed_unreachable, now, actor=actor, via=via)
+            session.flush()
+            return _view(ticket)
+
+    def record_checkin(self, pseudo_id: str, answer: str) -> TicketView | None:
+        """The young person's answer to the check-in after a positive outcome, recorded on
+        their latest resolved ticket (event `checkin_answered`); None if they have none."""
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            ticket = session.scalar(
+                select(Ticket)
+                .join(YoungPerson, YoungPerson.id == Ticket.person_id)
+                .where(
+                    YoungPerson.pseudo_id == pseudo_id,
+                    Ticket.status == TicketStatus.resolved,
+                )
+                .order_by(Ticket.resolved_at.desc(), Ticket.id.desc())
+                .limit(1)
+            )
+            if ticket is None:
+                return None
+            _event(
+                session,
+                ticket.id,
+                EventKind.checkin_answered,
+                now,
+                via="bot",
+                answer=answer,
+                outcome=ticket.outcome,
+            )
             session.flush()
             return _view(ticket)
 

@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 
 from handoff.models import OPEN_STATUSES, RELAY_STATUSES, Origin, TicketStatus, Urgency
 from handoff.services.accounts import CounsellorRef
+from handoff.services.sla import Digest, SlaPolicy, SlaStage, waited_fr
 from handoff.services.tickets import (
     STATUS_LABELS,
     EventView,
@@ -35,6 +36,7 @@ from handoff.services.tickets import (
     TicketView,
     TranscriptItem,
 )
+from handoff.sla import sla_service
 from handoff.web import auth
 from handoff.web.deps import get_services
 
@@ -82,6 +84,8 @@ EVENT_LABELS = {
     "resolved": "Clôturé",
     "closed_unreachable": "Clôturé (injoignable)",
     "reopened": "Rouvert",
+    "sla_breached": "Délai de prise en charge dépassé : équipe relancée",
+    "manager_alerted": "Délai largement dépassé : responsable alerté·e",
 }
 SUMMARY_ROWS = (
     ("age", "Âge"),
@@ -248,17 +252,17 @@ def duration_label(minutes: int) -> str:
     return f"{days} j {hours} h"
 
 
-def sla_colour(minutes: int, urgency: Urgency, sla_minutes: dict[str, int]) -> str:
-    """green under half of the SLA, orange under all of it, red beyond."""
-    limit = sla_minutes.get(str(urgency), sla_minutes.get("normal", 240))
-    if minutes * 2 < limit:
-        return "green"
-    if minutes < limit:
-        return "orange"
-    return "red"
+def sla_colour(ticket: TicketView, now: datetime, services: Services) -> str:
+    """green under half of the SLA, orange under all of it, red beyond (working time for
+    normal tickets, real time for crises: handoff/services/sla.py)."""
+    return SlaPolicy.from_settings(services.settings).status(ticket, now).colour
 
 
 SLA_LABELS = {"green": "dans les temps", "orange": "à surveiller", "red": "délai dépassé"}
+SLA_STAGE_LABELS = {
+    SlaStage.late: "délai dépassé",
+    SlaStage.manager: "délai largement dépassé : alerte des responsables",
+}
 
 
 def _needs(ticket: TicketView) -> list[str]:
@@ -283,7 +287,9 @@ def _ticket_row(
 ) -> dict[str, Any]:
     """One queue line, the same for the page and its JSON feed."""
     waited = ticket.waiting_minutes(now)
-    colour = sla_colour(waited, ticket.urgency, services.settings.handoff.sla_minutes)
+    sla = SlaPolicy.from_settings(services.settings).status(ticket, now)
+    colour = sla.colour
+    sla_label = SLA_STAGE_LABELS.get(sla.stage, SLA_LABELS[colour])
     crisis = ticket.urgency == Urgency.crisis
     return {
         "id": ticket.id,
@@ -299,9 +305,10 @@ def _ticket_row(
         "waiting_title": (
             f"Attente avant prise en charge : {SLA_LABELS[colour]}"
             if ticket.claimed_at
-            else f"En attente depuis {duration_label(waited)} : {SLA_LABELS[colour]}"
+            else f"En attente depuis {duration_label(waited)} ({waited_fr(sla)}) : {sla_label}"
         ),
         "sla": colour,
+        "sla_stage": str(sla.stage),
         "team": ticket.team,
         "team_name": _team_names(services).get(ticket.team, ticket.team),
         "territory": ticket.territory or "",
@@ -450,6 +457,7 @@ async def queue_page(
             "status_options": status_options,
             "feed_url": f"{QUEUE_PATH}/api/file?{choice.query}",
             "refreshed": local_time(services.tickets.now(), "%H:%M:%S"),
+            "sla_late": await asyncio.to_thread(sla_service(services).late_count),
         },
     )
 
@@ -471,6 +479,88 @@ async def api_queue(
             "refreshed": local_time(services.tickets.now(), "%H:%M:%S"),
         }
     )
+
+
+# Daily digest ------------------------------------------------------------------------------
+def _digest_context(digest: Digest, services: Services) -> dict[str, Any]:
+    """The digest of SlaService.digest as the page shows it (each item links to its ticket)."""
+
+    def url(ticket_id: int) -> str:
+        return f"{QUEUE_PATH}/tickets/{ticket_id}"
+
+    teams = [
+        {
+            "id": team.team,
+            "name": team.team_name,
+            "tickets": [
+                {
+                    "id": item.ticket.id,
+                    "reference": item.ticket.reference,
+                    "url": url(item.ticket.id),
+                    "crisis": item.ticket.urgency == Urgency.crisis,
+                    "created": local_time(item.ticket.created_at, "%d/%m %H:%M"),
+                    "waited": item.waited,
+                    "needs": item.needs,
+                    "sla": item.status.colour,
+                    "late": item.status.breached,
+                    "manager": item.status.manager_due,
+                }
+                for item in team.tickets
+            ],
+        }
+        for team in digest.unclaimed
+    ]
+    breaches = [
+        {
+            "id": b.ticket_id,
+            "reference": f"#{b.ticket_id}",
+            "url": url(b.ticket_id),
+            "team_name": b.team_name,
+            "crisis": b.urgency == Urgency.crisis,
+            "breached_at": local_time(b.breached_at, "%d/%m %H:%M"),
+            "manager_alerted_at": local_time(b.manager_alerted_at, "%d/%m %H:%M"),
+            "still_waiting": b.still_waiting,
+            "state": (
+                "toujours en attente"
+                if b.still_waiting
+                else f"pris par {b.assignee_name}"
+                if b.assignee_name
+                else STATUS_LABELS[b.status].lower()
+            ),
+        }
+        for b in digest.breaches
+    ]
+    follow_ups = [
+        {
+            "id": f.ticket_id,
+            "reference": f"#{f.ticket_id}",
+            "url": url(f.ticket_id),
+            "team_name": f.team_name,
+            "at": local_time(f.due_at, "%H:%M"),
+            "assignee": f.assignee_name or "",
+            "status_label": STATUS_LABELS[f.status],
+            "reminder": f.reminder,
+        }
+        for f in digest.follow_ups
+    ]
+    return {
+        "day": digest.day.strftime("%d/%m/%Y"),
+        "generated": local_time(digest.generated_at, "%H:%M"),
+        "unclaimed_count": digest.unclaimed_count,
+        "teams": teams,
+        "breaches": breaches,
+        "follow_ups": follow_ups,
+        "sla_late": sum(
+            1 for team in digest.unclaimed for item in team.tickets if item.status.breached
+        ),
+        "digest_time": services.settings.handoff.digest_time,
+    }
+
+
+@router.get("/synthese", response_class=HTMLResponse)
+async def synthese_page(request: Request, services: ServicesDep, me: Me) -> Response:
+    digest = await asyncio.to_thread(sla_service(services).digest)
+    return _render(request, services, "dashboard_synthese.html", _digest_context(digest, services))
 
 
 # Ticket page -------------------------------------------------------------------------------

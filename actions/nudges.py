@@ -1,0 +1,63 @@
+"""Actions around the follow-up nudges: /stop (no more nudges) and the outcome check-in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from handoff.policies import CHECKIN_ANSWERS, Policies
+
+log = logging.getLogger(__name__)
+
+
+class ActionOptOut(Action):
+    """/stop: every pending nudge is cancelled at once and none comes again, then it is
+    confirmed. Writing /start again allows them again (action_welcome)."""
+
+    def __init__(self, policies: Policies | None = None) -> None:
+        self.policies = policies
+
+    def name(self) -> str:
+        return "action_opt_out"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if self.policies is not None:
+            await asyncio.to_thread(self.policies.opt_out, tracker.sender_id)
+        dispatcher.utter_message(response="utter_opt_out")
+        return []
+
+
+class ActionCheckinAnswer(Action):
+    """The answer to "alors, ça a donné quoi ?" is recorded on the ticket; "j'aimerais en
+    reparler" is followed by action_request_handoff (nlu_data/rules/nudges.yml)."""
+
+    def __init__(self, policies: Policies | None = None) -> None:
+        self.policies = policies
+
+    def name(self) -> str:
+        return "action_checkin_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        intent = str((tracker.latest_message.get("intent") or {}).get("name"))
+        answer = CHECKIN_ANSWERS.get(intent, "autre")
+        if self.policies is not None:
+            ticket = await asyncio.to_thread(
+                self.policies.record_checkin, tracker.sender_id, answer
+            )
+            if ticket is None:
+                log.info("check-in answer of %s without a resolved ticket", tracker.sender_id)
+        if answer == "reparler":
+            return []  # the rule runs action_request_handoff next (it says what happens)
+        dispatcher.utter_message(
+            response="utter_checkin_ok" if answer == "ok" else "utter_checkin_not_ok"
+        )
+        return []

@@ -1,0 +1,502 @@
+"""The five nudge policies with a fixed clock and the real services (SQLite and, gated,
+PostgreSQL): what gets scheduled, when, what a due job sends, what follows it, and what
+cancels it. The actions run with real rasa_sdk Trackers and CollectingDispatchers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.nudges import ActionCheckinAnswer, ActionOptOut
+from actions.registry import build_executor
+from actions.triage import ActionRequestHandoff, ValidateTriageForm
+from actions.welcome import ActionWelcome
+from handoff.clock import FixedClock
+from handoff.db import Database
+from handoff.desk import DeskTexts, HandoffDesk
+from handoff.models import Channel, EventKind, FollowUpKind, FollowUpStatus, TicketStatus
+from handoff.nudges import CounsellorNotice, DirectMessage, EngineNudge, Outgoing
+from handoff.policies import (
+    HANDOFF_PENDING,
+    OUTCOME_CHECKIN,
+    TRIAGE_NUDGE,
+    YOUTH_SILENT,
+    Policies,
+)
+from handoff.services.accounts import AccountService, CounsellorRef
+from handoff.services.followups import FollowUpJob, FollowUpService, FollowUpView
+from handoff.services.handoff import HandoffService, TriageSummary
+from handoff.services.people import PeopleService
+from handoff.services.tickets import TicketService, TicketView
+from maraude.settings import load_settings
+from tests.support import ROOT, repo_router
+
+SETTINGS = load_settings(ROOT / "maraude.yml")
+NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+DOMAIN: dict[str, Any] = {
+    "forms": {
+        "triage_form": {
+            "required_slots": ["needs", "age", "location", "situation", "followed", "contact"]
+        }
+    },
+    "slots": {},
+}
+TEXTS = DeskTexts(
+    claimed="{name} a pris ta demande.",
+    closed="{name} a clôturé ta demande.",
+    already="{name} s'occupe déjà de toi.",
+    counsellor_prefix="{name} (conseiller·e)",
+)
+
+
+class Recorder:
+    """A desk listener and a channel sender that remember what they saw."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int]] = []
+        self.sent: list[tuple[str, list[str]]] = []
+
+    async def on_ticket_event(
+        self, kind: str, ticket: TicketView, actor: CounsellorRef | None, data: dict[str, Any]
+    ) -> None:
+        self.events.append((kind, ticket.id))
+
+    async def send(self, user: str, texts: list[str]) -> bool:
+        self.sent.append((user, texts))
+        return True
+
+
+@dataclass
+class World:
+    clock: FixedClock
+    people: PeopleService
+    handoff: HandoffService
+    tickets: TicketService
+    accounts: AccountService
+    followups: FollowUpService
+    desk: HandoffDesk
+    policies: Policies
+    recorder: Recorder
+    ids: Any
+
+    def person(self) -> tuple[int, str]:
+        ref = self.people.identify(Channel.telegram, str(next(self.ids)))
+        self.people.record_consent(ref.pseudo_id, True)
+        return ref.id, ref.pseudo_id
+
+    def counsellor(self, name: str = "Sam") -> CounsellorRef:
+        return self.accounts.add(
+            f"{name.lower()}{next(self.ids)}@example.org", name, "mot-de-passe-ok"
+        )
+
+    async def ticket(self, pseudo: str) -> int:
+        ref = self.handoff.request(pseudo, TriageSummary(needs=["emploi"]), source="triage")
+        await self.desk.ticket_changed(ref.ticket_id, ref.change)
+        return ref.ticket_id
+
+    def pending(self, person_id: int) -> list[FollowUpView]:
+        return self.followups.pending(person_id)
+
+    def advance(self, delta: timedelta) -> None:
+        self.clock.advance(seconds=delta.total_seconds())
+
+    async def sweep(self) -> list[tuple[FollowUpJob, Outgoing | None]]:
+        """What the sweeper does (handoff/scheduler.py): claim, ask, mark sent, after_sent."""
+        done = []
+        for job in self.followups.claim_due("test-worker"):
+            out = self.policies.outgoing(job)
+            if out is None:
+                assert self.followups.mark_cancelled(job.id, "test-worker", "obsolete")
+            else:
+                assert self.followups.mark_sent(job.id, "test-worker")
+                await self.policies.after_sent(job)
+            done.append((job, out))
+        return done
+
+
+@pytest.fixture
+def world(database: Database) -> World:
+    clock = FixedClock(NOW)
+    router = repo_router()
+    people = PeopleService(database, "k" * 40, clock)
+    tickets = TicketService(
+        database, SETTINGS.handoff, router, clock, team_ids=[t.id for t in SETTINGS.teams]
+    )
+    followups = FollowUpService(database, clock)
+    desk = HandoffDesk(tickets, TEXTS)
+    recorder = Recorder()
+    desk.register_sender(Channel.telegram, recorder.send)
+    # The constructor the scheduler uses: Policies(services).
+    services = SimpleNamespace(
+        followups=followups, tickets=tickets, desk=desk, people=people, settings=SETTINGS
+    )
+    policies = Policies(services)
+    desk.add_listener(policies)
+    desk.add_listener(recorder)
+    return World(
+        clock,
+        people,
+        HandoffService(database, router, clock),
+        tickets,
+        AccountService(database, clock, FAST_HASHER),
+        followups,
+        desk,
+        policies,
+        recorder,
+        count(5000),
+    )
+
+
+def tracker(
+    sender: str,
+    *,
+    text: str = "",
+    intent: str = "inform",
+    entities: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
+) -> Tracker:
+    return Tracker(
+        sender_id=sender,
+        slots={"requested_slot": None, **(slots or {})},
+        latest_message={
+            "text": text,
+            "intent": {"name": intent, "confidence": 0.9},
+            "entities": entities or [],
+        },
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={"name": "triage_form"},
+        latest_action_name="action_listen",
+    )
+
+
+def kinds(views: list[FollowUpView]) -> list[tuple[FollowUpKind, int, datetime]]:
+    return [(v.kind, v.step, v.due_at) for v in views]
+
+
+async def answer_age(world: World, pseudo: str) -> None:
+    form = ValidateTriageForm(world.policies)
+    t = tracker(
+        pseudo,
+        text="19 ans",
+        entities=[{"entity": "age", "value": "19"}],
+        slots={"requested_slot": "age", "needs": ["emploi"]},
+    )
+    events = await form.run(CollectingDispatcher(), t, DOMAIN)
+    assert any(e.get("name") == "age" and e.get("value") == "19" for e in events)
+
+
+# 1. Triage left part-way ------------------------------------------------------------------
+async def test_each_triage_answer_replaces_the_nudge_then_two_nudges_then_silence(
+    world: World,
+) -> None:
+    person, pseudo = world.person()
+    await answer_age(world, pseudo)
+    assert kinds(world.pending(person)) == [
+        (FollowUpKind.triage_nudge, 1, NOW + timedelta(hours=4))
+    ]
+
+    world.advance(timedelta(hours=1))
+    await answer_age(world, pseudo)  # a new answer: the nudge moves
+    due = NOW + timedelta(hours=5)
+    assert kinds(world.pending(person)) == [(FollowUpKind.triage_nudge, 1, due)]
+
+    world.advance(timedelta(hours=3, minutes=59))
+    assert await world.sweep() == []  # not yet
+    world.advance(timedelta(minutes=1))
+    [(job, out)] = await world.sweep()
+    assert out == EngineNudge(TRIAGE_NUDGE, {"nudge_step": 1})
+    second = due + timedelta(days=2)
+    assert kinds(world.pending(person)) == [(FollowUpKind.triage_nudge, 2, second)]
+
+    world.advance(timedelta(days=2))
+    [(job, out)] = await world.sweep()
+    assert out == EngineNudge(TRIAGE_NUDGE, {"nudge_step": 2})
+    assert world.pending(person) == []  # then silence
+    world.advance(timedelta(days=30))
+    assert await world.sweep() == []
+
+
+async def test_completing_the_triage_cancels_the_nudge(world: World) -> None:
+    person, pseudo = world.person()
+    await answer_age(world, pseudo)
+    form = ValidateTriageForm(world.policies)
+    filled = {"needs": ["emploi"], "age": "19", "location": "59100", "situation": "rien"}
+    filled |= {"followed": "oui", "requested_slot": "contact"}
+    t = tracker(
+        pseudo,
+        text="/inform",
+        entities=[{"entity": "contact", "value": "telephone"}],
+        slots=filled,
+    )
+    events = await form.run(CollectingDispatcher(), t, DOMAIN)
+    assert any(e.get("name") == "contact" for e in events)
+    assert world.pending(person) == []
+
+
+async def test_without_policies_the_form_schedules_nothing(world: World) -> None:
+    person, pseudo = world.person()
+    t = tracker(pseudo, text="19 ans", slots={"requested_slot": "age", "needs": ["emploi"]})
+    await ValidateTriageForm().run(CollectingDispatcher(), t, DOMAIN)
+    assert world.pending(person) == []
+
+
+# 2. Hand-off requested, not claimed yet --------------------------------------------------
+async def test_a_hand_off_request_stops_the_triage_nudge_and_says_it_is_in_progress(
+    world: World,
+) -> None:
+    person, pseudo = world.person()
+    await answer_age(world, pseudo)
+    action = ActionRequestHandoff(world.handoff, "sous 48 h", world.desk)
+    t = tracker(pseudo, text="/affirm", intent="affirm", slots={"needs": ["emploi"]})
+    await action.run(CollectingDispatcher(), t, DOMAIN)
+    [pending] = world.pending(person)
+    assert (pending.kind, pending.due_at) == (FollowUpKind.handoff_pending, NOW + timedelta(days=2))
+    assert pending.ticket_id is not None
+
+    world.advance(timedelta(days=2))
+    [(job, out)] = await world.sweep()
+    assert out == EngineNudge(HANDOFF_PENDING)
+    assert world.pending(person) == []  # said once
+
+
+async def test_claiming_cancels_the_in_progress_notice(world: World) -> None:
+    person, pseudo = world.person()
+    ticket = await world.ticket(pseudo)
+    assert [v.kind for v in world.pending(person)] == [FollowUpKind.handoff_pending]
+    await world.desk.claim(ticket, world.counsellor(), "web")
+    assert world.pending(person) == []
+    world.advance(timedelta(days=3))
+    assert await world.sweep() == []
+
+
+async def test_a_notice_due_after_a_claim_sends_nothing(world: World) -> None:
+    person, pseudo = world.person()
+    ticket = await world.ticket(pseudo)
+    # Claimed behind the desk's back (no listener): the policy still checks at send time.
+    world.tickets.claim(ticket, world.counsellor())
+    world.advance(timedelta(days=2))
+    [(job, out)] = await world.sweep()
+    assert out is None
+    assert world.followups.get(job.id).status == FollowUpStatus.cancelled  # type: ignore[union-attr]
+
+
+# 3. Counsellor wrote, young person silent -------------------------------------------------
+async def test_silence_after_a_reply_two_nudges_then_closed_as_unreachable(world: World) -> None:
+    person, pseudo = world.person()
+    ticket = await world.ticket(pseudo)
+    sam = world.counsellor()
+    await world.desk.claim(ticket, sam, "web")
+    await world.desk.reply(ticket, sam, "Salut, tu es dispo demain ?", "web")
+    assert kinds(world.pending(person)) == [(FollowUpKind.youth_silent, 1, NOW + timedelta(days=2))]
+
+    world.advance(timedelta(days=2))
+    [(_, out)] = await world.sweep()
+    assert out == EngineNudge(YOUTH_SILENT, {"nudge_step": 1})
+    assert kinds(world.pending(person)) == [(FollowUpKind.youth_silent, 2, NOW + timedelta(days=9))]
+    world.advance(timedelta(days=7))
+    [(_, out)] = await world.sweep()
+    assert out == EngineNudge(YOUTH_SILENT, {"nudge_step": 2})
+    assert kinds(world.pending(person)) == [
+        (FollowUpKind.youth_silent, 3, NOW + timedelta(days=12))
+    ]
+    world.advance(timedelta(days=3))
+    [(_, out)] = await world.sweep()
+    assert isinstance(out, CounsellorNotice)
+    assert out.ticket_id == ticket and f"#{ticket}" in out.text and "injoignable" in out.text
+    view = world.tickets.get(ticket)
+    assert view.status == TicketStatus.closed_unreachable
+    assert ("closed_unreachable", ticket) in world.recorder.events  # the bridge hears it
+    assert world.pending(person) == []
+
+
+async def test_a_youth_answer_cancels_the_silence_nudge_and_a_new_reply_restarts_it(
+    world: World,
+) -> None:
+    person, pseudo = world.person()
+    ticket = await world.ticket(pseudo)
+    sam = world.counsellor()
+    await world.desk.claim(ticket, sam, "web")
+    await world.desk.reply(ticket, sam, "Salut !", "web")
+    view = world.tickets.get(ticket)
+    await world.desk.youth_message(view, "yo, oui je suis là")
+    assert world.pending(person) == []
+    world.advance(timedelta(hours=1))
+    await world.desk.reply(ticket, sam, "Super, on s'appelle ?", "web")
+    assert kinds(world.pending(person)) == [
+        (FollowUpKind.youth_silent, 1, NOW + timedelta(days=2, hours=1))
+    ]
+
+
+async def test_a_silence_nudge_after_the_youth_answered_sends_nothing(world: World) -> None:
+    person, pseudo = world.person()
+    ticket = await world.ticket(pseudo)
+    sam = world.counsellor()
+    await world.desk.claim(ticket, sam, "web")
+    await world.desk.reply(ticket, sam, "Salut !", "web")
+    world.tickets.youth_message(ticket, "coucou")  # not through the desk: nothing cancelled
+    world.advance(timedelta(days=2))
+    [(_, out)] = await world.sweep()
+    assert out is None
+    assert world.tickets.get(ticket).status == TicketStatus.waiting_counsellor
+
+
+# 4. Follow-ups a counsellor schedules ---------------------------------------------------
+async def test_a_follow_up_date_reminds_the_counsellor_and_can_message_the_youth(
+    world: World,
+) -> None:
+    person, pseudo = world.person()
+    ticket = await world.ticket(pseudo)
+    sam = world.counsellor()
+    await world.desk.claim(ticket, sam, "web")
+    when = NOW + timedelta(days=14)
+    await world.desk.set_follow_up(ticket, sam, when, "web", message="Alors, ce rendez-vous ?")
+    assert sorted((v.kind, v.due_at) for v in world.pending(person)) == [
+        (FollowUpKind.counsellor_reminder, when),
+        (FollowUpKind.youth_followup, when),
+    ]
+    world.advance(timedelta(days=14))
+    outs = {job.kind: out for job, out in await world.sweep()}
+    reminder = outs[FollowUpKind.counsellor_reminder]
+    assert isinstance(reminder, CounsellorNotice)
+    assert reminder.text.startswith(f"Relance prévue : ticket #{ticket}") and "Sam" in reminder.text
+    assert outs[FollowUpKind.youth_followup] == DirectMessage(
+        "Sam (conseiller·e) :\nAlors, ce rendez-vous ?"
+    )
+    transcript = [item.text for item in world.tickets.transcript(ticket)]
+    assert "Sam (conseiller·e) :\nAlors, ce rendez-vous ?" in transcript
+
+
+async def test_clearing_or_changing_the_follow_up_date(world: World) -> None:
+    person, pseudo = world.person()
+    ticket = await world.ticket(pseudo)
+    sam = world.counsellor()
+    await world.desk.claim(ticket, sam, "web")
+    await world.desk.set_follow_up(ticket, sam, NOW + timedelta(days=14), "web", message="Coucou")
+    later = NOW + timedelta(days=21)
+    await world.desk.set_follow_up(ticket, sam, later, "web")  # no message this time
+    assert kinds(world.pending(person)) == [(FollowUpKind.counsellor_reminder, 1, later)]
+    await world.desk.set_follow_up(ticket, sam, None, "web", message="ignored")
+    assert world.pending(person) == []
+
+
+# Closing and 5. the check-in after a positive outcome ------------------------------------
+async def test_resolving_cancels_everything_and_a_positive_outcome_schedules_a_check_in(
+    world: World,
+) -> None:
+    person, pseudo = world.person()
+    ticket = await world.ticket(pseudo)
+    sam = world.counsellor()
+    await world.desk.claim(ticket, sam, "web")
+    await world.desk.reply(ticket, sam, "Salut !", "web")
+    await world.desk.set_follow_up(ticket, sam, NOW + timedelta(days=14), "web", message="Yo")
+    assert len(world.pending(person)) == 3
+    await world.desk.resolve(ticket, sam, "mission_locale", None, "web")
+    [checkin] = world.pending(person)
+    assert (checkin.kind, checkin.ticket_id) == (FollowUpKind.outcome_checkin, ticket)
+    assert checkin.due_at == NOW + timedelta(days=30)
+    world.advance(timedelta(days=30))
+    [(_, out)] = await world.sweep()
+    assert out == EngineNudge(OUTCOME_CHECKIN)
+    assert world.pending(person) == []
+
+
+async def test_a_negative_outcome_gets_no_check_in(world: World) -> None:
+    person, pseudo = world.person()
+    ticket = await world.ticket(pseudo)
+    sam = world.counsellor()
+    await world.desk.claim(ticket, sam, "web")
+    await world.desk.resolve(ticket, sam, "sans_reponse", None, "web")
+    assert world.pending(person) == []
+
+
+@pytest.mark.parametrize(
+    ("intent", "answer", "response"),
+    [
+        ("affirm", "ok", "utter_checkin_ok"),
+        ("deny", "pas_marche", "utter_checkin_not_ok"),
+        ("ask_human", "reparler", None),
+    ],
+)
+async def test_the_check_in_answer_is_recorded_on_the_ticket(
+    world: World, intent: str, answer: str, response: str | None
+) -> None:
+    _, pseudo = world.person()
+    ticket = await world.ticket(pseudo)
+    sam = world.counsellor()
+    await world.desk.claim(ticket, sam, "web")
+    await world.desk.resolve(ticket, sam, "emploi", None, "web")
+    dispatcher = CollectingDispatcher()
+    events = await ActionCheckinAnswer(world.policies).run(
+        dispatcher, tracker(pseudo, intent=intent), DOMAIN
+    )
+    [event] = [e for e in world.tickets.events(ticket) if e.kind == EventKind.checkin_answered]
+    assert event.data == {"answer": answer, "outcome": "emploi"}
+    assert [m.get("response") for m in dispatcher.messages] == ([response] if response else [])
+    assert events == []  # the rule runs action_request_handoff next for "reparler"
+
+
+async def test_wanting_to_talk_again_opens_a_new_hand_off(world: World) -> None:
+    person, pseudo = world.person()
+    ticket = await world.ticket(pseudo)
+    sam = world.counsellor()
+    await world.desk.claim(ticket, sam, "web")
+    await world.desk.resolve(ticket, sam, "emploi", None, "web")
+    t = tracker(pseudo, intent="ask_human")
+    await ActionCheckinAnswer(world.policies).run(CollectingDispatcher(), t, DOMAIN)
+    await ActionRequestHandoff(world.handoff, "sous 48 h", world.desk).run(
+        CollectingDispatcher(), t, DOMAIN
+    )
+    [new] = [v for v in world.tickets.tickets_of(pseudo) if v.id != ticket]
+    assert new.status == TicketStatus.new
+    assert [(v.kind, v.ticket_id) for v in world.pending(person)] == [
+        (FollowUpKind.handoff_pending, new.id)
+    ]
+
+
+# Opting out and back in ------------------------------------------------------------------
+async def test_stop_cancels_every_nudge_and_start_allows_them_again(world: World) -> None:
+    person, pseudo = world.person()
+    await answer_age(world, pseudo)
+    ticket = await world.ticket(pseudo)
+    sam = world.counsellor()
+    await world.desk.claim(ticket, sam, "web")
+    await world.desk.set_follow_up(ticket, sam, NOW + timedelta(days=14), "web", message="Yo")
+    await world.desk.reply(ticket, sam, "Salut !", "web")
+    assert {v.kind for v in world.pending(person)} == {
+        FollowUpKind.youth_silent,
+        FollowUpKind.youth_followup,
+        FollowUpKind.counsellor_reminder,
+    }
+    dispatcher = CollectingDispatcher()
+    await ActionOptOut(world.policies).run(dispatcher, tracker(pseudo, intent="opt_out"), DOMAIN)
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_opt_out"]
+    # Only the counsellor's own reminder is left.
+    assert [v.kind for v in world.pending(person)] == [FollowUpKind.counsellor_reminder]
+    await world.desk.reply(ticket, sam, "Tu es là ?", "web")
+    await answer_age(world, pseudo)
+    assert [v.kind for v in world.pending(person)] == [FollowUpKind.counsellor_reminder]
+
+    welcome = ActionWelcome("Mission Locale", "https://example.org/vie-privee", 180, world.policies)
+    await welcome.run(CollectingDispatcher(), tracker(pseudo, intent="start"), DOMAIN)
+    await answer_age(world, pseudo)
+    assert FollowUpKind.triage_nudge in {v.kind for v in world.pending(person)}
+
+
+def test_the_executor_serves_the_nudge_actions(world: World) -> None:
+    executor = build_executor(SETTINGS, world.people, world.handoff, world.desk, world.policies)
+    for name in ("action_opt_out", "action_checkin_answer", "validate_triage_form"):
+        assert name in executor.actions
+    for name in ("action_opt_out", "action_checkin_answer", "validate_triage_form"):
+        served = executor.actions[name].__self__  # type: ignore[attr-defined]
+        assert served.policies is world.policies
