@@ -435,6 +435,19 @@ def test_follow_up_must_be_an_aware_future_date(api_any: Api) -> None:
     assert api.services.tickets.get(ticket).follow_up_at is None
 
 
+def test_a_follow_up_with_a_message_schedules_it_for_the_young_person(api: Api) -> None:
+    from handoff.models import FollowUpKind
+
+    _, headers = api.account("Awa")
+    ticket = api.ticket()
+    url = f"/api/v1/tickets/{ticket}/follow-up"
+    body = {"at": "2026-03-09T10:00:00+01:00", "message": "Alors, ce rendez-vous ?"}
+    assert api.client.post(url, json=body, headers=headers).status_code == 200
+    person = api.services.tickets.get(ticket).person_id
+    kinds = {f.kind for f in api.services.followups.pending(person)}
+    assert {FollowUpKind.youth_followup, FollowUpKind.counsellor_reminder} <= kinds
+
+
 def test_only_the_holder_or_a_manager_can_release(api_any: Api) -> None:
     api = api_any
     _, awa_h = api.account("Awa")

@@ -135,9 +135,9 @@ class DashboardClient:
     def resolve(self, ticket_id: int, outcome: str, comment: str = "") -> httpx.Response:
         return self._act(ticket_id, "cloturer", issue=outcome, commentaire=comment)
 
-    def follow_up(self, ticket_id: int, local: str) -> httpx.Response:
+    def follow_up(self, ticket_id: int, local: str, message: str = "") -> httpx.Response:
         """`local` as a datetime-local field sends it, e.g. "2026-03-05T14:30" (Paris time)."""
-        return self._act(ticket_id, "relance", quand=local)
+        return self._act(ticket_id, "relance", quand=local, message=message)
 
     def clear_follow_up(self, ticket_id: int) -> httpx.Response:
         return self._act(ticket_id, "relance", effacer="1")
@@ -706,3 +706,24 @@ def test_dashboard_client_works_over_real_http(tmp_path: Path) -> None:
             assert client.messages(ticket)["messages"][-1]["text"] == "Salut !"
         finally:
             client.http.close()
+
+
+def test_a_follow_up_can_carry_a_message_for_the_young_person(
+    http: TestClient, services: Any
+) -> None:
+    from handoff.models import FollowUpKind
+
+    lea = account(services, "Léa")
+    ticket = new_ticket(services)
+    client = logged_in(http, services, lea)
+    client.claim(ticket)
+    response = client.follow_up(ticket, "2026-03-16T10:00", message="Alors, ce rdv ?")
+    assert "Ton message partira au jeune à cette date." in " ".join(client.flashes(response))
+    person = services.tickets.get(ticket).person_id
+    pending = {f.kind: f for f in services.followups.pending(person)}
+    due = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
+    assert pending[FollowUpKind.youth_followup].due_at == due
+    assert pending[FollowUpKind.counsellor_reminder].due_at == due
+    client.clear_follow_up(ticket)
+    kinds = {f.kind for f in services.followups.pending(person)}
+    assert not kinds & {FollowUpKind.youth_followup, FollowUpKind.counsellor_reminder}

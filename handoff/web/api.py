@@ -204,6 +204,11 @@ class FollowUpIn(BaseModel):
         description="date de relance, avec fuseau horaire, dans le futur ; null pour l'effacer",
         examples=["2099-03-09T10:00:00+01:00"],
     )
+    message: Text | None = Field(
+        default=None,
+        max_length=4096,
+        description="message envoyé au jeune à cette date, signé du prénom (facultatif)",
+    )
 
 
 class Outcome(BaseModel):
@@ -533,5 +538,7 @@ async def follow_up(
 ) -> TicketOut:
     """Programmer (ou effacer avec null) une date de relance."""
     with refused():
-        view = await services.desk.set_follow_up(ticket_id, actor, body.at, via="api")
+        view = await services.desk.set_follow_up(
+            ticket_id, actor, body.at, via="api", message=body.message
+        )
     return _ticket_out(view, services.tickets.outcomes)

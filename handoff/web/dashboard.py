@@ -830,6 +830,7 @@ async def follow_up(
     ticket_id: TicketId,
     quand: Annotated[str, Form(max_length=40)] = "",
     effacer: Annotated[str, Form(max_length=8)] = "",
+    message: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     if effacer:
         when = None
@@ -842,8 +843,13 @@ async def follow_up(
             auth.flash(request, "Date de relance invalide.", "error")
             return _back(ticket_id)
     done = f"Relance prévue le {local_time(when)}." if when is not None else "Relance supprimée."
+    if when is not None and message.strip():
+        done += " Ton message partira au jeune à cette date."
     return await _act(
-        request, ticket_id, services.desk.set_follow_up(ticket_id, me, when, via="web"), done
+        request,
+        ticket_id,
+        services.desk.set_follow_up(ticket_id, me, when, via="web", message=message or None),
+        done,
     )
 
 
