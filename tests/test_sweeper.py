@@ -807,3 +807,16 @@ def test_quiet_hours_are_built_from_the_settings(tmp_path: Path) -> None:
         frozenset({5, 6}),
     )
     assert quiet.next_allowed(paris(2026, 3, 6, 21, 0)) == paris(2026, 3, 9, 8, 15)
+
+
+@pytest.mark.postgres
+def test_two_app_processes_on_postgresql_send_every_row_once(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Two real processes (spawned, each with its own engine), as bench/scheduler runs them."""
+    from bench.scheduler import run as bench
+
+    bench.seed(pg_url, 3000)
+    result = bench.run(pg_url, workers=2, batch=50, folder=tmp_path, label="ci")
+    assert (result["distinct"], result["duplicates"], result["not_sent"]) == (3000, 0, 0)
+    assert result["sent"] == 3000
