@@ -203,6 +203,14 @@ async def send_digest(services: Any, *, clock: Clock | None = None) -> None:
     if bridge is None:
         log.info("daily digest: no counsellors' group, dashboard only")
         return
+    followups = getattr(services, "followups", None)
+    sweeper = getattr(services, "sweeper", None)
+    worker = sweeper.worker if sweeper is not None else "app"
+    if followups is not None and not await asyncio.to_thread(
+        followups.run_once, "digest", str(digest.day), worker
+    ):
+        log.info("daily digest of %s: already posted by another worker", digest.day)
+        return
     text = digest_text(digest, services.settings.public_url, sla.policy.tz)
     try:
         await bridge.announce(text)

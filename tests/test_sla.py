@@ -435,3 +435,6 @@ def test_reminders_and_digest_in_the_counsellors_group(
         assert digest.startswith("☀️ Synthèse du")
         assert f"#{ticket_id} (🔴 urgence" in digest
         assert f"{settings.public_url}/tableau/synthese" in digest
+        posted = len(general_texts())
+        in_app(send_digest(services, clock=later))  # a second worker, the same day: nothing
+        assert len(general_texts()) == posted

@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handoff.clock import Clock, SystemClock
 from handoff.db import Database
-from handoff.models import FollowUp, FollowUpKind, FollowUpStatus, YoungPerson
+from handoff.models import FollowUp, FollowUpKind, FollowUpStatus, JobRun, YoungPerson
 from handoff.services.people import person_by_pseudo
 
 # Follow-ups that write to the young person (the others remind counsellors).
@@ -319,6 +320,17 @@ class FollowUpService:
                     .order_by(FollowUp.sent_at)
                 )
             )
+
+    def run_once(self, job: str, period: str, worker: str) -> bool:
+        """True for the first worker to claim `job` for `period` (e.g. the digest of a day)."""
+        try:
+            with self._db.transaction() as session:
+                session.add(
+                    JobRun(job=job, period=period, worker=worker, created_at=self._clock.now())
+                )
+        except IntegrityError:
+            return False
+        return True
 
     # Helpers -----------------------------------------------------------------------------
     def _finish(

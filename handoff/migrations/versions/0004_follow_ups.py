@@ -1,4 +1,4 @@
-"""follow-ups
+"""follow-ups and once-per-period job runs
 
 Revision ID: 0004
 Revises: 0003
@@ -40,6 +40,16 @@ def upgrade() -> None:
         batch_op.create_index("ix_follow_up_person_status", ["person_id", "status"], unique=False)
         batch_op.create_index(batch_op.f("ix_follow_up_ticket_id"), ["ticket_id"], unique=False)
 
+    op.create_table(
+        "job_run",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("job", sa.String(length=40), nullable=False),
+        sa.Column("period", sa.String(length=40), nullable=False),
+        sa.Column("worker", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("job", "period", name="uq_job_run_job_period"),
+    )
     with op.batch_alter_table("young_person", schema=None) as batch_op:
         batch_op.add_column(sa.Column("opted_out_at", sa.DateTime(timezone=True), nullable=True))
 
@@ -47,4 +57,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("young_person", schema=None) as batch_op:
         batch_op.drop_column("opted_out_at")
+    op.drop_table("job_run")
     op.drop_table("follow_up")
