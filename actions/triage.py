@@ -135,7 +135,8 @@ class ValidateTriageForm(FormValidationAction):
         # from the validated events, so it rides along with the contact answer here.
         if any(e.get("event") == "slot" and e.get("name") == "contact" for e in events):
             events.append(SlotSet("availability", tracker.get_slot("availability")))
-        if self.policies is not None:
+        if self.policies is not None and not _answer(tracker).external:
+            # A nudge the app triggered is not an answer: it must not re-plan itself.
             await self._schedule_nudge(tracker, events)
         return events
 

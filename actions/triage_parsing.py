@@ -113,6 +113,16 @@ class Answer:
         return fold(self.text)
 
     @property
+    def external(self) -> bool:
+        """Triggered by the app (a nudge: `EXTERNAL_*` intents), not typed by the person."""
+        return (self.intent or "").startswith("EXTERNAL_")
+
+    @property
+    def digression(self) -> bool:
+        """Not an answer to the question asked: the form lets the rules handle it."""
+        return self.intent in DIGRESSIONS or self.external
+
+    @property
     def is_payload(self) -> bool:
         return self.text.startswith("/")
 
@@ -133,7 +143,7 @@ def _excerpt(text: str, limit: int = 120) -> str:
 
 
 def parse_needs(answer: Answer) -> list[str] | str | None:
-    if answer.intent in DIGRESSIONS:
+    if answer.digression:
         return None
     found: list[str] = []
     if answer.intent in NEEDS:
@@ -150,7 +160,7 @@ def parse_needs(answer: Answer) -> list[str] | str | None:
 
 
 def parse_age(answer: Answer) -> str | None:
-    if answer.intent in DIGRESSIONS:
+    if answer.digression:
         return None
     value = answer.entity("age")
     if value is None:
@@ -166,7 +176,7 @@ def parse_age(answer: Answer) -> str | None:
 
 
 def parse_location(answer: Answer) -> str | None:
-    if answer.intent in DIGRESSIONS:
+    if answer.digression:
         return None
     postcode = answer.entity("postcode")
     commune = answer.entity("commune")
@@ -185,7 +195,7 @@ def parse_location(answer: Answer) -> str | None:
 
 
 def parse_situation(answer: Answer) -> str | None:
-    if answer.intent in DIGRESSIONS:
+    if answer.digression:
         return None
     value = answer.entity("situation")
     if value in SITUATION_LABELS:
@@ -201,7 +211,7 @@ def parse_situation(answer: Answer) -> str | None:
 
 
 def parse_followed(answer: Answer) -> str | None:
-    if answer.intent in DIGRESSIONS:
+    if answer.digression:
         return None
     structure = re.search(FOLLOWED_STRUCTURES, answer.folded)
     if answer.intent == "affirm" or structure:
@@ -217,7 +227,7 @@ def parse_followed(answer: Answer) -> str | None:
 
 def parse_contact(answer: Answer) -> tuple[str, str | None] | str | None:
     """(how, when): how from buttons or words, when from the free text if it says one."""
-    if answer.intent in DIGRESSIONS:
+    if answer.digression:
         return None
     how = answer.entity("contact")
     if answer.skips:

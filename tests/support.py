@@ -194,6 +194,15 @@ def running_stack(folder: Path, *, engine_timeout: float = 240) -> Iterator[Stac
             telegram_api_base_url=telegram.url,
             rasa_url=f"http://127.0.0.1:{engine_port}",
             server={"port": app_port},
+            # Sweeps every second and no quiet hours, so that a due nudge goes out during the
+            # test whatever the time CI runs at (quiet hours have their own tests).
+            nudges={
+                "sweep_every": "1s",
+                "quiet_start": "00:00",
+                "quiet_end": "00:00",
+                "quiet_days": [],
+                "public_holidays": False,
+            },
         )
         engine = EngineProcess(
             settings,

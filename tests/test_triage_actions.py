@@ -308,3 +308,13 @@ async def test_crisis_escalates_the_open_request(services: Any) -> None:
     assert request.urgency == "crisis" and request.crisis_kind == "suicide"
     assert request.needs == ["emploi"]
     assert request.excerpt is None  # no consent given: no free text kept
+
+
+@pytest.mark.parametrize(
+    "parse",
+    [parse_age, parse_contact, parse_followed, parse_location, parse_needs, parse_situation],
+)
+def test_a_nudge_the_app_triggered_is_never_taken_for_an_answer(parse: Any) -> None:
+    # Rasa writes an external intent as a user turn whose text is "EXTERNAL: <intent>".
+    nudge = Answer("EXTERNAL: EXTERNAL_triage_nudge", "EXTERNAL_triage_nudge")
+    assert nudge.digression and parse(nudge) is None
