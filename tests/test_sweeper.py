@@ -810,9 +810,7 @@ def test_quiet_hours_are_built_from_the_settings(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_two_app_processes_on_postgresql_send_every_row_once(
-    pg_url: str, tmp_path: Path
-) -> None:
+def test_two_app_processes_on_postgresql_send_every_row_once(pg_url: str, tmp_path: Path) -> None:
     """Two real processes (spawned, each with its own engine), as bench/scheduler runs them."""
     from bench.scheduler import run as bench
 
