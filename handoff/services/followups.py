@@ -268,27 +268,15 @@ class FollowUpService:
 
     def postpone(self, job_id: int, worker: str, due_at: datetime, reason: str) -> bool:
         """Give a job back for later (quiet hours, weekly cap, flood control)."""
-        with self._db.transaction() as session:
-            return bool(
-                _rowcount(
-                    session.execute(
-                        update(FollowUp)
-                        .where(
-                            FollowUp.id == job_id,
-                            FollowUp.status == FollowUpStatus.sending,
-                            FollowUp.worker == worker,
-                        )
-                        .values(
-                            status=FollowUpStatus.pending,
-                            due_at=due_at,
-                            worker=None,
-                            lease_until=None,
-                            reason=reason[:64],
-                        )
-                        .execution_options(synchronize_session=False)
-                    )
-                )
-            )
+        return self._update_held(
+            job_id,
+            worker,
+            status=FollowUpStatus.pending,
+            due_at=due_at,
+            worker=None,
+            lease_until=None,
+            reason=reason[:64],
+        )
 
     def still_held(self, job_id: int, worker: str) -> bool:
         """True while this worker still holds the job (an opt-out cancels it under our feet)."""
@@ -346,21 +334,22 @@ class FollowUpService:
             values["reason"] = reason[:64]
         if sent_at is not None:
             values["sent_at"] = sent_at
+        return self._update_held(job_id, worker, **values)
+
+    def _update_held(self, job_id: int, holder: str, **values: Any) -> bool:
+        """Change a job only while `holder` still holds it (conditional UPDATE)."""
         with self._db.transaction() as session:
-            return bool(
-                _rowcount(
-                    session.execute(
-                        update(FollowUp)
-                        .where(
-                            FollowUp.id == job_id,
-                            FollowUp.status == FollowUpStatus.sending,
-                            FollowUp.worker == worker,
-                        )
-                        .values(**values)
-                        .execution_options(synchronize_session=False)
-                    )
+            result = session.execute(
+                update(FollowUp)
+                .where(
+                    FollowUp.id == job_id,
+                    FollowUp.status == FollowUpStatus.sending,
+                    FollowUp.worker == holder,
                 )
+                .values(**values)
+                .execution_options(synchronize_session=False)
             )
+            return bool(_rowcount(result))
 
     @staticmethod
     def _lock_person(session: Session, person_id: int) -> YoungPerson | None:
