@@ -290,6 +290,9 @@ class Ticket(Base):
     # The counsellors' group forum topic of this ticket (bridge), and its summary message.
     topic_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     topic_message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # When a worker reserved the ticket to open its topic (topic_id 0): a reservation older than
+    # a few minutes belongs to a worker that died, and another may take it over.
+    topic_reserved_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)

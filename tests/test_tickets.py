@@ -649,3 +649,18 @@ def test_text_no_database_can_store_is_cleaned_not_fatal(desk: Desk) -> None:
     texts = [item.text for item in desk.tickets.transcript(ticket_id)]
     assert texts == ["salut ?!", "recoucou"]
     assert [n.text for n in desk.tickets.notes(ticket_id)] == ["note"]
+
+
+def test_a_stale_topic_reservation_is_taken_over(desk: Desk) -> None:
+    ticket_id = desk.ticket()
+    assert [t.id for t in desk.tickets.without_topic()] == [ticket_id]
+    assert desk.tickets.reserve_topic(ticket_id)
+    assert not desk.tickets.reserve_topic(ticket_id)  # another worker is opening it
+    assert desk.tickets.without_topic() == []
+    desk.clock.advance(minutes=6)  # that worker died before recording the topic
+    assert [t.id for t in desk.tickets.without_topic()] == [ticket_id]
+    assert desk.tickets.reserve_topic(ticket_id)
+    desk.tickets.set_topic(ticket_id, 42, 7)
+    desk.clock.advance(minutes=60)
+    assert desk.tickets.without_topic() == []
+    assert not desk.tickets.reserve_topic(ticket_id)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from handoff.clock import Clock, SystemClock
@@ -41,6 +41,7 @@ from maraude.settings import Handoff as HandoffSettings
 from maraude.text import storable
 
 MAX_TEXT = 4096
+TOPIC_RESERVATION = timedelta(minutes=5)
 MAX_NOTE = 10_000
 STATUS_LABELS = {
     TicketStatus.new: "Nouveau",
@@ -783,12 +784,15 @@ class TicketService:
 
     # Bridge bookkeeping ------------------------------------------------------------------
     def reserve_topic(self, ticket_id: int) -> bool:
-        """Mark that a forum topic is being opened (0); False if another worker did it."""
+        """Mark that a forum topic is being opened (0); False if another worker did it.
+
+        A reservation older than TOPIC_RESERVATION (its worker died) can be taken over."""
+        now = self._clock.now()
         with self._db.transaction() as session:
             result = session.execute(
                 update(Ticket)
-                .where(Ticket.id == ticket_id, Ticket.topic_id.is_(None))
-                .values(topic_id=0)
+                .where(Ticket.id == ticket_id, self._needs_topic(now))
+                .values(topic_id=0, topic_reserved_at=now)
                 .execution_options(synchronize_session=False)
             )
             return bool(cast(CursorResult[Any], result).rowcount)
@@ -798,17 +802,25 @@ class TicketService:
             ticket = self._ticket(session, ticket_id)
             ticket.topic_id = topic_id
             ticket.topic_message_id = message_id
+            ticket.topic_reserved_at = None
 
     def without_topic(self, limit: int = 20) -> list[TicketView]:
-        """Open tickets that have no forum topic yet, oldest first."""
+        """Open tickets that have no forum topic yet (or a stale reservation), oldest first."""
         with self._db.transaction() as session:
             query = (
                 select(Ticket)
-                .where(Ticket.status.in_(OPEN_STATUSES), Ticket.topic_id.is_(None))
+                .where(Ticket.status.in_(OPEN_STATUSES), self._needs_topic(self._clock.now()))
                 .order_by(Ticket.priority, Ticket.id)
                 .limit(limit)
             )
             return [_view(t) for t in session.scalars(query)]
+
+    @staticmethod
+    def _needs_topic(now: datetime) -> ColumnElement[bool]:
+        return or_(
+            Ticket.topic_id.is_(None),
+            and_(Ticket.topic_id == 0, Ticket.topic_reserved_at < now - TOPIC_RESERVATION),
+        )
 
     # Helpers -----------------------------------------------------------------------------
     @staticmethod

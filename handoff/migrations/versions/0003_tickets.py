@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.Column("follow_up_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("topic_id", sa.Integer(), nullable=True),
         sa.Column("topic_message_id", sa.Integer(), nullable=True),
+        sa.Column("topic_reserved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
