@@ -79,7 +79,6 @@ HELD_BY = "{name} suit ce ticket : ton message n'a pas été transmis."
 TICKET_CLOSED = "Ce ticket est clôturé : ton message n'a pas été transmis."
 NOT_SENT = "{error} Ton message n'a pas été transmis."
 TEXT_ONLY = "Je ne transmets que du texte : ce message n'a pas été envoyé."
-BLOCKED = "⚠️ Message non remis : la personne a bloqué le bot."
 NOTE_EMPTY = "Écris la note après /note, par exemple : /note rappeler lundi."
 NOTE_SAVED = "📝 Note interne enregistrée (le jeune ne la voit pas)."
 UNKNOWN_COMMAND = (
@@ -649,12 +648,9 @@ class TelegramBridge:
             await self._post(thread, refusal, reply_to)
             return
         try:
-            delivery = await self.desk.reply(ticket.id, counsellor, message.text, via="telegram")
+            await self.desk.reply(ticket.id, counsellor, message.text, via="telegram")
         except TicketError as exc:
             await self._post(thread, NOT_SENT.format(error=exc), reply_to)
-            return
-        if delivery.blocked:
-            await self._post(thread, BLOCKED, reply_to)
 
     @staticmethod
     def _reply_refusal(ticket: TicketView, counsellor: CounsellorRef) -> str | None:

@@ -97,9 +97,18 @@ class HandoffDesk:
         """Store the counsellor's message, then send it to the young person, signed."""
         delivery = await asyncio.to_thread(self.tickets.reply, ticket_id, actor, text, via)
         signed = self.sign(actor, delivery.text)
-        if not delivery.blocked:
-            await self._send(delivery.channel, delivery.channel_user_id, [signed])
+        await self._send(delivery.channel, delivery.channel_user_id, [signed])
         await self._notify("replied", delivery.ticket, actor, via=via, text=delivery.text)
+        if await asyncio.to_thread(self.tickets.contact_of, ticket_id) is None:
+            # Telegram just answered 403: this message did not reach them, and none will.
+            note = await asyncio.to_thread(
+                self.tickets.system_note,
+                ticket_id,
+                "Message non remis : le jeune a bloqué le bot. Tu peux clôturer le ticket "
+                "(injoignable).",
+            )
+            view = await asyncio.to_thread(self.tickets.get, ticket_id)
+            await self._notify("noted", view, None, via="system", text=note.text)
         return delivery
 
     async def add_note(self, ticket_id: int, actor: CounsellorRef, text: str, via: str) -> NoteView:

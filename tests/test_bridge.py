@@ -32,6 +32,7 @@ from handoff.bridge import (
 from handoff.models import Channel, TicketStatus, Urgency
 from handoff.services.accounts import CounsellorRef
 from handoff.services.handoff import TriageSummary
+from handoff.services.tickets import TicketConflict
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import TEST_TOKEN, AppServer, make_settings
 
@@ -527,3 +528,18 @@ def test_more_answers_on_an_open_ticket_refresh_its_summary(env: Env) -> None:
     eventually(
         lambda: "mercredi aprem" in env.summary(ticket_id)["text"], what="the summary refreshed"
     )
+
+
+def test_a_reply_to_someone_who_just_blocked_the_bot_is_flagged(env: Env) -> None:
+    chat_id, pseudo = env.young_person()
+    ticket_id = env.ticket(pseudo)
+    env.topic_of(ticket_id)
+    dominique = env.counsellor("Dominique", None)
+    desk = env.services.desk
+    env.in_app(desk.claim(ticket_id, dominique, via="web"))
+    env.tg.fail_next("sendMessage", status=403, chat_id=chat_id)
+    env.in_app(desk.reply(ticket_id, dominique, "Tu es là ?", via="web"))
+    notes = [n.text for n in env.services.tickets.notes(ticket_id)]
+    assert any(n.startswith("Message non remis : le jeune a bloqué le bot.") for n in notes)
+    with pytest.raises(TicketConflict, match="bloqué le bot"):
+        env.in_app(desk.reply(ticket_id, dominique, "Allô ?", via="web"))

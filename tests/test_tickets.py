@@ -331,7 +331,7 @@ def test_reply_is_stored_and_returned_for_delivery(desk: Desk) -> None:
     delivery = desk.tickets.reply(tid, anna, "  Salut, je regarde ta demande.  ", via="api")
     assert delivery.text == "Salut, je regarde ta demande."
     assert delivery.counsellor_name == "Anna" and delivery.channel == "telegram"
-    assert not delivery.blocked and delivery.channel_user_id
+    assert delivery.channel_user_id
     assert delivery.ticket.status is TicketStatus.waiting_youth
     assert delivery.ticket.first_reply_at == desk.clock.now()
     assert delivery.ticket.last_counsellor_at == desk.clock.now()
@@ -531,7 +531,9 @@ def test_contact_of_is_none_once_the_person_blocked_the_bot(desk: Desk) -> None:
     assert desk.tickets.contact_of(ticket_id) is None
     anna = desk.counsellor("Anna")
     desk.tickets.claim(ticket_id, anna)
-    assert desk.tickets.reply(ticket_id, anna, "Salut").blocked
+    with pytest.raises(TicketConflict, match="bloqué le bot"):
+        desk.tickets.reply(ticket_id, anna, "Salut")
+    assert desk.tickets.transcript(ticket_id) == []
 
 
 def test_consent_does_not_change_ticket_messages(desk: Desk) -> None:

@@ -179,7 +179,6 @@ class Delivery:
     message_id: int
     channel: str
     channel_user_id: str
-    blocked: bool
     text: str
     counsellor_name: str
 
@@ -571,6 +570,11 @@ class TicketService:
                 raise self._conflict(ticket)
             if ticket.assignee_id != actor.id:
                 raise TicketForbidden("Ce ticket est suivi par un·e collègue.")
+            if ticket.person.blocked_at is not None:
+                raise TicketConflict(
+                    "Le jeune a bloqué le bot : il ne peut plus recevoir de message. "
+                    "Tu peux clôturer le ticket (injoignable)."
+                )
             message = Message(
                 person_id=ticket.person_id,
                 direction=Direction.outgoing,
@@ -595,7 +599,6 @@ class TicketService:
                 message_id=message.id,
                 channel=str(person.channel),
                 channel_user_id=person.channel_user_id,
-                blocked=person.blocked_at is not None,
                 text=text,
                 counsellor_name=actor.first_name,
             )
