@@ -54,36 +54,23 @@ TICKET_KINDS = (
 class Policies:
     """Implements `handoff.nudges.NudgePolicies` and the hooks that schedule follow-ups.
 
-    `Policies(services)` takes the app's Services container (it needs `.followups`,
-    `.tickets`, `.desk`, `.people`, `.settings`); keywords give or override each dependency.
     The constructor has no side effect: `build_services` registers it on the desk.
     """
 
     def __init__(
         self,
-        services: Any = None,
         *,
-        followups: FollowUpService | None = None,
-        tickets: TicketService | None = None,
-        desk: HandoffDesk | None = None,
-        people: PeopleService | None = None,
-        settings: Settings | None = None,
+        followups: FollowUpService,
+        tickets: TicketService,
+        desk: HandoffDesk,
+        people: PeopleService,
+        settings: Settings,
     ) -> None:
-        def pick(given: Any, name: str) -> Any:
-            found = given if given is not None else getattr(services, name, None)
-            if found is None:
-                raise ValueError(f"Policies needs {name}")
-            return found
-
-        self.followups: FollowUpService = pick(followups, "followups")
-        self.tickets: TicketService = pick(tickets, "tickets")
-        self.desk: HandoffDesk = pick(desk, "desk")
-        self.people: PeopleService = pick(people, "people")
-        self.settings: Settings = pick(settings, "settings")
-
-    @classmethod
-    def from_services(cls, services: Any) -> Policies:
-        return cls(services)
+        self.followups = followups
+        self.tickets = tickets
+        self.desk = desk
+        self.people = people
+        self.settings = settings
 
     def _now(self) -> datetime:
         return self.followups.now()

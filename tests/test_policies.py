@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import count
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -135,11 +134,9 @@ def world(database: Database) -> World:
     desk = HandoffDesk(tickets, TEXTS)
     recorder = Recorder()
     desk.register_sender(Channel.telegram, recorder.send)
-    # The constructor the scheduler uses: Policies(services).
-    services = SimpleNamespace(
+    policies = Policies(
         followups=followups, tickets=tickets, desk=desk, people=people, settings=SETTINGS
     )
-    policies = Policies(services)
     desk.add_listener(policies)
     desk.add_listener(recorder)
     return World(
