@@ -46,7 +46,7 @@ def build_executor(
     executor.register_action(ActionCheckinAnswer(policies))
     for action in (
         ValidateTriageForm(policies),
-        ActionTriageSummary(),
+        ActionTriageSummary(people),
         ActionCorrect(),
         ActionExplainQuestion(),
         ActionFallback(),

@@ -21,9 +21,10 @@ from actions.triage_parsing import (
     parse_situation,
 )
 from handoff.desk import HandoffDesk
-from handoff.models import Urgency
+from handoff.models import Milestone, Urgency
 from handoff.policies import Policies
 from handoff.services.handoff import HandoffService, TriageSummary
+from handoff.services.people import PeopleService
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,9 @@ def summary_text(tracker: Tracker) -> str:
 class ActionTriageSummary(Action):
     """The short summary to confirm or correct."""
 
+    def __init__(self, people: PeopleService | None = None) -> None:
+        self.people = people  # records the "triage completed" funnel milestone
+
     def name(self) -> str:
         return "action_triage_summary"
 
@@ -210,7 +214,23 @@ class ActionTriageSummary(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_triage_summary", summary=summary_text(tracker))
+        # The first summary of a triage marks it completed; a summary shown again after a
+        # correction is the same triage.
+        if self.people is not None and not _summary_shown_before(tracker):
+            await asyncio.to_thread(
+                self.people.record_milestone, tracker.sender_id, Milestone.triage_completed
+            )
         return []
+
+
+def _summary_shown_before(tracker: Tracker) -> bool:
+    """The summary already ran in this triage (since the form last started)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == "triage_form":
+            return False
+        if event.get("event") == "action" and event.get("name") == "action_triage_summary":
+            return True
+    return False
 
 
 class ActionCorrect(Action):

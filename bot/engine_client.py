@@ -2,14 +2,102 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+LOW_CONFIDENCE = 0.6  # below this, a turn counts as misunderstood (manager studio inbox)
+
 
 class EngineUnavailable(Exception):
     """The engine did not answer (down, starting, timing out, or replied with an error)."""
+
+
+@dataclass(frozen=True)
+class TurnInfo:
+    """What the engine understood of the last user message and what it did about it."""
+
+    text: str | None
+    normalised: str | None
+    intent: str | None
+    confidence: float | None
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)  # actions run after the message, in order
+    model: str | None = None
+    crisis_guard: bool = False  # the crisis guard set the intent
+
+    @property
+    def action(self) -> str | None:
+        return self.actions[0] if self.actions else None
+
+    @property
+    def fallback(self) -> bool:
+        return self.intent == "nlu_fallback"
+
+    @property
+    def misunderstood(self) -> bool:
+        return self.fallback or (self.confidence is not None and self.confidence < LOW_CONFIDENCE)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "normalised": self.normalised,
+            "intent": self.intent,
+            "confidence": self.confidence,
+            "entities": self.entities,
+            "actions": self.actions,
+            "model": self.model,
+            "crisis_guard": self.crisis_guard,
+            "fallback": self.fallback,
+        }
+
+
+def turn_from_tracker(state: dict[str, Any]) -> TurnInfo | None:
+    """The last user turn of a tracker state (`GET /conversations/{id}/tracker`).
+
+    `latest_message` carries the parse data (with the normaliser's `text_normalised` and the
+    crisis guard's trace); the actions are the `action` events after the last `user` event,
+    when the state was fetched with its events.
+    """
+    latest = state.get("latest_message")
+    if not isinstance(latest, dict) or not latest.get("intent"):
+        return None
+    intent = latest.get("intent") or {}
+    events = state.get("events") or []
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=None)
+    actions: list[str] = []
+    model = None
+    if last_user is not None:
+        metadata = events[last_user].get("metadata") or {}
+        model = metadata.get("model_id") if isinstance(metadata, dict) else None
+        actions = [
+            str(e.get("name"))
+            for e in events[last_user + 1 :]
+            if e.get("event") == "action" and e.get("name") not in (None, "action_listen")
+        ]
+    entities = [
+        {
+            "entity": e.get("entity"),
+            "value": e.get("value"),
+            "extractor": e.get("extractor"),
+            **({"start": e["start"], "end": e["end"]} if "start" in e and "end" in e else {}),
+        }
+        for e in latest.get("entities") or []
+        if isinstance(e, dict)
+    ]
+    confidence = intent.get("confidence")
+    return TurnInfo(
+        text=latest.get("text_original") or latest.get("text"),
+        normalised=latest.get("text_normalised"),
+        intent=intent.get("name"),
+        confidence=float(confidence) if confidence is not None else None,
+        entities=entities,
+        actions=actions,
+        model=str(model) if model else None,
+        crisis_guard=bool(latest.get("crisis_guard")),
+    )
 
 
 class EngineClient:
@@ -65,6 +153,54 @@ class EngineClient:
         if not isinstance(messages, list):
             raise EngineUnavailable("engine answered trigger_intent without messages")
         return [item for item in messages if isinstance(item, dict)]
+
+    async def last_turn(self, sender_id: str, *, with_actions: bool = True) -> TurnInfo | None:
+        """What the engine understood of this conversation's last user message.
+
+        With `with_actions`, the tracker is fetched with the events since the last restart
+        (to list the actions taken); without, only the latest parse data (cheap).
+        """
+        path = f"/conversations/{quote(sender_id, safe='')}/tracker"
+        params = {"include_events": "AFTER_RESTART" if with_actions else "NONE"}
+        try:
+            response = await self._client.get(path, params=params)
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(f"engine unreachable at {self.base_url}: {exc!r}") from exc
+        if response.status_code != 200:
+            raise EngineUnavailable(f"engine answered HTTP {response.status_code} to tracker")
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise EngineUnavailable("engine answered something that is not JSON") from exc
+        return turn_from_tracker(data) if isinstance(data, dict) else None
+
+    async def load_model(self, model_path: str) -> None:
+        """Load another trained model into the running engine (`PUT /model`).
+
+        Rasa keeps serving with the old model while the new one loads, and the trackers
+        (conversations in flight) are in the tracker store, untouched by the swap.
+        """
+        try:
+            response = await self._client.put(
+                "/model", json={"model_file": model_path}, timeout=600
+            )
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(f"engine unreachable at {self.base_url}: {exc!r}") from exc
+        if response.status_code not in (200, 204):
+            raise EngineUnavailable(
+                f"engine refused the model ({response.status_code}): {response.text[:300]}"
+            )
+
+    async def model_file(self) -> str | None:
+        """The model the engine is serving (`GET /status`), or None if it has none."""
+        try:
+            response = await self._client.get("/status", timeout=5)
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(f"engine unreachable at {self.base_url}: {exc!r}") from exc
+        if response.status_code != 200:
+            raise EngineUnavailable(f"engine answered HTTP {response.status_code} to status")
+        value = response.json().get("model_file")
+        return str(value) if value else None
 
     async def is_ready(self) -> bool:
         """True once the engine answers and has a model loaded."""

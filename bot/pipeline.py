@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import dataclass
+from typing import Protocol
 
 from actions.privacy import ERASE_SIGNAL
-from bot.engine_client import EngineClient, EngineUnavailable
+from bot.engine_client import EngineClient, EngineUnavailable, TurnInfo
 from bot.messages import Reply, replies_from_engine
 from bot.texts import AppTexts
 from handoff.desk import HandoffDesk
@@ -40,6 +42,23 @@ COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{3,64})?(?:\s|$)
 PAYLOAD_RE = re.compile(r"^/[a-z][a-z0-9_]{0,40}(\{[^{}]{0,200}\})?$")
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One message of a young person answered by the engine, as observers see it."""
+
+    person: PersonRef
+    shown: str  # what the person typed, or the title of the button they pressed
+    typed: bool  # False for a button press or a command
+    turn: TurnInfo | None  # what the engine understood (None if it could not be read)
+    replies: list[Reply]
+
+
+class ExchangeObserver(Protocol):
+    """Told about every exchange with the engine (manager studio: NLU turns, variants seen)."""
+
+    async def after_exchange(self, exchange: Exchange) -> None: ...
+
+
 def is_valid_payload(payload: str) -> bool:
     """A button payload we could have produced: an intent, optionally with entities."""
     return bool(PAYLOAD_RE.match(payload))
@@ -54,6 +73,7 @@ class ConversationPipeline:
         erasure: ErasureService,
         handoff: HandoffService,
         desk: HandoffDesk | None = None,
+        observers: list[ExchangeObserver] | None = None,
     ) -> None:
         self.people = people
         self.engine = engine
@@ -61,6 +81,10 @@ class ConversationPipeline:
         self.erasure = erasure
         self.handoff = handoff
         self.desk = desk
+        self.observers: list[ExchangeObserver] = list(observers or [])
+
+    def add_observer(self, observer: ExchangeObserver) -> None:
+        self.observers.append(observer)
 
     async def handle_text(self, channel: Channel, user_key: str, text: str) -> list[Reply]:
         """A message the young person typed (commands included)."""
@@ -75,7 +99,7 @@ class ConversationPipeline:
             person = await asyncio.to_thread(self.people.identify, channel, user_key)
             if payload == "/ask_human" and (ticket := await self._relaying(person)):
                 return [Reply(self.texts.handoff_already.format(name=ticket.assignee_name))]
-            return await self._exchange(channel, person, payload, shown=text)
+            return await self._exchange(channel, person, payload, shown=text, typed=False)
         notes: list[Reply] = []
         if len(text) > MAX_TEXT:
             text = text[:MAX_TEXT]
@@ -83,7 +107,7 @@ class ConversationPipeline:
         person = await asyncio.to_thread(self.people.identify, channel, user_key)
         if ticket := await self._relaying(person):
             return await self._relay(person, ticket, text) + notes
-        return await self._exchange(channel, person, text, shown=text) + notes
+        return await self._exchange(channel, person, text, shown=text, typed=True) + notes
 
     async def handle_button(
         self, channel: Channel, user_key: str, payload: str, title: str
@@ -95,7 +119,7 @@ class ConversationPipeline:
         if ticket := await self._relaying(person):
             # An old keyboard pressed while talking with a counsellor: it is an answer to them.
             return await self._relay(person, ticket, title or payload)
-        return await self._exchange(channel, person, payload, shown=title or payload)
+        return await self._exchange(channel, person, payload, shown=title or payload, typed=False)
 
     async def _relaying(self, person: PersonRef) -> TicketView | None:
         """The ticket through which a counsellor is talking with this person, if any."""
@@ -116,13 +140,15 @@ class ConversationPipeline:
         return replies
 
     async def _exchange(
-        self, channel: Channel, person: PersonRef, message: str, *, shown: str
+        self, channel: Channel, person: PersonRef, message: str, *, shown: str, typed: bool
     ) -> list[Reply]:
+        engine_ok = True
         try:
             items = await self.engine.send(person.pseudo_id, message, {"channel": str(channel)})
             replies = replies_from_engine(items)
         except EngineUnavailable as exc:
             log.warning("engine unavailable for %s: %s", person.pseudo_id, exc)
+            engine_ok = False
             items, replies = [], [Reply(text) for text in self.texts.without_engine(shown)]
             await self._urgent_without_engine(person.pseudo_id, shown)
         if any(item.get("custom") == ERASE_SIGNAL for item in items):
@@ -137,7 +163,25 @@ class ConversationPipeline:
         ]
         # Consent is read after the engine ran: the consent action may just have recorded it.
         await asyncio.to_thread(self.people.log_messages, person.id, logged)
+        if engine_ok and self.observers:
+            await self._observe(person, shown, typed, replies)
         return replies
+
+    async def _observe(
+        self, person: PersonRef, shown: str, typed: bool, replies: list[Reply]
+    ) -> None:
+        """Tell the observers; what they fail at is logged, never shown to the young person."""
+        try:
+            turn = await self.engine.last_turn(person.pseudo_id)
+        except EngineUnavailable as exc:
+            log.warning("could not read the turn of %s: %s", person.pseudo_id, exc)
+            turn = None
+        exchange = Exchange(person, shown, typed, turn, replies)
+        for observer in self.observers:
+            try:
+                await observer.after_exchange(exchange)
+            except Exception:  # an analytics failure must not break the conversation
+                log.exception("exchange observer %r failed", observer)
 
     async def _urgent_without_engine(self, pseudo_id: str, text: str) -> None:
         """A crisis seen by the lexicon while the engine is down still reaches a counsellor."""

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -423,4 +424,76 @@ class JobRun(Base):
     job: Mapped[str] = mapped_column(String(40))
     period: Mapped[str] = mapped_column(String(40))
     worker: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+
+class NluTurn(Base):
+    """What the engine understood of one message a young person typed (manager studio).
+
+    Written by the conversation pipeline after each exchange with the engine: the predicted
+    intent and confidence, entities, the normalised text and the first action the bot took.
+    The text is stored only for people who gave their consent (like the message log); the
+    misunderstood inbox reads the low-confidence and fallback turns, and a manager's
+    annotation (the right intent, or `out_of_scope`) is exported as Rasa NLU data.
+    """
+
+    __tablename__ = "nlu_turn"
+    __table_args__ = (
+        Index("ix_nlu_turn_created", "created_at"),
+        Index("ix_nlu_turn_review", "fallback", "annotated_intent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("young_person.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    normalised: Mapped[str | None] = mapped_column(Text, nullable=True)
+    intent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    entities: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    action: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    model: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    annotated_intent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    annotated_by: Mapped[int | None] = mapped_column(
+        ForeignKey("counsellor.id", ondelete="SET NULL"), nullable=True
+    )
+    annotated_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    exported_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+
+class ResponseExposure(Base):
+    """A wording variant a young person was shown (response name + variant id)."""
+
+    __tablename__ = "response_exposure"
+    __table_args__ = (Index("ix_response_exposure_variant", "response", "variant"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("young_person.id", ondelete="CASCADE"), index=True
+    )
+    response: Mapped[str] = mapped_column(String(64))
+    variant: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+
+class Milestone(enum.StrEnum):
+    """Steps of the funnel that no other table records."""
+
+    triage_completed = "triage_completed"  # the young person confirmed the triage summary
+
+
+class PersonEvent(Base):
+    """A funnel milestone reached by a young person (append-only)."""
+
+    __tablename__ = "person_event"
+    __table_args__ = (Index("ix_person_event_kind_created", "kind", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("young_person.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[Milestone] = mapped_column(str_enum(Milestone, 32))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)

@@ -19,7 +19,9 @@ from handoff.models import (
     ConsentStatus,
     Direction,
     Message,
+    Milestone,
     Origin,
+    PersonEvent,
     YoungPerson,
 )
 from maraude.text import storable
@@ -117,6 +119,15 @@ class PeopleService:
                 for message in list(person.messages):
                     session.delete(message)
             return _ref(person)
+
+    def record_milestone(self, pseudo_id: str, kind: Milestone) -> bool:
+        """Note that the person reached a funnel step (analytics). False if unknown person."""
+        with self._db.transaction() as session:
+            person = person_by_pseudo(session, pseudo_id)
+            if person is None:
+                return False
+            session.add(PersonEvent(person_id=person.id, kind=kind, created_at=self._clock.now()))
+            return True
 
     def consent_history(self, pseudo_id: str) -> list[tuple[ConsentStatus, str]]:
         with self._db.transaction() as session:
