@@ -45,12 +45,12 @@ def build_executor(
     executor.register_action(ActionOptOut(policies))
     executor.register_action(ActionCheckinAnswer(policies))
     for action in (
-        ValidateTriageForm(policies),
+        ValidateTriageForm(policies, settings.triage.questions),
         ActionTriageSummary(people),
         ActionCorrect(),
         ActionExplainQuestion(),
         ActionFallback(),
-        ActionGreet(),
+        ActionGreet(settings.triage.questions),
         ActionRequestHandoff(handoff, settings.organisation.promised_delay, desk),
     ):
         executor.register_action(action)

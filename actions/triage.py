@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -58,12 +59,26 @@ class ValidateTriageForm(FormValidationAction):
     Every answer also (re)schedules the "on reprend ?" nudge for a triage left part-way, or
     cancels it once every question is answered (handoff/policies.py)."""
 
-    def __init__(self, policies: Policies | None = None) -> None:
+    def __init__(
+        self, policies: Policies | None = None, questions: Sequence[str] = TRIAGE_SLOTS
+    ) -> None:
         super().__init__()
         self.policies = policies
+        # The questions asked, in order (maraude.yml `triage.questions`); others are skipped.
+        self.questions = tuple(questions)
 
     def name(self) -> str:
         return "validate_triage_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        """The configured questions, in the configured order (the domain lists all six)."""
+        return [slot for slot in self.questions if slot in domain_slots]
 
     async def extract_needs(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -142,9 +157,9 @@ class ValidateTriageForm(FormValidationAction):
         return events
 
     async def _schedule_nudge(self, tracker: Tracker, events: list[EventType]) -> None:
-        slots = {slot: tracker.get_slot(slot) for slot in TRIAGE_SLOTS}
+        slots = {slot: tracker.get_slot(slot) for slot in self.questions}
         slots.update({e["name"]: e.get("value") for e in events if e.get("event") == "slot"})
-        complete = all(slots.get(slot) is not None for slot in TRIAGE_SLOTS)
+        complete = all(slots.get(slot) is not None for slot in self.questions)
         assert self.policies is not None
         try:
             await asyncio.to_thread(self.policies.triage_progress, tracker.sender_id, complete)
@@ -304,14 +319,18 @@ class ActionFallback(Action):
 class ActionGreet(Action):
     """Hello, or, for someone who left a triage half-way, the offer to pick it up again."""
 
+    def __init__(self, questions: Sequence[str] = TRIAGE_SLOTS) -> None:
+        self.questions = tuple(questions)  # maraude.yml `triage.questions`
+
     def name(self) -> str:
         return "action_greet"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        filled = [s for s in TRIAGE_SLOTS if tracker.get_slot(s) is not None]
-        if filled and len(filled) < len(TRIAGE_SLOTS) and not tracker.get_slot("handoff_requested"):
+        filled = [s for s in self.questions if tracker.get_slot(s) is not None]
+        unfinished = filled and len(filled) < len(self.questions)
+        if unfinished and not tracker.get_slot("handoff_requested"):
             dispatcher.utter_message(response="utter_welcome_back")
         else:
             dispatcher.utter_message(response="utter_greet")

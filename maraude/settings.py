@@ -239,6 +239,27 @@ class Server(Section):
     simulator_enabled: bool = True
 
 
+TRIAGE_QUESTIONS = ("needs", "age", "location", "situation", "followed", "contact")
+
+
+class Triage(Section):
+    """The light triage: which questions are asked, in which order (wording: domain/triage.yml)."""
+
+    questions: list[str] = Field(default_factory=lambda: list(TRIAGE_QUESTIONS), min_length=1)
+
+    @field_validator("questions")
+    @classmethod
+    def _known_questions(cls, value: list[str]) -> list[str]:
+        unknown = [q for q in value if q not in TRIAGE_QUESTIONS]
+        if unknown:
+            raise ValueError(
+                f"unknown question(s) {unknown}; the questions are {', '.join(TRIAGE_QUESTIONS)}"
+            )
+        if len(set(value)) != len(value):
+            raise ValueError("a question is listed twice")
+        return value
+
+
 class Engine(Section):
     """Where the local Rasa engine started by `maraude up` listens."""
 
@@ -275,6 +296,7 @@ class Settings(BaseSettings):
     )
     handoff: Handoff = Handoff()
     nudges: Nudges = Nudges()
+    triage: Triage = Triage()
     server: Server = Server()
     engine: Engine = Engine()
     project_root: Path = Path(".")

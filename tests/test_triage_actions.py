@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -318,3 +319,54 @@ def test_a_nudge_the_app_triggered_is_never_taken_for_an_answer(parse: Any) -> N
     # Rasa writes an external intent as a user turn whose text is "EXTERNAL: <intent>".
     nudge = Answer("EXTERNAL: EXTERNAL_triage_nudge", "EXTERNAL_triage_nudge")
     assert nudge.digression and parse(nudge) is None
+
+
+# Questions chosen in maraude.yml (`triage.questions`) --------------------------------------
+async def test_form_asks_only_the_configured_questions_in_their_order() -> None:
+    form = ValidateTriageForm(questions=["needs", "contact", "age"])
+    t = tracker(
+        text="jcherche du taf",
+        intent="need_job",
+        slots={"requested_slot": "needs"},
+    )
+    events = await form.run(CollectingDispatcher(), t, DOMAIN)
+    assert slot_events(events)["needs"] == ["emploi"]
+    # contact comes next (not age, not location: the configured order, situation not asked)
+    assert slot_events(events)["requested_slot"] == "contact"
+
+
+async def test_form_is_done_once_the_configured_questions_are_answered() -> None:
+    form = ValidateTriageForm(questions=["needs", "age"])
+    t = tracker(
+        text="19 ans",
+        intent="inform",
+        entities=[{"entity": "age", "value": "19"}],
+        slots={"requested_slot": "age", "needs": ["emploi"]},
+    )
+    events = await form.run(CollectingDispatcher(), t, DOMAIN)
+    assert slot_events(events)["age"] == "19"
+    assert slot_events(events)["requested_slot"] is None
+
+
+async def test_greet_counts_only_the_configured_questions() -> None:
+    done = tracker(slots={"needs": ["emploi"], "age": "19"}, active_loop=None)
+    short = CollectingDispatcher()
+    await ActionGreet(questions=["needs", "age"]).run(short, done, {})
+    assert short.messages[0]["response"] == "utter_greet"
+    full = CollectingDispatcher()
+    await ActionGreet().run(full, done, {})
+    assert full.messages[0]["response"] == "utter_welcome_back"
+
+
+def test_settings_refuse_unknown_or_repeated_questions(tmp_path: Path) -> None:
+    from maraude.settings import SettingsError
+    from tests.support import make_settings
+
+    assert make_settings(tmp_path, triage={"questions": ["age", "needs"]}).triage.questions == [
+        "age",
+        "needs",
+    ]
+    with pytest.raises(SettingsError, match="unknown question"):
+        make_settings(tmp_path, triage={"questions": ["needs", "shoe_size"]})
+    with pytest.raises(SettingsError, match="twice"):
+        make_settings(tmp_path, triage={"questions": ["needs", "needs"]})
