@@ -1,0 +1,578 @@
+"""Results analytics on a seeded database with known answers (SQLite and, gated, PostgreSQL),
+and the results pages over HTTP (roles, filters, CSV export).
+
+The population is made through the real services (people, hand-off requests, ticket claims,
+replies and resolutions, with a clock set by hand); the tables that no service fills yet in
+this tree (sent follow-ups, NLU turns, wording exposures) get direct rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from starlette.testclient import TestClient
+
+from handoff.db import Database
+from handoff.models import (
+    Channel,
+    Direction,
+    FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
+    Message,
+    Milestone,
+    NluTurn,
+    Origin,
+    ResponseExposure,
+    Role,
+    Urgency,
+)
+from handoff.services.accounts import AccountService
+from handoff.services.analytics import (
+    NO_TERRITORY,
+    AnalyticsService,
+    Filters,
+    p90,
+    two_proportion_z,
+    week_label,
+)
+from handoff.services.handoff import HandoffService, TriageSummary
+from handoff.services.people import PeopleService
+from handoff.services.tickets import TicketService
+from maraude.app import create_app
+from maraude.settings import Settings, load_settings
+from tests.support import ROOT, make_settings, repo_router
+
+SETTINGS = load_settings(ROOT / "maraude.yml")
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+PASSWORD = "un-mot-de-passe-solide"
+PERIOD = Filters(date(2026, 3, 2), date(2026, 3, 22))  # ISO weeks 10, 11 and 12 of 2026
+END = datetime(2026, 4, 3, 9, 0, tzinfo=UTC)  # "now" once the population is seeded
+
+
+def utc(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+
+class HandClock:
+    """A clock the seeding sets to each moment of the story."""
+
+    def __init__(self, start: datetime) -> None:
+        self.moment = start
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def at(self, moment: datetime) -> HandClock:
+        self.moment = moment
+        return self
+
+
+@dataclass
+class Seeded:
+    """Who is who in the seeded population (person ids and ticket ids)."""
+
+    people: dict[str, int]
+    tickets: dict[str, int]
+
+
+def seed(db: Database, settings: Settings) -> Seeded:
+    """Eight young people over three Paris weeks (times are UTC; Paris is UTC+1 in March).
+
+    W10 (Mon 2 March): P1 Lens, consent + triage + request, claimed after 30 min, reply after
+      60 min, positive (mission_locale). P2 Lille, consent + triage + request, claimed after
+      360 min (300 working min: out of SLA), reply after 420 min, closed 'refus'. P3 consent
+      only. P4 no consent, crisis in Lens: claimed after 10 min, reply after 40 min, 'sante'.
+    W11 (Mon 9 March): P5 consent + triage, request without a known place (accueil): claimed
+      after 300 real min = 240 working min (within SLA), closed unreachable. P6 Lens request,
+      never claimed. P7 nothing more.
+    W12 (Fri 20 March): P8 Lille, consent + request, claimed after 25 min, positive ('emploi')
+      on 2 April (next quarter).
+    """
+    clock = HandClock(utc(3, 2, 9))
+    router = repo_router()
+    people = PeopleService(db, "k" * 40, clock)
+    handoff = HandoffService(db, router, clock)
+    tickets = TicketService(
+        db, settings.handoff, router, clock, team_ids=[t.id for t in settings.teams]
+    )
+    accounts = AccountService(db, clock, FAST_HASHER)
+    ids = count(1)
+    lea = accounts.add(f"lea{next(ids)}@example.org", "Léa", PASSWORD, team="lens")
+    pseudo: dict[str, str] = {}
+    person_ids: dict[str, int] = {}
+    ticket_ids: dict[str, int] = {}
+
+    def request(name: str, when: datetime, location: str | None, crisis: bool = False) -> int:
+        clock.at(when)
+        ref = handoff.request(
+            pseudo[name],
+            TriageSummary(location=location),
+            source="crisis" if crisis else "triage",
+            urgency=Urgency.crisis if crisis else Urgency.normal,
+            crisis_kind="suicide" if crisis else None,
+        )
+        ticket_ids[name] = ref.ticket_id
+        return ref.ticket_id
+
+    def new(name: str, when: datetime, *, consent: bool = False, triage: bool = False) -> None:
+        clock.at(when)
+        ref = people.identify(Channel.telegram, f"{name}-{next(ids)}")
+        pseudo[name], person_ids[name] = ref.pseudo_id, ref.id
+        if consent:
+            people.record_consent(ref.pseudo_id, True)
+        if triage:
+            people.record_milestone(ref.pseudo_id, Milestone.triage_completed)
+
+    def claim(ticket: int, when: datetime) -> None:
+        clock.at(when)
+        tickets.claim(ticket, lea)
+
+    def reply(ticket: int, when: datetime) -> None:
+        clock.at(when)
+        tickets.reply(ticket, lea, "Salut, c'est Léa.")
+
+    def resolve(ticket: int, when: datetime, outcome: str) -> None:
+        clock.at(when)
+        tickets.resolve(ticket, lea, outcome)
+
+    # W10
+    new("P1", utc(3, 2, 9), consent=True, triage=True)
+    t1 = request("P1", utc(3, 2, 9, 10), "Lens")
+    claim(t1, utc(3, 2, 9, 40))
+    reply(t1, utc(3, 2, 10, 10))
+    resolve(t1, utc(3, 3, 10), "mission_locale")
+
+    new("P2", utc(3, 2, 9, 5), consent=True, triage=True)
+    t2 = request("P2", utc(3, 2, 9, 20), "Lille")
+    claim(t2, utc(3, 2, 15, 20))
+    reply(t2, utc(3, 2, 16, 20))
+    clock.at(utc(3, 3, 12))
+    tickets.youth_message(t2, "ok merci")  # answers the youth_silent nudge of 3 March 9:00
+    resolve(t2, utc(3, 4, 10), "refus")
+
+    new("P3", utc(3, 2, 9, 30), consent=True)
+
+    new("P4", utc(3, 2, 10))
+    t4 = request("P4", utc(3, 2, 10), "Lens", crisis=True)
+    claim(t4, utc(3, 2, 10, 10))
+    reply(t4, utc(3, 2, 10, 40))
+    resolve(t4, utc(3, 5, 10), "sante")
+
+    # W11
+    new("P5", utc(3, 9, 9), consent=True, triage=True)
+    t5 = request("P5", utc(3, 9, 9), "Paris")
+    claim(t5, utc(3, 9, 14))
+    clock.at(utc(3, 16, 9))
+    tickets.close_unreachable(t5)
+
+    new("P6", utc(3, 9, 9, 30))
+    request("P6", utc(3, 9, 9, 30), "Lens")
+
+    new("P7", utc(3, 10, 18))
+
+    # W12
+    new("P8", utc(3, 20, 8), consent=True)
+    t8 = request("P8", utc(3, 20, 8, 5), "Lille")
+    claim(t8, utc(3, 20, 8, 30))
+    resolve(t8, utc(4, 2, 10), "emploi")
+
+    p = person_ids
+    with db.transaction() as session:
+        # Nudges: (person, kind, step, status, sent_at)
+        for who, kind, step, status, sent in [
+            ("P3", FollowUpKind.triage_nudge, 1, FollowUpStatus.sent, utc(3, 2, 14)),
+            ("P3", FollowUpKind.triage_nudge, 2, FollowUpStatus.sent, utc(3, 4, 14)),
+            ("P7", FollowUpKind.triage_nudge, 1, FollowUpStatus.sent, utc(3, 11, 14)),
+            ("P6", FollowUpKind.handoff_pending, 1, FollowUpStatus.sent, utc(3, 11, 9)),
+            ("P2", FollowUpKind.youth_silent, 1, FollowUpStatus.sent, utc(3, 3, 9)),
+            ("P1", FollowUpKind.counsellor_reminder, 1, FollowUpStatus.sent, utc(3, 3, 9)),
+            ("P7", FollowUpKind.youth_silent, 1, FollowUpStatus.pending, None),
+            ("P3", FollowUpKind.triage_nudge, 1, FollowUpStatus.sent, utc(2, 20, 14)),
+        ]:
+            session.add(
+                FollowUp(
+                    person_id=p[who],
+                    kind=kind,
+                    step=step,
+                    status=status,
+                    due_at=sent or utc(3, 30, 9),
+                    sent_at=sent,
+                    created_at=utc(3, 1, 9),
+                )
+            )
+        # P7 writes back 71 h 59 after the nudge of 11 March 14:00 (within 72 h).
+        session.add(
+            Message(
+                person_id=p["P7"],
+                direction=Direction.incoming,
+                origin=Origin.youth,
+                text="re",
+                created_at=utc(3, 14, 13, 59),
+            )
+        )
+        # NLU turns: (person, intent, confidence, fallback, at)
+        for who, intent, confidence, fallback, at in [
+            ("P3", "need_job", 0.9, False, utc(3, 3, 10)),  # answers P3's first nudge
+            ("P3", None, 0.3, True, utc(3, 8, 15)),  # 4 days after the 2nd: not an answer
+            ("P1", "greet", 0.95, False, utc(3, 2, 9, 1)),
+            ("P1", "need_job", 0.8, False, utc(3, 2, 9, 2)),
+            ("P1", "need_job", 0.5, False, utc(3, 2, 9, 3)),
+            ("P5", "greet", 0.99, False, utc(3, 9, 9, 1)),
+            ("P6", "need_housing", 0.7, False, utc(3, 9, 9, 31)),
+            ("P7", "need_money", 0.85, False, utc(3, 22, 22, 30)),  # 23:30 Paris, 22 March
+            ("P7", "need_money", 0.85, False, utc(3, 22, 23, 30)),  # 00:30 Paris, 23 March
+        ]:
+            session.add(
+                NluTurn(
+                    person_id=p[who],
+                    intent=intent,
+                    confidence=confidence,
+                    fallback=fallback,
+                    created_at=at,
+                )
+            )
+        # Wording variants seen: (person, response, variant, at)
+        for who, response, variant, at in [
+            ("P1", "utter_greet", "a", utc(3, 2, 9)),
+            ("P1", "utter_greet", "a", utc(3, 5, 9)),
+            ("P3", "utter_greet", "a", utc(3, 2, 9, 31)),
+            ("P7", "utter_greet", "a", utc(3, 10, 18, 1)),
+            ("P2", "utter_greet", "b", utc(3, 2, 9, 6)),
+            ("P5", "utter_greet", "b", utc(3, 9, 9)),
+            ("P6", "utter_greet", "b", utc(3, 9, 9, 30)),
+            ("P4", "utter_greet", "b", utc(3, 2, 10, 30)),  # after P4's request: not converted
+            ("P2", "utter_ask_handoff", "long", utc(3, 2, 9, 7)),
+            ("P7", "utter_ask_handoff", "court", utc(3, 22, 23, 30)),  # after the period
+        ]:
+            session.add(
+                ResponseExposure(
+                    person_id=p[who], response=response, variant=variant, created_at=at
+                )
+            )
+    clock.at(END)
+    return Seeded(people=dict(person_ids), tickets=dict(ticket_ids))
+
+
+@pytest.fixture
+def seeded(database: Database) -> tuple[AnalyticsService, Seeded]:
+    population = seed(database, SETTINGS)
+    return AnalyticsService(database, SETTINGS, HandClock(END)), population
+
+
+STAGE_ORDER = ("started", "consent", "triage", "handoff", "claimed", "replied", "positive")
+
+
+def weekly(service: AnalyticsService, filters: Filters) -> dict[str, tuple[int, ...]]:
+    funnel = service.funnel(filters)
+    return {w.label: tuple(w.counts[s] for s in STAGE_ORDER) for w in funnel.weeks}
+
+
+# Pure helpers -------------------------------------------------------------------------------
+def test_percentiles_weeks_and_the_z_test() -> None:
+    assert p90([10, 25, 30, 300, 360]) == 360  # nearest rank: the 5th of 5
+    assert p90(list(range(1, 11))) == 9  # the 9th of 10
+    assert p90([]) is None
+    assert week_label(date(2026, 3, 2)) == "2026-W10"
+    assert week_label(date(2026, 12, 28)) == "2026-W53"
+    big = two_proportion_z(100, 1000, 150, 1000)
+    assert big is not None
+    assert big.z == pytest.approx(3.3806, abs=1e-4)
+    assert big.p_value == pytest.approx(0.000723, abs=2e-6)
+    assert two_proportion_z(0, 10, 0, 10) is None  # nobody converted: nothing to compare
+    with pytest.raises(ValueError):
+        Filters(date(2026, 3, 2), date(2026, 3, 1))
+
+
+# Funnel -------------------------------------------------------------------------------------
+def test_funnel_per_week_counts_each_stage_of_the_weeks_cohort(seeded: Any) -> None:
+    service, _ = seeded
+    #                 started consent triage handoff claimed replied positive
+    assert weekly(service, PERIOD) == {
+        "2026-W10": (4, 3, 2, 3, 3, 3, 2),
+        "2026-W11": (3, 1, 1, 2, 1, 0, 0),
+        "2026-W12": (1, 1, 0, 1, 1, 0, 1),  # P8's positive outcome came in April: cohort
+    }
+    funnel = service.funnel(PERIOD)
+    assert [funnel.totals[s] for s in STAGE_ORDER] == [8, 5, 3, 6, 5, 3, 3]
+    assert funnel.rate("handoff") == pytest.approx(6 / 8)
+    # One week only: the Paris day boundaries are the period's.
+    one = Filters(date(2026, 3, 9), date(2026, 3, 15))
+    assert weekly(service, one) == {"2026-W11": (3, 1, 1, 2, 1, 0, 0)}
+
+
+def test_team_and_territory_filters_count_people_of_their_latest_ticket(seeded: Any) -> None:
+    service, _ = seeded
+    lens = Filters(PERIOD.start, PERIOD.end, team="lens")
+    # P1, P4 (crisis, no consent) and P6 (never claimed); P3 and P7 never had a ticket.
+    assert weekly(service, lens) == {
+        "2026-W10": (2, 1, 1, 2, 2, 2, 2),
+        "2026-W11": (1, 0, 0, 1, 0, 0, 0),
+        "2026-W12": (0, 0, 0, 0, 0, 0, 0),
+    }
+    lille = Filters(PERIOD.start, PERIOD.end, territory="Métropole lilloise")
+    assert weekly(service, lille) == {
+        "2026-W10": (1, 1, 1, 1, 1, 1, 0),
+        "2026-W11": (0, 0, 0, 0, 0, 0, 0),
+        "2026-W12": (1, 1, 0, 1, 1, 0, 1),
+    }
+    nowhere = Filters(PERIOD.start, PERIOD.end, territory=NO_TERRITORY)
+    assert service.funnel(nowhere).totals == dict(
+        zip(STAGE_ORDER, (1, 1, 1, 1, 1, 0, 0), strict=True)
+    )
+    both = Filters(PERIOD.start, PERIOD.end, team="lens", territory="Métropole lilloise")
+    assert service.funnel(both).totals["started"] == 0
+
+
+def test_a_transfer_moves_the_person_to_the_new_team(seeded: Any, database: Database) -> None:
+    service, population = seeded
+    router = repo_router()
+    tickets = TicketService(
+        database, SETTINGS.handoff, router, HandClock(END), team_ids=[t.id for t in SETTINGS.teams]
+    )
+    manager = AccountService(database, HandClock(END), FAST_HASHER).add(
+        "chef@example.org", "Chef", PASSWORD, role=Role.manager
+    )
+    tickets.transfer(population.tickets["P6"], manager, to_team="lille")
+    lens = Filters(PERIOD.start, PERIOD.end, team="lens")
+    assert service.funnel(lens).totals["started"] == 2
+    lille = Filters(PERIOD.start, PERIOD.end, team="lille")
+    assert service.funnel(lille).totals["started"] == 3  # P2, P8 and now P6
+
+
+# Delays and outcomes ------------------------------------------------------------------------
+def test_delays_medians_p90_and_sla(seeded: Any) -> None:
+    service, _ = seeded
+    rows = {r.urgency: r for r in service.delays(PERIOD)}
+    crisis, normal, every = rows["crisis"], rows["normal"], rows["all"]
+    assert (crisis.sla_minutes, normal.sla_minutes, every.sla_minutes) == (15, 240, None)
+    assert (crisis.tickets, crisis.claimed, crisis.claim_median, crisis.claim_p90) == (1, 1, 10, 10)
+    assert (crisis.claim_within_sla, crisis.replied, crisis.reply_median) == (1, 1, 40)
+    assert crisis.reply_within_sla == 0  # 40 min > 15
+    # Normal claims: 30, 360, 300 and 25 real minutes. P5's 300 real minutes are 240 working
+    # minutes (within the SLA); P2's 360 are 300 working minutes (out of it).
+    assert (normal.tickets, normal.claimed, normal.claim_median, normal.claim_p90) == (
+        5,
+        4,
+        165,
+        360,
+    )
+    assert (normal.claim_within_sla, normal.unclaimed_late) == (3, 1)  # P6 still waiting
+    assert normal.claim_sla_rate == pytest.approx(3 / 4)
+    assert (normal.replied, normal.reply_median, normal.reply_p90, normal.reply_within_sla) == (
+        2,
+        240,
+        420,
+        1,
+    )
+    assert (every.tickets, every.claimed, every.claim_median, every.claim_p90) == (6, 5, 30, 360)
+    assert (every.claim_within_sla, every.unclaimed_late, every.replied) == (4, 1, 3)
+    assert (every.reply_median, every.reply_p90, every.reply_within_sla) == (60, 420, 1)
+    lens = {r.urgency: r for r in service.delays(Filters(PERIOD.start, PERIOD.end, team="lens"))}
+    assert (lens["normal"].tickets, lens["normal"].claim_median, lens["crisis"].tickets) == (
+        2,
+        30,
+        1,
+    )
+
+
+def test_outcomes_breakdown_uses_the_configured_labels(seeded: Any) -> None:
+    service, _ = seeded
+    rows = service.outcomes(PERIOD)
+    assert [r.code for r in rows] == list(SETTINGS.handoff.outcomes)
+    counted = {r.code: r.count for r in rows if r.count}
+    # P8's 'emploi' came on 2 April, after the period.
+    assert counted == {"mission_locale": 1, "refus": 1, "sante": 1, "sans_reponse": 1}
+    labels = {r.code: (r.label, r.positive) for r in rows}
+    assert labels["mission_locale"] == ("Orienté·e vers la Mission Locale", True)
+    assert labels["refus"][1] is False
+    lens = service.outcomes(Filters(PERIOD.start, PERIOD.end, team="lens"))
+    assert {r.code: r.count for r in lens if r.count} == {"mission_locale": 1, "sante": 1}
+
+
+# Nudges, intents, variants ------------------------------------------------------------------
+def test_nudge_response_rate_per_policy(seeded: Any) -> None:
+    service, _ = seeded
+    rows = [(r.kind, r.step, r.sent, r.answered) for r in service.nudges(PERIOD)]
+    assert rows == [
+        ("triage_nudge", 1, 2, 2),  # P3 (NLU turn 20 h later), P7 (message 71 h 59 later)
+        ("triage_nudge", 2, 1, 0),  # P3 wrote again only 4 days later
+        ("handoff_pending", 1, 1, 0),
+        ("youth_silent", 1, 1, 1),  # P2 answered the counsellor in the ticket
+    ]
+    lens = service.nudges(Filters(PERIOD.start, PERIOD.end, team="lens"))
+    assert [(r.kind, r.sent, r.answered) for r in lens] == [("handoff_pending", 1, 0)]
+
+
+def test_top_intents_and_fallback_rate(seeded: Any) -> None:
+    service, _ = seeded
+    intents = service.intents(PERIOD)
+    assert (intents.turns, intents.fallback, intents.low_confidence) == (8, 1, 2)
+    assert intents.fallback_rate == pytest.approx(1 / 8)
+    assert intents.low_confidence_rate == pytest.approx(2 / 8)
+    assert [(r.intent, r.count) for r in intents.top] == [
+        ("need_job", 3),
+        ("greet", 2),
+        ("need_housing", 1),
+        ("need_money", 1),  # 23:30 in Paris on 22 March; the one at 00:30 on the 23rd is out
+        ("", 1),
+    ]
+    lens = service.intents(Filters(PERIOD.start, PERIOD.end, team="lens"))
+    assert (lens.turns, lens.fallback, lens.low_confidence) == (4, 0, 1)
+
+
+def test_variant_conversion_with_a_z_test(seeded: Any) -> None:
+    service, _ = seeded
+    rows = service.variants(PERIOD)
+    assert [(r.response, r.variant, r.exposed, r.converted, r.reference) for r in rows] == [
+        ("utter_ask_handoff", "long", 1, 1, True),
+        ("utter_greet", "a", 3, 1, True),
+        ("utter_greet", "b", 4, 3, False),  # P4 saw it after asking: not converted
+    ]
+    b = rows[2]
+    pooled = 4 / 7
+    z = (3 / 4 - 1 / 3) / math.sqrt(pooled * (1 - pooled) * (1 / 3 + 1 / 4))
+    assert b.test is not None
+    assert b.test.z == pytest.approx(z)
+    assert b.test.p_value == pytest.approx(math.erfc(z / math.sqrt(2)))
+    assert b.test.p_value == pytest.approx(0.2703, abs=1e-4)
+    assert b.verdict == "trop peu de personnes pour conclure"
+    assert rows[1].verdict == "référence"
+
+
+def test_impact_counts_each_stage_in_the_period_it_was_first_reached(seeded: Any) -> None:
+    service, _ = seeded
+    quarters = service.impact(2026, "quarter")
+    order = ("started", "triage", "handoff", "claimed", "positive")
+    assert [(r.label, tuple(r.counts[s] for s in order)) for r in quarters.rows] == [
+        ("T1 2026", (8, 3, 6, 5, 2)),
+        ("T2 2026", (0, 0, 0, 0, 1)),
+        ("T3 2026", (0, 0, 0, 0, 0)),
+        ("T4 2026", (0, 0, 0, 0, 0)),
+    ]
+    assert tuple(quarters.totals[s] for s in order) == (8, 3, 6, 5, 3)
+    months = service.impact(2026, "month")
+    assert len(months.rows) == 12
+    assert months.rows[2].label == "mars 2026"
+    assert tuple(months.rows[2].counts[s] for s in order) == (8, 3, 6, 5, 2)
+    assert months.rows[3].counts["positive"] == 1
+    lens = service.impact(2026, "quarter", team="lens")
+    assert tuple(lens.totals[s] for s in order) == (3, 1, 3, 2, 2)
+    assert service.impact(2025, "quarter").totals["started"] == 0
+
+
+# The pages over HTTP ------------------------------------------------------------------------
+@pytest.fixture
+def app_client(tmp_path: Path) -> Iterator[tuple[TestClient, Any]]:
+    app = create_app(make_settings(tmp_path), clock=HandClock(END))
+    with TestClient(app) as client:
+        services = app.state.services
+        seed(services.db, services.settings)
+        services.accounts.add("chef@example.org", "Chef", PASSWORD, role=Role.manager)
+        services.accounts.add("admin@example.org", "Ada", PASSWORD, role=Role.admin)
+        services.accounts.add("lea@example.org", "Léa", PASSWORD, team="lens")
+        yield client, services
+
+
+def log_in(client: TestClient, email: str) -> None:
+    page = client.get("/tableau/connexion")
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = client.post(
+        "/tableau/connexion",
+        data={"csrf_token": token, "email": email, "password": PASSWORD},
+    )
+    assert response.status_code == 200, response.text
+
+
+PERIOD_QUERY = {"du": "2026-03-02", "au": "2026-03-22"}
+CSV_TABLES = ("entonnoir", "delais", "issues", "relances", "intentions", "variantes", "impact")
+
+
+def read_csv(response: Any) -> list[list[str]]:
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    raw = response.content
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+
+
+def test_counsellors_are_refused_the_results(app_client: Any) -> None:
+    client, _ = app_client
+    assert client.get("/tableau/resultats", follow_redirects=False).status_code == 303
+    log_in(client, "lea@example.org")
+    for path in ["/tableau/resultats", "/tableau/impact"] + [
+        f"/tableau/resultats/{t}.csv" for t in CSV_TABLES
+    ]:
+        response = client.get(path, params=PERIOD_QUERY)
+        assert response.status_code == 403, path
+        assert "responsables" in response.text
+    assert 'href="/tableau/resultats"' not in client.get("/tableau").text
+
+
+@pytest.mark.parametrize("email", ["chef@example.org", "admin@example.org"])
+def test_managers_and_admins_see_the_results(app_client: Any, email: str) -> None:
+    client, _ = app_client
+    log_in(client, email)
+    assert 'href="/tableau/resultats"' in client.get("/tableau").text
+    page = client.get("/tableau/resultats", params=PERIOD_QUERY)
+    assert page.status_code == 200
+    assert 'id="chart-funnel"' in page.text and 'id="chart-weekly"' in page.text
+    assert "2026-W10" in page.text
+    impact = client.get("/tableau/impact", params={"annee": "2026", "pas": "trimestre"})
+    assert impact.status_code == 200
+    assert "T1 2026" in impact.text
+
+
+def test_csv_exports(app_client: Any) -> None:
+    client, _ = app_client
+    log_in(client, "chef@example.org")
+    funnel = read_csv(client.get("/tableau/resultats/entonnoir.csv", params=PERIOD_QUERY))
+    assert funnel[0][:3] == ["Semaine", "Début de semaine", "Conversations commencées"]
+    assert funnel[0][-1] == "Sortie positive"
+    assert funnel[1] == ["2026-W10", "02/03/2026", "4", "3", "2", "3", "3", "3", "2"]
+    assert funnel[-2] == ["Total", "", "8", "5", "3", "6", "5", "3", "3"]
+    assert funnel[-1][2:] == ["100,0", "62,5", "37,5", "75,0", "62,5", "37,5", "37,5"]
+    lens = read_csv(
+        client.get("/tableau/resultats/entonnoir.csv", params={**PERIOD_QUERY, "equipe": "lens"})
+    )
+    assert lens[-2][2] == "3"
+    delays = read_csv(client.get("/tableau/resultats/delais.csv", params=PERIOD_QUERY))
+    normal = next(row for row in delays if row[0] == "Normale")
+    assert normal[1:7] == ["240", "5", "4", "165", "360", "3"]
+    assert normal[7] == "75,0"  # share within the SLA, French decimal comma
+    outcomes = read_csv(client.get("/tableau/resultats/issues.csv", params=PERIOD_QUERY))
+    assert ["mission_locale", "Orienté·e vers la Mission Locale", "oui", "1", "25,0"] in outcomes
+    nudges = read_csv(client.get("/tableau/resultats/relances.csv", params=PERIOD_QUERY))
+    assert nudges[1][1:] == ["1", "2", "2", "100,0"]
+    intents = read_csv(client.get("/tableau/resultats/intentions.csv", params=PERIOD_QUERY))
+    assert intents[1] == ["need_job", "3", "37,5"]
+    assert ["Repli (fallback)", "1", "12,5"] in intents
+    variants = read_csv(client.get("/tableau/resultats/variantes.csv", params=PERIOD_QUERY))
+    b = next(row for row in variants if row[:2] == ["utter_greet", "b"])
+    assert b[2:5] == ["4", "3", "75,0"]
+    assert b[-1] == "trop peu de personnes pour conclure"
+    impact = read_csv(
+        client.get("/tableau/resultats/impact.csv", params={"annee": "2026", "pas": "trimestre"})
+    )
+    assert impact[1] == ["T1 2026", "8", "3", "6", "5", "2"]
+    assert impact[-1] == ["Total 2026", "8", "3", "6", "5", "3"]
+    assert client.get("/tableau/resultats/inconnu.csv").status_code == 404
+
+
+def test_bad_filters_fall_back_to_the_default_period(app_client: Any) -> None:
+    client, _ = app_client
+    log_in(client, "chef@example.org")
+    page = client.get("/tableau/resultats", params={"du": "n'importe", "au": "2026-02-30"})
+    assert page.status_code == 200
+    assert "Période invalide" in page.text
