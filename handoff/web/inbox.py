@@ -1,0 +1,198 @@
+"""Manager studio: the inbox of messages the bot did not understand (French, /tableau/incompris).
+
+Managers and admins only (a counsellor gets 403). The page lists the misunderstood typed
+messages (fallback or low confidence) kept with consent, grouped by similarity, with the
+intent the engine guessed; a manager picks the right intent or "hors sujet" for a whole
+group, and may override it message by message. The annotations become training data with
+`maraude annotate export` (maraude/annotations.py). The routes go through the dashboard's
+DashboardRoute (session + CSRF); the service owns the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from handoff.services.insights import OUT_OF_SCOPE, TurnGroup, TurnView, UnknownIntent
+from handoff.web import auth
+from handoff.web.dashboard import (
+    QUEUE_PATH,
+    DashboardRoute,
+    Me,
+    ServicesDep,
+    _error,
+    _render,
+    local_time,
+)
+
+if TYPE_CHECKING:
+    from handoff.services.accounts import CounsellorRef
+
+INBOX_PATH = f"{QUEUE_PATH}/incompris"
+GROUPS_SHOWN = 60  # groups on the page; the rest comes once these are annotated
+MESSAGES_SHOWN = 25  # messages shown per group
+SAME_AS_GROUP = ""  # per-message choice: follow the group's choice
+LATER = "plus_tard"  # per-message choice: leave this message in the inbox
+MAX_TURN_ID = 2**62
+INTENT_LABELS = {
+    "start": "démarrer",
+    "consent_accept": "accepte qu'on garde la conversation",
+    "consent_refuse": "refuse qu'on garde la conversation",
+    "privacy": "question sur ses données",
+    "greet": "salutation",
+    "goodbye": "au revoir",
+    "affirm": "oui",
+    "deny": "non",
+    "thanks": "merci",
+    "bot_challenge": "« t'es un robot ? »",
+    "ask_human": "veut parler à un·e conseiller·e",
+    "opt_out": "ne plus recevoir de relances",
+    "delete_data": "effacer ses données",
+    "dont_know": "« je sais pas »",
+    "out_of_scope": "hors sujet",
+    "crisis_suicide": "CRISE : idées suicidaires",
+    "crisis_violence": "CRISE : violences",
+    "crisis_shelter": "CRISE : nulle part où dormir",
+    "inform": "donne une info (âge, code postal, commune)",
+    "ask_why": "demande pourquoi on pose la question",
+    "insult": "insulte",
+    "correct": "corrige une réponse",
+    "need_job": "besoin : emploi",
+    "need_training": "besoin : formation",
+    "need_orientation": "besoin : orientation",
+    "need_housing": "besoin : logement",
+    "need_money": "besoin : argent",
+    "need_health": "besoin : santé",
+    "need_mobility": "besoin : mobilité",
+    "need_admin": "besoin : démarches administratives",
+    "need_morale": "besoin : moral",
+    "need_childcare": "besoin : garde d'enfant",
+    "faq/cej": "question : CEJ",
+    "faq/service_civique": "question : Service civique",
+    "faq/mission_locale": "question : Mission Locale",
+    "faq/apprentissage": "question : apprentissage",
+    "faq/aides": "question : aides",
+    "nlu_fallback": "pas compris (réponse de secours)",
+}
+
+router = APIRouter(prefix=QUEUE_PATH, include_in_schema=False, route_class=DashboardRoute)
+
+
+def intent_label(intent: str | None) -> str:
+    if not intent:
+        return "—"
+    label = INTENT_LABELS.get(intent)
+    return f"{label} ({intent})" if label else intent
+
+
+def _forbidden(request: Request, me: CounsellorRef) -> Response | None:
+    if me.can_manage:
+        return None
+    return _error(
+        request,
+        "Cette page est réservée aux responsables et aux admins.",
+        403,
+        json=False,
+    )
+
+
+def _turn(turn: TurnView) -> dict[str, Any]:
+    return {
+        "id": turn.id,
+        "text": turn.text,
+        "intent": intent_label(turn.intent),
+        "confidence": f"{round(turn.confidence * 100)} %" if turn.confidence is not None else "—",
+        "fallback": turn.fallback,
+        "at": local_time(turn.created_at, "%d/%m %H:%M"),
+    }
+
+
+def _group(group: TurnGroup) -> dict[str, Any]:
+    return {
+        "id": group.id,
+        "count": group.count,
+        "intents": [(intent_label(name), n) for name, n in group.intents],
+        "turns": [_turn(t) for t in group.turns[:MESSAGES_SHOWN]],
+        "more": max(0, group.count - MESSAGES_SHOWN),
+    }
+
+
+@router.get("/incompris", response_class=HTMLResponse)
+async def inbox_page(request: Request, services: ServicesDep, me: Me) -> Response:
+    if (refused := _forbidden(request, me)) is not None:
+        return refused
+    insights = services.insights
+    groups = await asyncio.to_thread(insights.groups)
+    counts = await asyncio.to_thread(insights.counts)
+    intents = await asyncio.to_thread(insights.intents)
+    choices = [(name, intent_label(name)) for name in intents if name != OUT_OF_SCOPE]
+    return _render(
+        request,
+        services,
+        "dashboard_inbox.html",
+        {
+            "groups": [_group(g) for g in groups[:GROUPS_SHOWN]],
+            "groups_total": len(groups),
+            "counts": counts,
+            "choices": choices,
+            "out_of_scope": OUT_OF_SCOPE,
+            "same_as_group": SAME_AS_GROUP,
+            "later": LATER,
+            "action": f"{INBOX_PATH}/annoter",
+        },
+    )
+
+
+def _turn_ids(values: list[Any]) -> list[int]:
+    ids = []
+    for value in values:
+        if isinstance(value, str) and value.isdigit() and 0 < int(value) <= MAX_TURN_ID:
+            ids.append(int(value))
+    return ids
+
+
+@router.post("/incompris/annoter")
+async def inbox_annotate(request: Request, services: ServicesDep, me: Me) -> Response:
+    """One group's form: `groupe` (the group's intent), `tour` (its message ids, repeated),
+    `intention_<id>` (per message: "" = as the group, "plus_tard" = leave it, or an intent)."""
+    if (refused := _forbidden(request, me)) is not None:
+        return refused
+    form = await request.form()
+    group_choice = str(form.get("groupe") or "")
+    by_intent: dict[str, list[int]] = {}
+    left = 0
+    for turn_id in _turn_ids(form.getlist("tour")):
+        choice = str(form.get(f"intention_{turn_id}") or SAME_AS_GROUP)
+        if choice == SAME_AS_GROUP:
+            choice = group_choice
+        if not choice or choice == LATER:
+            left += 1
+            continue
+        by_intent.setdefault(choice, []).append(turn_id)
+    if not by_intent:
+        auth.flash(request, "Choisis une intention (ou « hors sujet ») pour ce groupe.", "error")
+        return RedirectResponse(INBOX_PATH, status_code=303)
+    done = 0
+    unknown: list[str] = []
+    for intent, ids in by_intent.items():
+        try:
+            done += await asyncio.to_thread(services.insights.annotate, ids, intent, me.id)
+        except UnknownIntent as error:
+            unknown.append(error.intent)
+    if unknown:
+        auth.flash(
+            request,
+            "Intention inconnue dans le domaine : " + ", ".join(sorted(unknown)[:5]) + ".",
+            "error",
+        )
+    if done:
+        message = f"{done} message{'s' if done > 1 else ''} annoté{'s' if done > 1 else ''}"
+        if left:
+            message += f", {left} laissé{'s' if left > 1 else ''} pour plus tard"
+        auth.flash(request, message + ". Exporte-les avec « maraude annotate export ».")
+    elif not unknown:
+        auth.flash(request, "Ces messages étaient déjà annotés (par un·e collègue ?).", "error")
+    return RedirectResponse(INBOX_PATH, status_code=303)
