@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -100,10 +103,65 @@ def turn_from_tracker(state: dict[str, Any]) -> TurnInfo | None:
     )
 
 
+class _SwapGate:
+    """Holds conversation requests while this app swaps the engine's model.
+
+    Rasa loads a model inside its event loop: while it loads, it answers nothing, and a
+    message posted then could outlast the request timeout (the young person would get the
+    "engine unavailable" reply although the engine records the message). So a swap closes
+    the gate, waits for the requests in flight to finish, loads, and reopens; messages that
+    arrive meanwhile wait in the app, then go to the new model. (Other app workers on the
+    same engine do not see this gate: see docs/manager-guide.md.)
+    """
+
+    def __init__(self, max_wait: float) -> None:
+        self.max_wait = max_wait
+        self._open = asyncio.Event()
+        self._open.set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._inflight = 0
+
+    @asynccontextmanager
+    async def request(self) -> AsyncIterator[None]:
+        if not self._open.is_set():
+            try:
+                await asyncio.wait_for(self._open.wait(), self.max_wait)
+            except TimeoutError as exc:
+                raise EngineUnavailable("the engine is still loading a new model") from exc
+        self._inflight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
+
+    @asynccontextmanager
+    async def closed(self) -> AsyncIterator[None]:
+        self._open.clear()
+        try:
+            await asyncio.wait_for(self._idle.wait(), self.max_wait)
+            yield
+        finally:
+            self._open.set()
+
+    @property
+    def swapping(self) -> bool:
+        return not self._open.is_set()
+
+
 class EngineClient:
-    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 30.0, swap_wait: float = 600.0) -> None:
         self.base_url = base_url.rstrip("/")
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+        self._gate = _SwapGate(swap_wait)
+
+    @property
+    def swapping(self) -> bool:
+        """A model swap started by this client is in progress (messages are held)."""
+        return self._gate.swapping
 
     async def send(
         self, sender: str, message: str, metadata: dict[str, Any] | None = None
@@ -113,7 +171,8 @@ class EngineClient:
         if metadata:
             body["metadata"] = metadata
         try:
-            response = await self._client.post("/webhooks/rest/webhook", json=body)
+            async with self._gate.request():
+                response = await self._client.post("/webhooks/rest/webhook", json=body)
         except httpx.HTTPError as exc:
             raise EngineUnavailable(f"engine unreachable at {self.base_url}: {exc!r}") from exc
         if response.status_code != 200:
@@ -138,7 +197,8 @@ class EngineClient:
         path = f"/conversations/{quote(sender_id, safe='')}/trigger_intent"
         body = {"name": intent, "entities": entities or {}}
         try:
-            response = await self._client.post(path, json=body)
+            async with self._gate.request():
+                response = await self._client.post(path, json=body)
         except httpx.HTTPError as exc:
             raise EngineUnavailable(f"engine unreachable at {self.base_url}: {exc!r}") from exc
         if response.status_code != 200:
@@ -177,13 +237,17 @@ class EngineClient:
     async def load_model(self, model_path: str) -> None:
         """Load another trained model into the running engine (`PUT /model`).
 
-        Rasa keeps serving with the old model while the new one loads, and the trackers
-        (conversations in flight) are in the tracker store, untouched by the swap.
+        The trackers (conversations in flight) are in the tracker store, untouched by the
+        swap. Rasa answers nothing while it loads, so this client holds new messages and
+        waits for those in flight before asking (see `_SwapGate`).
         """
         try:
-            response = await self._client.put(
-                "/model", json={"model_file": model_path}, timeout=600
-            )
+            async with self._gate.closed():
+                response = await self._client.put(
+                    "/model", json={"model_file": model_path}, timeout=self._gate.max_wait
+                )
+        except TimeoutError as exc:
+            raise EngineUnavailable("messages in flight did not finish before the swap") from exc
         except httpx.HTTPError as exc:
             raise EngineUnavailable(f"engine unreachable at {self.base_url}: {exc!r}") from exc
         if response.status_code not in (200, 204):

@@ -34,6 +34,7 @@ from telegram.error import Forbidden, RetryAfter
 from bot.messages import Reply, replies_from_engine
 from handoff.calendar import QuietHours
 from handoff.clock import Clock
+from handoff.model_watch import register_model_watch
 from handoff.models import Channel, Direction, Origin
 from handoff.nudges import CounsellorNotice, DirectMessage, EngineNudge, NudgePolicies, Outgoing
 from handoff.services.followups import NUDGE_KINDS, YOUTH_KINDS, FollowUpJob, FollowUpService
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from bot.telegram import TelegramChannel
     from handoff.bridge import TelegramBridge
     from handoff.desk import HandoffDesk
+    from handoff.services.experiments import ExperimentService
     from handoff.services.tickets import TicketService
     from maraude.settings import Nudges
 
@@ -105,6 +107,7 @@ class ChannelDelivery:
         engine: EngineClient,
         telegram: TelegramChannel | None = None,
         bridge: TelegramBridge | None = None,
+        experiments: ExperimentService | None = None,
     ) -> None:
         self.people = people
         self.tickets = tickets
@@ -112,6 +115,7 @@ class ChannelDelivery:
         self.engine = engine
         self.telegram = telegram
         self.bridge = bridge
+        self.experiments = experiments  # records the wording variants a nudge showed
 
     async def __call__(self, job: FollowUpJob, outgoing: Outgoing) -> None:
         if isinstance(outgoing, CounsellorNotice):
@@ -128,12 +132,23 @@ class ChannelDelivery:
         else:
             raise Undeliverable(f"unknown outgoing {outgoing!r}")
         await self._to_youth(job, replies)
+        if isinstance(outgoing, EngineNudge) and self.experiments is not None:
+            await self._exposures(job, replies)
         if isinstance(outgoing, DirectMessage) and job.ticket_id is not None:
             return  # a counsellor's message: Policies.after_sent keeps it in the ticket
         try:  # it is sent: a failure to record it must not send it again
             await self._record(job, [reply.text for reply in replies])
         except Exception:
             log.exception("follow-up %s sent but not recorded", job.id)
+
+    async def _exposures(self, job: FollowUpJob, replies: list[Reply]) -> None:
+        assert self.experiments is not None
+        try:  # analytics: a failure here must not make the nudge count as unsent
+            await asyncio.to_thread(
+                self.experiments.record, job.person_id, [reply.text for reply in replies]
+            )
+        except Exception:
+            log.exception("follow-up %s: wording variants not recorded", job.id)
 
     async def _to_youth(self, job: FollowUpJob, replies: list[Reply]) -> None:
         if job.channel == Channel.telegram:
@@ -379,6 +394,7 @@ def build_sweeper(services: Any, clock: Clock) -> FollowUpSweeper | None:
         engine=services.engine,
         telegram=services.telegram,
         bridge=services.bridge,
+        experiments=getattr(services, "experiments", None),
     )
     return FollowUpSweeper(
         services.followups,
@@ -446,6 +462,7 @@ def build_scheduler(services: Any) -> AsyncIOScheduler:
         misfire_grace_time=3600,
         **common,
     )
+    register_model_watch(scheduler, services)  # hot swap of the engine's model
     return scheduler
 
 

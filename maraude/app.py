@@ -38,11 +38,16 @@ from handoff.routing import Router
 from handoff.scheduler import FollowUpSweeper, build_scheduler, build_sweeper, stop_scheduler
 from handoff.services.accounts import AccountService
 from handoff.services.erasure import ErasureService
+from handoff.services.experiments import ExperimentService
 from handoff.services.followups import FollowUpService
 from handoff.services.handoff import HandoffService
+from handoff.services.insights import InsightsService
 from handoff.services.people import PeopleService
 from handoff.services.tickets import TicketService
+from handoff.variants import DomainVariants
 from handoff.web import actions_route, api, auth, dashboard, pages, simulator
+from handoff.web import inbox as inbox_web
+from handoff.web import results as results_pages
 from maraude import __version__
 from maraude.settings import Settings
 
@@ -71,6 +76,8 @@ class Services:
     policies: Policies | None = None  # the nudge policies (also a desk listener)
     sweeper: FollowUpSweeper | None = None  # sends due follow-ups (handoff/scheduler.py)
     scheduler: AsyncIOScheduler | None = None  # started by the lifespan if nudges.enabled
+    experiments: ExperimentService | None = None  # wording variants seen (observer, nudges)
+    insights: InsightsService | None = None  # NLU turns + misunderstood inbox (observer)
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -100,6 +107,12 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     desk.add_listener(policies)  # ticket operations schedule and cancel follow-ups
     pipeline = ConversationPipeline(people, engine, texts, erasure, handoff, desk)
+    pipeline.add_observer(simulator.TurnInspector())  # the simulator's manager mode
+    variants = DomainVariants(settings.root / "domain", clock=clock)  # reloaded on change
+    experiments = ExperimentService(db, variants, clock)
+    pipeline.add_observer(experiments)  # which wording variant each person saw
+    insights = InsightsService(db, clock, settings.root / "domain")
+    pipeline.add_observer(insights)  # one NLU turn per typed message (manager studio)
     telegram = None
     if settings.telegram_bot_token is not None:
         telegram = TelegramChannel(
@@ -135,6 +148,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         bridge=bridge,
         followups=followups,
         policies=policies,
+        experiments=experiments,
+        insights=insights,
     )
     services.sweeper = build_sweeper(services, clock)
     services.scheduler = build_scheduler(services)
@@ -181,6 +196,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(simulator.router)
     app.include_router(actions_route.router)
     app.include_router(dashboard.router)
+    app.include_router(results_pages.router)  # manager results + impact report
+    app.include_router(inbox_web.router)
     app.include_router(api.router)
     app.include_router(telegram_webhook_router(webhook_path(settings)))
     return app

@@ -49,14 +49,40 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from maraude.engine_process import train
+    from maraude.engine_process import latest_model, train
 
-    return train(_settings(args))
+    settings = _settings(args)
+    code = train(settings)
+    if code == 0:
+        print(
+            f"Model: {latest_model(settings).name}. A running app picks up the newest model "
+            "by itself (engine.model_watch_every): conversations in progress carry on.",
+            flush=True,
+        )
+    return code
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from maraude.engine_process import validate
+    from maraude.checks import run_checks
+    from maraude.engine_process import rasa_executable, validate
 
+    if not args.static:
+        try:
+            settings = _settings(args)
+        except SettingsError:
+            pass  # the static checks below say which setting is wrong, and on which line
+        else:
+            rasa_executable(settings)  # no engine env: say `make install` before anything
+    # Static checks first (fast, plain French, file:line); Rasa's own validation after.
+    report = run_checks(args.config)
+    for line in report.lines():
+        print(line)
+    print(report.summary(), flush=True)
+    if not report.ok:
+        print("Corrige ces erreurs puis relance `maraude check`.")
+        return 1
+    if args.static:
+        return 0
     settings = _settings(args)
     print(f"Settings OK ({settings.root / 'maraude.yml'}).")
     code = validate(settings)
@@ -165,6 +191,44 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_annotate_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from handoff import migrate
+    from handoff.clock import SystemClock
+    from handoff.db import Database
+    from handoff.services.insights import InsightsService
+    from maraude.annotations import AnnotationExportError, export_annotations
+
+    settings = _settings(args)
+    migrate.upgrade(settings.effective_database_url)
+    db = Database.from_url(settings.effective_database_url)
+    try:
+        insights = InsightsService(db, SystemClock(), settings.root / "domain")
+        report = export_annotations(insights, settings.root, Path(args.out) if args.out else None)
+    except AnnotationExportError as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
+    finally:
+        db.dispose()
+    if not report.selected:
+        print("Aucune annotation à exporter.")
+        return 0
+    print(
+        f"{report.written} exemple(s) écrit(s) dans {report.path}, "
+        f"{report.duplicates} ignoré(s) car déjà présent(s), "
+        f"{len(report.conflicts)} en conflit avec une autre intention, "
+        f"{report.only_personal} ignoré(s) car réduit(s) à des données masquées."
+    )
+    for text, intent, existing in report.conflicts:
+        print(f"  conflit : « {text} » annoté {intent}, déjà dans nlu_data/ sous {existing}")
+    print(
+        f"Masqués : {report.masked_contacts} numéro(s)/e-mail(s), {report.masked_names} prénom(s)."
+    )
+    print("Ensuite : `maraude check` puis `maraude train`.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maraude", description="Maraude outreach assistant.")
     parser.add_argument(
@@ -188,7 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
 
     sub.add_parser("train", help="train the model if data changed").set_defaults(func=cmd_train)
-    sub.add_parser("check", help="validate settings and Rasa data").set_defaults(func=cmd_check)
+    check = sub.add_parser("check", help="validate settings and Rasa data")
+    check.add_argument(
+        "--static", action="store_true", help="only the fast checks, not `rasa data validate`"
+    )
+    check.set_defaults(func=cmd_check)
 
     user = sub.add_parser("user", help="counsellor, manager and admin accounts")
     user_sub = user.add_subparsers(dest="user_command", required=True, metavar="USER_COMMAND")
@@ -207,6 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--name", default="api", help="what the token is for")
     token.set_defaults(func=cmd_user_token)
     user_sub.add_parser("list", help="list active accounts").set_defaults(func=cmd_user_list)
+
+    annotate = sub.add_parser("annotate", help="annotations of misunderstood messages")
+    annotate_sub = annotate.add_subparsers(
+        dest="annotate_command", required=True, metavar="ANNOTATE_COMMAND"
+    )
+    export = annotate_sub.add_parser("export", help="write them as Rasa NLU training data")
+    export.add_argument("--out", help="NLU file (default: nlu_data/nlu/annotations.yml)")
+    export.set_defaults(func=cmd_annotate_export)
 
     chat = sub.add_parser("chat", help="talk to the bot in the terminal through the whole stack")
     chat.add_argument("--port", type=int, default=None, help="port for the app (actions webhook)")

@@ -270,6 +270,12 @@ class Engine(Section):
     # The engine's tracker store (must match endpoints.yml), used to erase a conversation on
     # /oubli. Empty: the embedded SQLite file var/rasa-tracker.db.
     tracker_store_url: str = ""
+    # How often the app looks in models/ for a newer model (`maraude train`) and loads it into
+    # the running engine; conversations in progress carry on. Empty: every 10s when the app's
+    # engine reads this project's models/ (`maraude up` without RASA_URL), never with
+    # RASA_URL; a duration: at that pace even with RASA_URL (the engine reads this same
+    # models/ folder); 0s: never.
+    model_watch_every: Duration | None = None
 
 
 class Settings(BaseSettings):

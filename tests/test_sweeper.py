@@ -30,6 +30,7 @@ from handoff.calendar import QuietHours
 from handoff.clock import FixedClock
 from handoff.db import Database
 from handoff.desk import DeskTexts, HandoffDesk
+from handoff.model_watch import MODEL_WATCH_JOB
 from handoff.models import Channel, FollowUp, FollowUpKind, FollowUpStatus, Origin
 from handoff.nudges import CounsellorNotice, DirectMessage, EngineNudge, Outgoing
 from handoff.scheduler import (
@@ -730,6 +731,8 @@ def test_the_app_registers_its_jobs_and_starts_and_stops_the_scheduler(tmp_path:
         expected = {SWEEP_JOB, RETENTION_JOB} | (
             {SLA_JOB, DIGEST_JOB} if sla_available() else set()
         )
+        if settings.rasa_url is None:  # the engine `maraude up` starts: its models are ours
+            expected.add(MODEL_WATCH_JOB)
         assert set(jobs) == expected
         sweep = jobs[SWEEP_JOB]
         assert sweep.trigger.interval == timedelta(seconds=45)

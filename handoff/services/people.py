@@ -24,6 +24,7 @@ from handoff.models import (
     PersonEvent,
     YoungPerson,
 )
+from handoff.services.insights import forget_turn_texts
 from maraude.text import storable
 
 NOTICE_VERSION = "2026-11"
@@ -118,6 +119,7 @@ class PeopleService:
             if not granted:
                 for message in list(person.messages):
                     session.delete(message)
+                forget_turn_texts(session, person.id)  # the NLU turns' texts go too
             return _ref(person)
 
     def record_milestone(self, pseudo_id: str, kind: Milestone) -> bool:

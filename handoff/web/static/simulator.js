@@ -1,12 +1,72 @@
 // Web simulator: posts to /simulateur/api/messages, renders replies and buttons as text only.
 // What a counsellor (or the hand-off desk) sends outside a reply is polled every 3 s from
 // /simulateur/api/updates and shown as bot bubbles, the counsellor's ones with their name.
+// Manager mode (only on the page of a logged-in manager; the API checks it again): each
+// message also asks what the engine understood, shown under the replies, as text only.
 (function () {
   "use strict";
   const POLL_MS = 3000;
+  const MODE_KEY = "maraude.simulator.managerMode";
+  const LOW_CONFIDENCE = 0.6;
   const chat = document.getElementById("chat");
   const form = document.getElementById("composer");
   const input = document.getElementById("text");
+  const managerBox = document.getElementById("manager-box");
+  const managerMode = document.getElementById("manager-mode");
+  if (managerMode) {
+    managerMode.checked = sessionStorage.getItem(MODE_KEY) === "1";
+    managerMode.addEventListener("change", function () {
+      sessionStorage.setItem(MODE_KEY, managerMode.checked ? "1" : "0");
+    });
+  }
+
+  function inspecting() {
+    return Boolean(managerMode && managerMode.checked);
+  }
+
+  function row(list, label, value, className) {
+    const dt = document.createElement("dt");
+    dt.textContent = label;
+    const dd = document.createElement("dd");
+    dd.textContent = value; // never innerHTML: what the young person typed is untrusted
+    if (className) dd.className = className;
+    list.appendChild(dt);
+    list.appendChild(dd);
+    return dd;
+  }
+
+  function entityText(entity) {
+    let text = String(entity.entity) + " = " + JSON.stringify(entity.value);
+    if (entity.extractor) text += " (" + entity.extractor + ")";
+    return text;
+  }
+
+  function inspection(turn) {
+    const box = document.createElement("div");
+    box.className = "inspect";
+    const list = document.createElement("dl");
+    box.appendChild(list);
+    if (!turn) {
+      row(list, "Analyse", "aucune : message transmis au conseiller·e, ou moteur injoignable");
+    } else {
+      row(list, "Texte normalisé", turn.normalised == null ? "—" : turn.normalised)
+        .classList.add("normalised");
+      const confidence = turn.confidence == null ? "?" : turn.confidence.toFixed(2);
+      const low = turn.fallback || (turn.confidence != null && turn.confidence < LOW_CONFIDENCE);
+      row(list, "Intention", (turn.intent || "—") + " (" + confidence + ")",
+        low ? "intent low" : "intent");
+      row(list, "Entités",
+        turn.entities && turn.entities.length ? turn.entities.map(entityText).join(" ; ") : "aucune",
+        "entities");
+      row(list, "Garde-fou crise", turn.crisis_guard ? "oui : intention forcée" : "non",
+        turn.crisis_guard ? "guard crisis" : "guard");
+      row(list, "Actions",
+        turn.actions && turn.actions.length ? turn.actions.join(" → ") : "aucune", "actions");
+      if (turn.model) row(list, "Modèle", turn.model, "model");
+    }
+    chat.appendChild(box);
+    chat.scrollTop = chat.scrollHeight;
+  }
   let cursor = null; // last hand-off message id seen; null until the server gave one
   const shown = new Set(); // hand-off message ids already shown as replies (helplines)
   let sending = null; // the message being posted, if any
@@ -87,19 +147,29 @@
     if (polling) await polling; // a poll must not show what this reply is about to show
     bubble("me", label);
     const pending = bubble("bot typing", "…");
+    const headers = { "Content-Type": "application/json" };
+    if (inspecting()) {
+      body = Object.assign({}, body, { inspect: true });
+      headers["X-CSRF-Token"] = managerBox.dataset.csrf;
+    }
     try {
       const res = await fetch("/simulateur/api/messages", {
         method: "POST",
-        headers: { "Content-Type": "application/json" },
+        headers: headers,
         credentials: "same-origin",
         body: JSON.stringify(body),
       });
       pending.remove();
       if (res.status === 422) { bubble("error", "Message vide ou trop long."); return; }
+      if (res.status === 403 && body.inspect) {
+        bubble("error", "Mode responsable refusé : reconnecte-toi au tableau de bord.");
+        return;
+      }
       if (!res.ok) { bubble("error", "Erreur " + res.status + " : recharge la page."); return; }
       const data = await res.json();
       for (const id of data.shown || []) shown.add(id);
       render(data.replies);
+      if (body.inspect) inspection(data.turn);
     } catch (e) {
       pending.remove();
       bubble("error", "Le serveur ne répond pas.");
