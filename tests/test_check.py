@@ -265,3 +265,28 @@ def test_command_fails_with_file_line_and_advice_without_running_rasa(
     assert f"nlu_data/rules/triage.yml:{line}: la réponse « utter_handoff_refused »" in out
     assert "Pour corriger : vérifie l'orthographe" in out
     assert "1 erreur(s)" in out
+
+
+def test_wording_experiment_with_a_repeated_variant_id(project: Path) -> None:
+    path = project / "domain" / "triage.yml"
+    line = replace(path, "id: sans_pression", "id: directe")
+    problem = only_error(check(project))
+    assert (problem.file, problem.line) == ("domain/triage.yml", line)
+    assert "« directe » est déjà pris dans « utter_offer_counsellor »" in problem.message
+
+
+def test_wording_experiment_with_a_variant_without_id(project: Path) -> None:
+    path = project / "domain" / "triage.yml"
+    replace(path, "- id: sans_pression\n      text:", "- text:")
+    problem = only_error(check(project))
+    assert problem.file == "domain/triage.yml"
+    assert problem.line == line_of(path, "utter_offer_counsellor:")
+    assert "certaines variantes ont un id et d'autres non" in problem.message
+
+
+def test_wording_experiment_with_an_invalid_variant_id(project: Path) -> None:
+    path = project / "domain" / "triage.yml"
+    line = replace(path, "id: sans_pression", "id: sans pression à accents")
+    problem = only_error(check(project))
+    assert (problem.file, problem.line) == ("domain/triage.yml", line)
+    assert "n'est pas valable" in problem.message
