@@ -32,6 +32,7 @@ from handoff.bridge import TelegramBridge
 from handoff.clock import Clock, SystemClock
 from handoff.db import Database
 from handoff.desk import DeskTexts, HandoffDesk
+from handoff.model_watch import MODEL_WATCH_JOB
 from handoff.models import Channel
 from handoff.policies import Policies
 from handoff.routing import Router
@@ -75,7 +76,8 @@ class Services:
     followups: FollowUpService | None = None
     policies: Policies | None = None  # the nudge policies (also a desk listener)
     sweeper: FollowUpSweeper | None = None  # sends due follow-ups (handoff/scheduler.py)
-    scheduler: AsyncIOScheduler | None = None  # started by the lifespan if nudges.enabled
+    # Started by the lifespan; with nudges.enabled false it runs only the model watch.
+    scheduler: AsyncIOScheduler | None = None
     experiments: ExperimentService | None = None  # wording variants seen (observer, nudges)
     insights: InsightsService | None = None  # NLU turns + misunderstood inbox (observer)
 
@@ -176,8 +178,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                     await services.bridge.start()
             else:
                 log.info("no TELEGRAM_BOT_TOKEN: Telegram is off, the simulator is at /simulateur")
-            if settings.nudges.enabled and services.scheduler is not None:
-                services.scheduler.start()  # in this event loop: the jobs run here
+            if services.scheduler is not None:
+                if not settings.nudges.enabled:  # nudges, SLA and digest off: the model
+                    for job in services.scheduler.get_jobs():  # watch may still run
+                        if job.id != MODEL_WATCH_JOB:
+                            services.scheduler.remove_job(job.id)
+                if services.scheduler.get_jobs():
+                    services.scheduler.start()  # in this event loop: the jobs run here
             yield
         finally:
             await stop_scheduler(services)  # first: a sweep in progress still has Telegram

@@ -754,8 +754,16 @@ def test_the_app_registers_its_jobs_and_starts_and_stops_the_scheduler(tmp_path:
     assert not scheduler.running
 
 
-def test_the_scheduler_is_not_started_when_nudges_are_disabled(tmp_path: Path) -> None:
-    app = create_app(make_settings(tmp_path, nudges={"enabled": False}))
+def test_with_nudges_disabled_the_scheduler_runs_only_the_model_watch(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path / "a", nudges={"enabled": False}))
+    with TestClient(app):
+        scheduler = app.state.services.scheduler
+        assert scheduler.running
+        assert [job.id for job in scheduler.get_jobs()] == [MODEL_WATCH_JOB]
+    off = make_settings(
+        tmp_path / "b", nudges={"enabled": False}, engine={"model_watch_every": "0s"}
+    )
+    app = create_app(off)
     with TestClient(app):
         assert not app.state.services.scheduler.running
 
