@@ -123,8 +123,11 @@ class _SwapGate:
         self._inflight = 0
 
     @asynccontextmanager
-    async def request(self) -> AsyncIterator[None]:
+    async def request(self, *, wait: bool = True) -> AsyncIterator[None]:
+        """One request to the engine; while a swap runs, wait for it (or refuse at once)."""
         if not self._open.is_set():
+            if not wait:
+                raise EngineUnavailable("the engine is loading a new model")
             try:
                 await asyncio.wait_for(self._open.wait(), self.max_wait)
             except TimeoutError as exc:
@@ -223,7 +226,9 @@ class EngineClient:
         path = f"/conversations/{quote(sender_id, safe='')}/tracker"
         params = {"include_events": "AFTER_RESTART" if with_actions else "NONE"}
         try:
-            response = await self._client.get(path, params=params)
+            # Never held by a swap: a young person's reply must not wait for analytics.
+            async with self._gate.request(wait=False):
+                response = await self._client.get(path, params=params)
         except httpx.HTTPError as exc:
             raise EngineUnavailable(f"engine unreachable at {self.base_url}: {exc!r}") from exc
         if response.status_code != 200:
