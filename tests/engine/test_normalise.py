@@ -116,6 +116,14 @@ class NormaliseTest(unittest.TestCase):
             "un ptit pb avec la caf": "un petit probleme avec la caf",
             "jsuis dispo ajrd": "je suis disponible aujourd'hui",
             "mon poto": "mon poto ami",
+            "koman jfais": "comment je fais",
+            "pkoi tu demandes": "pourquoi tu demandes",
+            "jveu le permi": "je veux le permis",
+            "enfaite jsuis deg": "en fait je suis degoute",
+            "jai pas dordo pour la pharma": "j'ai pas dordo pour la pharmacie",
+            "plus dordo": "plus dordo",  # glued "d'" words are not split
+            "ma bagnole": "ma bagnole voiture",
+            "ct tro bien": "c'etait trop bien",
         }
         for raw, expected in cases.items():
             with self.subTest(raw=raw):
