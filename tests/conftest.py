@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from tests.support import (
     CONTRACT_ENV,
     Stack,
     engine_missing_reason,
+    headless_chromium,
     postgres_schema,
     postgres_url,
     running_stack,
@@ -76,3 +78,24 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pytest.skip(reason)
     with running_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
+
+
+# Headless Chromium (Debian chromium + Playwright) ------------------------------------------
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One browser per test module; skipped with a reason where chromium is missing."""
+    with headless_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh context and page; a script error on any page fails the test."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == [], errors

@@ -14,7 +14,7 @@ import pytest
 
 from handoff.models import Channel, Origin, TicketStatus
 from handoff.services.handoff import TriageSummary
-from tests.support import AppServer, headless_chromium, make_settings
+from tests.support import AppServer, make_settings
 
 pytestmark = [pytest.mark.browser]
 PASSWORD = "un-mot-de-passe-solide"
@@ -23,29 +23,11 @@ LIVE_TIMEOUT = 20_000  # ms: the pages poll every 5 s
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with headless_chromium() as browser:
-        yield browser
-
-
-@pytest.fixture(scope="module")
 def server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     folder: Path = tmp_path_factory.mktemp("dashboard")
     with AppServer(make_settings(folder)) as app:
         app.services.accounts.add("lea@example.org", "Léa", PASSWORD, team="lens")
         yield app
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], errors  # no script error on any page
 
 
 _people = iter(range(1, 10_000))

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from handoff.models import Role
-from tests.support import AppServer, headless_chromium, make_settings
+from tests.support import AppServer, make_settings
 from tests.test_analytics import PASSWORD, seed
 
 pytestmark = [pytest.mark.browser]
@@ -34,12 +34,6 @@ VIEWPORTS = {
 }
 RESULTS = "/tableau/resultats?du=2026-03-02&au=2026-03-22"
 IMPACT = "/tableau/impact?annee=2026&pas=trimestre"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with headless_chromium() as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,17 +14,10 @@ import pytest
 from handoff.models import Channel, Role
 from handoff.services.people import pseudonymise
 from handoff.web.simulator import MANAGER_ONLY
-from tests.support import headless_chromium
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 PASSWORD = "un-mot-de-passe-solide"
 XSS = "<img src=x onerror=\"document.body.dataset.pwned='1'\"> a lens"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with headless_chromium() as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module")
@@ -37,18 +29,6 @@ def accounts(stack: Any) -> dict[str, str]:
         service.add(emails["manager"], "Romane", PASSWORD, role=Role.manager, team="lens")
         service.add(emails["counsellor"], "Karim", PASSWORD, team="lens")
     return emails
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], errors
 
 
 def log_in(page: Any, stack: Any, email: str) -> None:

@@ -43,7 +43,14 @@ from handoff.services.analytics import (
     Options,
     Results,
 )
-from handoff.web.dashboard import DashboardRoute, Me, _error, _render, local_time
+from handoff.web.dashboard import (
+    DashboardRoute,
+    Me,
+    _error,
+    _render,
+    duration_label,
+    local_time,
+)
 from handoff.web.deps import get_services
 
 if TYPE_CHECKING:
@@ -96,16 +103,7 @@ def pct(value: float | None) -> str:
 
 
 def minutes_label(value: float | None) -> str:
-    if value is None:
-        return "—"
-    minutes = int(round(value))
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, mins = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {mins:02d}"
-    days, hours = divmod(hours, 24)
-    return f"{days} j {hours} h"
+    return "—" if value is None else duration_label(int(round(value)))
 
 
 # Tables (page and CSV) ---------------------------------------------------------------------
