@@ -184,12 +184,17 @@ class Stack:
 
 
 @contextmanager
-def running_stack(folder: Path, *, engine_timeout: float = 240) -> Iterator[Stack]:
-    """Fake Bot API + the trained engine + the app (Telegram polling), var/ in `folder`."""
+def running_stack(
+    folder: Path, *, engine_timeout: float = 240, **overrides: Any
+) -> Iterator[Stack]:
+    """Fake Bot API + the trained engine + the app (Telegram polling), var/ in `folder`.
+
+    `overrides`: more settings (e.g. another `project_root`, an `engine` section)."""
     app_port, engine_port = free_port(), free_port()
     with FakeTelegramServer() as telegram:
         settings = make_settings(
             folder,
+            **overrides,
             telegram_bot_token=TEST_TOKEN,
             telegram_api_base_url=telegram.url,
             rasa_url=f"http://127.0.0.1:{engine_port}",

@@ -21,16 +21,12 @@ import httpx
 import pytest
 
 from handoff.model_watch import MODEL_WATCH_JOB, newest_model, watch_interval
-from maraude.engine_process import EngineProcess
-from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import (
     ROOT,
-    TEST_TOKEN,
-    AppServer,
     Stack,
     engine_missing_reason,
-    free_port,
     make_settings,
+    running_stack,
 )
 from tests.test_e2e_telegram import keyboard, pseudo, start
 from tests.test_e2e_triage import Chat, text_of
@@ -55,33 +51,11 @@ def project_copy(folder: Path) -> Path:
 
 @contextmanager
 def swap_stack(folder: Path) -> Iterator[Stack]:
-    """Fake Bot API + engine + app, as tests.support.running_stack, with the project root
-    above and the model watch on (every second, RASA_URL being set)."""
+    """The whole stack run from the project copy above, with the model watch on (every
+    second: RASA_URL being set, it is off unless asked for)."""
     root = project_copy(folder)
-    app_port, engine_port = free_port(), free_port()
-    with FakeTelegramServer() as telegram:
-        settings = make_settings(
-            folder,
-            project_root=str(root),
-            telegram_bot_token=TEST_TOKEN,
-            telegram_api_base_url=telegram.url,
-            rasa_url=f"http://127.0.0.1:{engine_port}",
-            server={"port": app_port},
-            engine={"model_watch_every": "1s"},
-        )
-        engine = EngineProcess(
-            settings,
-            action_url=f"http://127.0.0.1:{app_port}/webhook",
-            port=engine_port,
-            log_path=folder / "engine.log",
-        )
-        engine.start()
-        try:
-            engine.wait_ready(timeout=240)
-            with AppServer(settings, port=app_port) as app:
-                yield Stack(settings, telegram, engine, app)
-        finally:
-            engine.stop()
+    with running_stack(folder, project_root=str(root), engine={"model_watch_every": "1s"}) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")
