@@ -173,17 +173,7 @@ class EngineClient:
         body: dict[str, Any] = {"sender": sender, "message": message}
         if metadata:
             body["metadata"] = metadata
-        try:
-            async with self._gate.request():
-                response = await self._client.post("/webhooks/rest/webhook", json=body)
-        except httpx.HTTPError as exc:
-            raise EngineUnavailable(f"engine unreachable at {self.base_url}: {exc!r}") from exc
-        if response.status_code != 200:
-            raise EngineUnavailable(f"engine answered HTTP {response.status_code}")
-        try:
-            data = response.json()
-        except ValueError as exc:
-            raise EngineUnavailable("engine answered something that is not JSON") from exc
+        data = await self._json("POST", "/webhooks/rest/webhook", "the message", json=body)
         if not isinstance(data, list):
             raise EngineUnavailable("engine answered an unexpected payload")
         return [item for item in data if isinstance(item, dict)]
@@ -199,19 +189,7 @@ class EngineClient:
         """
         path = f"/conversations/{quote(sender_id, safe='')}/trigger_intent"
         body = {"name": intent, "entities": entities or {}}
-        try:
-            async with self._gate.request():
-                response = await self._client.post(path, json=body)
-        except httpx.HTTPError as exc:
-            raise EngineUnavailable(f"engine unreachable at {self.base_url}: {exc!r}") from exc
-        if response.status_code != 200:
-            raise EngineUnavailable(
-                f"engine answered HTTP {response.status_code} to trigger_intent {intent!r}"
-            )
-        try:
-            data = response.json()
-        except ValueError as exc:
-            raise EngineUnavailable("engine answered something that is not JSON") from exc
+        data = await self._json("POST", path, f"trigger_intent {intent!r}", json=body)
         messages = data.get("messages") if isinstance(data, dict) else None
         if not isinstance(messages, list):
             raise EngineUnavailable("engine answered trigger_intent without messages")
@@ -225,19 +203,25 @@ class EngineClient:
         """
         path = f"/conversations/{quote(sender_id, safe='')}/tracker"
         params = {"include_events": "AFTER_RESTART" if with_actions else "NONE"}
+        # Never held by a swap: a young person's reply must not wait for analytics.
+        data = await self._json("GET", path, "tracker", wait=False, params=params)
+        return turn_from_tracker(data) if isinstance(data, dict) else None
+
+    async def _json(
+        self, method: str, path: str, what: str, *, wait: bool = True, **kwargs: Any
+    ) -> Any:
+        """One conversation request through the swap gate; its JSON body, or EngineUnavailable."""
         try:
-            # Never held by a swap: a young person's reply must not wait for analytics.
-            async with self._gate.request(wait=False):
-                response = await self._client.get(path, params=params)
+            async with self._gate.request(wait=wait):
+                response = await self._client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise EngineUnavailable(f"engine unreachable at {self.base_url}: {exc!r}") from exc
         if response.status_code != 200:
-            raise EngineUnavailable(f"engine answered HTTP {response.status_code} to tracker")
+            raise EngineUnavailable(f"engine answered HTTP {response.status_code} to {what}")
         try:
-            data = response.json()
+            return response.json()
         except ValueError as exc:
-            raise EngineUnavailable("engine answered something that is not JSON") from exc
-        return turn_from_tracker(data) if isinstance(data, dict) else None
+            raise EngineUnavailable(f"engine answered {what} with something not JSON") from exc
 
     async def load_model(self, model_path: str) -> None:
         """Load another trained model into the running engine (`PUT /model`).

@@ -531,17 +531,13 @@ def _yaml_files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
 
 
-def read_domain(root: Path, project: Project, report: Report) -> None:
-    folder = root / "domain"
-    files = _yaml_files(folder) or _yaml_files(root / "domain.yml")
+def _section_files(
+    root: Path, files: list[Path], folder: str, missing: str, shape: str, report: Report
+) -> Iterator[Doc]:
+    """The readable YAML documents of a project folder; what is wrong goes to the report."""
     if not files:
         report.problems.append(
-            Problem(
-                "domain",
-                None,
-                "le domaine (dossier domain/) est introuvable",
-                "remets le dossier domain/ du projet",
-            )
+            Problem(folder, None, missing, f"remets le dossier {folder}/ du projet")
         )
         return
     for path in files:
@@ -551,14 +547,23 @@ def read_domain(root: Path, project: Project, report: Report) -> None:
             continue
         if not isinstance(doc.data, dict):
             report.problems.append(
-                Problem(
-                    rel,
-                    1,
-                    "un fichier du domaine doit contenir des sections (intents, responses…)",
-                    "reprends la forme des autres fichiers de domain/",
-                )
+                Problem(rel, 1, shape, f"reprends la forme des autres fichiers de {folder}/")
             )
             continue
+        yield doc
+
+
+def read_domain(root: Path, project: Project, report: Report) -> None:
+    files = _yaml_files(root / "domain") or _yaml_files(root / "domain.yml")
+    for doc in _section_files(
+        root,
+        files,
+        "domain",
+        "le domaine (dossier domain/) est introuvable",
+        "un fichier du domaine doit contenir des sections (intents, responses…)",
+        report,
+    ):
+        rel = doc.rel
         data = doc.data
         for section, target in (
             ("intents", project.intents),
@@ -590,33 +595,14 @@ def read_domain(root: Path, project: Project, report: Report) -> None:
 
 
 def read_training_data(root: Path, project: Project, report: Report) -> None:
-    folder = root / "nlu_data"
-    files = _yaml_files(folder)
-    if not files:
-        report.problems.append(
-            Problem(
-                "nlu_data",
-                None,
-                "les données d'entraînement (dossier nlu_data/) sont introuvables",
-                "remets le dossier nlu_data/ du projet",
-            )
-        )
-        return
-    for path in files:
-        rel = _rel(path, root)
-        doc = load_yaml(path, rel, report)
-        if doc is None or doc.data is None:
-            continue
-        if not isinstance(doc.data, dict):
-            report.problems.append(
-                Problem(
-                    rel,
-                    1,
-                    "un fichier de données doit contenir des sections (nlu, rules, stories)",
-                    "reprends la forme des autres fichiers de nlu_data/",
-                )
-            )
-            continue
+    for doc in _section_files(
+        root,
+        _yaml_files(root / "nlu_data"),
+        "nlu_data",
+        "les données d'entraînement (dossier nlu_data/) sont introuvables",
+        "un fichier de données doit contenir des sections (nlu, rules, stories)",
+        report,
+    ):
         for index, item in enumerate(_list(doc.data.get("nlu"))):
             if isinstance(item, dict) and "intent" in item:
                 _read_examples(doc, index, item, project)
