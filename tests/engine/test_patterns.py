@@ -12,16 +12,38 @@ CRISIS = {
         "jveux mourir",
         "jai prepare la corde",
         "jveux plus etre la",
+        # families added after the held-out check of the training data (bench/nlu/cv.py)
+        "jpense a la mort h24",
+        "ya plus que la mort comme solution",
+        "ma soeur menace de se suicider",
+        "jme taillade les cuisses",
+        "jai garde des cachets dans mon tiroir",
+        "jvais avaler toute la boite ce soir",
+        "jai fait une ts lannee derniere",
+        "jveux mourrire",
+        "a quoi bon vivre franchement",
+        "jsuis un fardeau pour ma famille",
     ],
     "crisis_violence": [
         "jsuis harcelee et menacee sur snap",
         "mon beau pere me tape",
         "mon copain me frappe",
+        "il ma pete le nez hier soir",
+        "jsuis battue par mon mari",
+        "mon ex a balance mes nudes sur insta",
+        "il me fait du chantage avec des photos",
+        "on ma mis un truc dans mon verre",
+        "il menferme dans la chambre",
     ],
     "crisis_shelter": [
         "jdors dans une cage descalier ce soir",
         "jsais pas ou dormir ce soir",
         "mes darons mont mis dehors",
+        "jai plus de toit depuis hier",
+        "on ma jete du foyer",
+        "jsais pas ou je vais dormir ce soir",
+        "jvais dormir sur un banc",
+        "je peux plus rentrer chez mes darons",
     ],
 }
 NOT_CRISIS = [
@@ -32,6 +54,15 @@ NOT_CRISIS = [
     "jsuis a la rue de la gare a Carvin",
     "jsuis mort de rire",
     "je dors chez ma tante ce soir",
+    # triage answers and everyday phrasings that the 2026-11-27 patterns must leave alone
+    "jsuis deja suivi par la mission locale",
+    "jsuis suivie par une assistante sociale",
+    "on ma tape mon tel dans le bus",
+    "je me coupe les cheveux ce soir",
+    "on sest fait battus au foot 3-0",
+    "je cherche un appart jai pas de logement a moi",
+    "mon patron me menace de me virer",
+    "je dis au revoir a tout le monde pour aujourdhui, merci",
 ]
 
 
