@@ -1,4 +1,4 @@
-"""Texts the app says by itself (engine down, unknown commands…) and the crisis lexicon."""
+"""Texts the app says by itself (engine down, unknown commands…) and the crisis check."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from engine.crisis import default_patterns
 from maraude.text import fold
 
 __all__ = ["AppTexts", "CrisisKind", "fold"]
@@ -54,8 +55,18 @@ class AppTexts:
         )
 
     def crisis_kinds(self, text: str) -> list[CrisisKind]:
+        """The crisis kinds a message signals, for the paths that do not go through the engine.
+
+        A message relayed to a counsellor, or typed while the engine is down, is checked with
+        the engine's own crisis guard (engine/crisis_patterns.txt, after the informal-French
+        normaliser: the same recall as in a conversation with the bot) and with the extra
+        patterns of texts.yml. Kinds come in the order of texts.yml (suicide first).
+        """
         folded = f" {fold(text)} "
-        return [k for k in self.crisis if any(p.search(folded) for p in k.patterns)]
+        guard = {m.intent.removeprefix("crisis_") for m in default_patterns().match(text)}
+        return [
+            k for k in self.crisis if k.name in guard or any(p.search(folded) for p in k.patterns)
+        ]
 
     def without_engine(self, text: str) -> list[str]:
         """What to say when the engine cannot: helplines for a crisis, else a clear notice."""

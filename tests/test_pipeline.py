@@ -41,6 +41,12 @@ async def pipeline(sqlite_url: str):  # type: ignore[no-untyped-def]
         ("mon copain me frappe", "3919"),
         ("chui a la rue ce soir", "115"),
         ("mes darons m'ont mis dehors jsais pas ou dormir", "115"),
+        # Only the engine's crisis guard (engine/crisis_patterns.txt, after the normaliser)
+        # knows these: the app-side check must not be weaker than a conversation with the bot.
+        ("jpense a la mort tout le temps", "3114"),
+        ("jme taillade les bras", "3114"),
+        ("il ma pete le nez", "3919"),
+        ("jai plus de toit depuis hier", "115"),
     ],
 )
 async def test_crisis_gets_helplines_even_when_the_engine_is_down(
@@ -53,6 +59,14 @@ async def test_crisis_gets_helplines_even_when_the_engine_is_down(
     [request] = pipeline.handoff.open_requests(person.pseudo_id)
     assert request.urgency == "crisis" and request.source == "crisis"
     assert request.excerpt is None  # no consent: the ticket, not the words
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["jsuis deja suivi par la mission locale", "on ma tape mon tel", "mdr jsuis mort de rire"],
+)
+def test_harmless_lookalikes_are_not_a_crisis(message: str) -> None:
+    assert TEXTS.crisis_kinds(message) == []
 
 
 async def test_engine_down_gets_a_clear_notice(pipeline: ConversationPipeline) -> None:
