@@ -502,6 +502,19 @@ def report(results: dict[str, dict[str, Any]], cases: list[dict[str, Any]]) -> N
 # ---------------------------------------------------------------------------------------------
 
 
+def quiet_logs() -> None:
+    logging.basicConfig(level=logging.ERROR)
+    try:  # rasa logs every parsed message through structlog at debug level otherwise
+        from rasa.utils.log_utils import configure_structlog
+
+        configure_structlog(logging.WARNING)
+    except Exception:  # noqa: BLE001
+        pass
+    for noisy in ("rasa", "tensorflow", "absl", "spacy"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="also write the full results as JSON here")
@@ -519,16 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--testset", type=Path, default=TESTSET)
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.ERROR)
-    try:  # rasa logs every parsed message through structlog at debug level otherwise
-        from rasa.utils.log_utils import configure_structlog
-
-        configure_structlog(logging.WARNING)
-    except Exception:  # noqa: BLE001
-        pass
-    for noisy in ("rasa", "tensorflow", "absl", "spacy"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore")
+    quiet_logs()
 
     started = time.perf_counter()
     if args.keep:

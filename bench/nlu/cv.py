@@ -1,0 +1,198 @@
+"""Compare NLU configs on held-out splits of the training data (never on the bench test set).
+
+`run.py` measures the pipelines on `testset.yml`, which must stay a final exam: choosing settings
+by looking at its score would only fit the pipeline to 373 messages. This tool is the place to
+choose them: it makes stratified 80/20 splits of `nlu_data/` (Rasa's own
+`TrainingData.train_test_split`, one split per seed), trains every given config on the 80 % and
+scores the 20 % with the same figures as `run.py` (macro-F1, accuracy, crisis recall, false
+alarms; `nlu_fallback` counts as wrong). It also replays the FallbackClassifier at other
+thresholds from the saved intent rankings, so thresholds need no retraining.
+
+    .venv-rasa/bin/python bench/nlu/cv.py                         # config.yml vs stock, 2 splits
+    .venv-rasa/bin/python bench/nlu/cv.py --config project=config.yml --config wide=/tmp/w.yml \
+        --seeds 0 1 2 --keep /tmp/cv
+
+`stock` names `stock_config.yml` aligned with config.yml, as in `run.py`. Each training takes
+about 2-4 minutes on 2 cores, so a comparison of two configs on two splits takes ~10-15 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import run  # noqa: E402  (bench/nlu/run.py: training, parsing and the metrics)
+
+THRESHOLDS = (0.0, 0.2, 0.25, 0.3, 0.35, 0.4)
+
+
+def split(nlu_dir: Path, seed: int, dest: Path) -> list[dict[str, Any]]:
+    """Write the 80 % training part under dest; return the 20 % as run.py test cases."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    # nlu_data/ also holds rules and stories, which load_data cannot read: NLU folders only.
+    parts = [load_data(str(nlu_dir / sub), language="fr") for sub in ("nlu", "lookups")]
+    data = parts[0].merge(*parts[1:])
+    train, test = data.train_test_split(train_frac=0.8, random_seed=seed)
+    dest.mkdir(parents=True, exist_ok=True)
+    train.persist_nlu(str(dest / "nlu.yml"))
+    cases = []
+    for msg in test.intent_examples:
+        cases.append(
+            {
+                "text": msg.get("text"),
+                "intent": run.base_intent(msg.get("intent")),
+                "entities": [
+                    {"entity": e["entity"], "value": str(e["value"])}
+                    for e in msg.get("entities") or []
+                ],
+                "lookalike": False,
+            }
+        )
+    return cases
+
+
+async def parse_ranked(model: Path, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Parse every case; keep the classifier's own top two (before the fallback)."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    await agent.parse_message("bonjour")
+    out = []
+    for case in cases:
+        parsed = await agent.parse_message(case["text"])
+        intent = parsed.get("intent") or {}
+        ranking = [
+            (run.base_intent(r.get("name")), float(r.get("confidence") or 0.0))
+            for r in parsed.get("intent_ranking") or []
+            if r.get("name") != run.FALLBACK
+        ]
+        out.append(
+            {
+                "intent": run.base_intent(intent.get("name")),
+                "confidence": float(intent.get("confidence") or 0.0),
+                "ranking": ranking[:2],
+                "entities": [
+                    {"entity": e.get("entity"), "value": e.get("value")}
+                    for e in parsed.get("entities") or []
+                ],
+                "ms": 0.0,
+            }
+        )
+    return out
+
+
+def replay(preds: list[dict[str, Any]], threshold: float, ambiguity: float) -> list[dict[str, Any]]:
+    """The predictions as FallbackClassifier(threshold, ambiguity) would have left them.
+
+    A crisis_* intent set by the crisis guard is kept whatever the thresholds (the guard runs
+    after the fallback and never downgrades)."""
+    replayed = []
+    for p in preds:
+        if p["intent"].startswith(run.CRISIS_PREFIX) or not p["ranking"]:
+            replayed.append(p)
+            continue
+        top, conf = p["ranking"][0]
+        second = p["ranking"][1][1] if len(p["ranking"]) > 1 else 0.0
+        falls = conf < threshold or (conf - second) < ambiguity
+        replayed.append({**p, "intent": run.FALLBACK if falls else top})
+    return replayed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--config",
+        action="append",
+        metavar="NAME=PATH",
+        help="a config to compare (repeatable); 'stock' alone means the aligned stock config; "
+        "default: project=config.yml and stock",
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--keep", type=Path, help="work dir to keep (splits, models, logs)")
+    parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument("--ambiguity", type=float, default=0.05)
+    args = parser.parse_args(argv)
+    run.quiet_logs()
+
+    specs = args.config or [f"project={run.PROJECT_CONFIG}", "stock"]
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        work, cleanup = args.keep.resolve(), None
+    else:
+        cleanup = tempfile.TemporaryDirectory(prefix="maraude-nlu-cv-")
+        work = Path(cleanup.name)
+    try:
+        configs: dict[str, Path] = {}
+        for spec in specs:
+            if spec == "stock":
+                configs["stock"] = work / "config-stock.yml"
+                run.write_stock_config(configs["stock"])
+                continue
+            name, _, path = spec.partition("=")
+            if not path:
+                name, path = Path(spec).stem, spec
+            configs[name] = work / f"config-{name}.yml"
+            shutil.copy(path, configs[name])
+        domain = run.ROOT / "domain"
+        results: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in configs}
+        for seed in args.seeds:
+            cases = split(run.ROOT / "nlu_data", seed, work / f"split-{seed}")
+            print(f"split seed {seed}: {len(cases)} held-out messages", flush=True)
+            for name, config in configs.items():
+                fold_work = work / f"{name}-{seed}"
+                fold_work.mkdir(parents=True, exist_ok=True)
+                trained = run.train(name, config, work / f"split-{seed}", domain, fold_work)
+                if trained["model"] is None:
+                    print(f"  {name}: training FAILED, see {trained['log']}")
+                    continue
+                preds = asyncio.run(parse_ranked(trained["model"], cases))
+                figures = {"as_trained": run.metrics(cases, preds)["macro_f1"]}
+                for t in THRESHOLDS:
+                    figures[f"t{t}"] = run.metrics(cases, replay(preds, t, args.ambiguity))[
+                        "macro_f1"
+                    ]
+                m = run.metrics(cases, preds)
+                figures.update(
+                    accuracy=m["accuracy"],
+                    crisis_recall=m["crisis_recall"],
+                    false_alarm_rate=m["false_alarm_rate"],
+                    fallbacks=m["fallbacks"],
+                    seconds=trained["seconds"],
+                )
+                results[name][seed] = figures
+                print(
+                    f"  {name}: macro-F1 {figures['as_trained']:.3f}, accuracy "
+                    f"{m['accuracy']:.3f}, fallbacks {m['fallbacks']}, crisis recall "
+                    f"{m['crisis_recall']:.3f}, trained in {trained['seconds']:.0f}s",
+                    flush=True,
+                )
+        print("\nmacro-F1 on held-out training data (mean over splits)")
+        cols = ["as_trained"] + [f"t{t}" for t in THRESHOLDS]
+        print(f"{'config':<16}" + "".join(f"{c:>12}" for c in cols))
+        for name, by_seed in results.items():
+            if not by_seed:
+                continue
+            row = [statistics.fmean(f[c] for f in by_seed.values()) for c in cols]
+            print(f"{name:<16}" + "".join(f"{v:>12.3f}" for v in row))
+        print(f"(tX: the fallback replayed at threshold X, ambiguity {args.ambiguity})")
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+        return 0 if any(results.values()) else 1
+    finally:
+        if cleanup is not None:
+            cleanup.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
