@@ -23,6 +23,8 @@ CRISIS = {
         "jveux mourrire",
         "a quoi bon vivre franchement",
         "jsuis un fardeau pour ma famille",
+        "jai deja tente de me tuer lan dernier",
+        "jme coupe au cutter",
     ],
     "crisis_violence": [
         "jsuis harcelee et menacee sur snap",
