@@ -129,6 +129,19 @@ class NormaliseTest(unittest.TestCase):
             with self.subTest(raw=raw):
                 self.assertEqual(normalise(raw), expected)
 
+    def test_listed_glued_elisions_are_split_and_ambiguous_ones_left(self) -> None:
+        cases = {
+            "jcherche de lemploi": "je cherche de l'emploi",
+            "qqn pour maider a lecole": "quelqu'un pour m'aider a l'ecole",
+            "personne pour mheberger": "personne pour m'heberger",
+            "jveux que ca sarrete": "je veux que ca s'arrete",
+            "elle est laide": "elle est laide",  # ugly, or "l'aide": left as written
+            "quelle formation": "quelle formation",  # "quelle", not "qu'elle"
+        }
+        for raw, expected in cases.items():
+            with self.subTest(raw=raw):
+                self.assertEqual(normalise(raw), expected)
+
     def test_slang_never_breaks_crisis_wording(self) -> None:
         # "sous" (under), "caisse" (till), "doc" (document) are deliberately not expanded:
         # the crisis patterns read "sous un train", "dans ma caisse" as they are.
