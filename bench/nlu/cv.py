@@ -11,6 +11,7 @@ thresholds from the saved intent rankings, so thresholds need no retraining.
     .venv-rasa/bin/python bench/nlu/cv.py                         # config.yml vs stock, 2 splits
     .venv-rasa/bin/python bench/nlu/cv.py --config project=config.yml --config wide=/tmp/w.yml \
         --seeds 0 1 2 --keep /tmp/cv
+    .venv-rasa/bin/python bench/nlu/cv.py --guard      # the crisis patterns alone, in seconds
 
 `stock` names `stock_config.yml` aligned with config.yml, as in `run.py`. Each training takes
 about 2-4 minutes on 2 cores, so a comparison of two configs on two splits takes ~10-15 minutes.
@@ -109,6 +110,32 @@ def replay(preds: list[dict[str, Any]], threshold: float, ambiguity: float) -> l
     return replayed
 
 
+def guard_check(nlu_dir: Path, verbose: bool) -> int:
+    """The crisis guard alone on every training example: recall on crisis_*, false alarms."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    from engine.crisis import default_patterns
+
+    patterns = default_patterns()
+    data = load_data(str(nlu_dir / "nlu"), language="fr")
+    crisis, other = [], []
+    for msg in data.intent_examples:
+        text, intent = msg.get("text"), run.base_intent(msg.get("intent"))
+        (crisis if intent.startswith(run.CRISIS_PREFIX) else other).append((text, intent))
+    missed = [(t, i) for t, i in crisis if i not in {m.intent for m in patterns.match(t)}]
+    alarms = [(t, i, patterns.match(t)[0].intent) for t, i in other if patterns.match(t)]
+    print(
+        f"crisis guard alone on nlu_data/: recall {len(crisis) - len(missed)}/{len(crisis)} "
+        f"(right crisis intent), false alarms {len(alarms)}/{len(other)}"
+    )
+    if verbose:
+        for text, intent in missed:
+            print(f"  missed {intent}: {text}")
+        for text, intent, got in alarms:
+            print(f"  false alarm {got} on {intent}: {text}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -122,8 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="work dir to keep (splits, models, logs)")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--ambiguity", type=float, default=0.05)
+    parser.add_argument(
+        "--guard",
+        action="store_true",
+        help="only check the crisis guard's patterns on every training example (seconds)",
+    )
     args = parser.parse_args(argv)
     run.quiet_logs()
+    if args.guard:
+        return guard_check(run.ROOT / "nlu_data", verbose=True)
 
     specs = args.config or [f"project={run.PROJECT_CONFIG}", "stock"]
     if args.keep:
