@@ -5,7 +5,12 @@ through the real python-telegram-bot client polling a local fake Bot API; then t
 messages are posted straight to the engine's REST channel by the same number of senders.
 Prints p50/p95 latency per message, messages per second, and the ratio app/engine.
 
-    .venv/bin/python -m bench.e2e [--users 20] [--messages 5]
+Then the cost of the tracker read the app makes after every exchange for its observers
+(`EngineClient.last_turn`: `GET /conversations/{id}/tracker?include_events=AFTER_RESTART`),
+whose payload grows with the conversation, against the same read without events (`NONE`), at
+a few conversation lengths.
+
+    .venv/bin/python -m bench.e2e [--users 20] [--messages 5] [--tracker-turns 10,50,200]
 """
 
 from __future__ import annotations
@@ -79,10 +84,42 @@ def report(name: str, latencies: list[float], elapsed: float) -> dict[str, float
     return figures
 
 
+def tracker_reads(
+    client: httpx.Client, engine_url: str, lengths: list[int]
+) -> list[tuple[int, float, float, float, float]]:
+    """Grow one conversation and time the observers' tracker read at each length."""
+    sender, rest = "bench-tracker", f"{engine_url}/webhooks/rest/webhook"
+    url = f"{engine_url}/conversations/{sender}/tracker"
+    rows, sent = [], 0
+    for target in sorted(lengths):
+        while sent < target:
+            text = MESSAGES[sent % len(MESSAGES)]
+            client.post(rest, json={"sender": sender, "message": text}).raise_for_status()
+            sent += 1
+        figures = []
+        for include in ("AFTER_RESTART", "NONE"):
+            times, size = [], 0
+            for _ in range(20):
+                t0 = time.perf_counter()
+                response = client.get(url, params={"include_events": include})
+                response.raise_for_status()
+                times.append(time.perf_counter() - t0)
+                size = len(response.content)
+            figures += [size / 1024, statistics.median(times) * 1000]
+        rows.append((target, *figures))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--messages", type=int, default=5)
+    parser.add_argument(
+        "--tracker-turns",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[10, 50, 200],
+        help="conversation lengths at which to time the tracker read (comma-separated)",
+    )
     args = parser.parse_args()
     texts = list(itertools.islice(itertools.cycle(MESSAGES), args.messages))
 
@@ -123,6 +160,7 @@ def main() -> None:
                 return out
 
             engine_lat, engine_elapsed = run_users(args.users, direct)
+            tracker_rows = tracker_reads(client, stack.engine.url, args.tracker_turns)
 
     print(f"\n{args.users} users x {args.messages} messages, one at a time per user\n")
     app = report("Telegram -> app -> engine", app_lat, app_elapsed)
@@ -132,6 +170,12 @@ def main() -> None:
         f"p95 x{app['p95_ms'] / base['p95_ms']:.2f}  "
         f"throughput x{app['msg_per_s'] / base['msg_per_s']:.2f}"
     )
+    print("\ntracker read after each exchange (median of 20 reads, one conversation):")
+    for turns, events_kb, events_ms, none_kb, none_ms in tracker_rows:
+        print(
+            f"  after {turns:>4} messages: AFTER_RESTART {events_kb:8.1f} kB {events_ms:7.1f} ms"
+            f"   NONE (baseline) {none_kb:6.1f} kB {none_ms:6.1f} ms"
+        )
 
 
 if __name__ == "__main__":
