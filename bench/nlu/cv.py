@@ -96,8 +96,9 @@ async def parse_ranked(model: Path, cases: list[dict[str, Any]]) -> list[dict[st
 def replay(preds: list[dict[str, Any]], threshold: float, ambiguity: float) -> list[dict[str, Any]]:
     """The predictions as FallbackClassifier(threshold, ambiguity) would have left them.
 
-    A crisis_* intent set by the crisis guard is kept whatever the thresholds (the guard runs
-    after the fallback and never downgrades)."""
+    A crisis_* verdict is kept whatever the thresholds: the crisis guard runs after the
+    fallback and never downgrades. (A crisis_* from the classifier alone, under the threshold
+    and missed by the guard, is kept too: an approximation, on a handful of messages.)"""
     replayed = []
     for p in preds:
         if p["intent"].startswith(run.CRISIS_PREFIX) or not p["ranking"]:
