@@ -5,16 +5,15 @@ its event loop). The client must hold conversation requests and never lose one."
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
 
 import pytest
 
 from bot.engine_client import EngineClient, EngineUnavailable, turn_from_tracker
+from tests.fakes.json_http import JsonHandler
 
 LOAD_SECONDS = 1.5
 
@@ -33,27 +32,12 @@ class SlowRasa(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server: SlowRasa
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _reply(self, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        return json.loads(self.rfile.read(length) or b"{}")
 
     def do_PUT(self) -> None:
         started = time.monotonic()
-        body = self._body()
+        body = self.read_json()
         with self.server.loading:
             time.sleep(LOAD_SECONDS)
             self.server.model = body["model_file"]
@@ -63,19 +47,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         started = time.monotonic()
-        body = self._body()
+        body = self.read_json()
         with self.server.loading:  # the engine answers nothing while it loads
             model = self.server.model
         self.server.log.append((f"message {body['message']}", started, time.monotonic()))
-        self._reply([{"recipient_id": body["sender"], "text": f"{model}: {body['message']}"}])
+        self.reply_json([{"recipient_id": body["sender"], "text": f"{model}: {body['message']}"}])
 
     def do_GET(self) -> None:
         with self.server.loading:
             pass
         if self.path.startswith("/status"):
-            self._reply({"model_file": self.server.model})
+            self.reply_json({"model_file": self.server.model})
         else:
-            self._reply({"latest_message": {"text": "x", "intent": {"name": "greet"}}})
+            self.reply_json({"latest_message": {"text": "x", "intent": {"name": "greet"}}})
 
 
 async def swap_started(client: EngineClient) -> None:

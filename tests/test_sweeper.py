@@ -8,12 +8,10 @@ python-telegram-bot Application; the engine's trigger_intent is a tiny stdlib HT
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,6 +47,7 @@ from handoff.services.handoff import HandoffService, TriageSummary
 from handoff.services.people import PeopleService
 from handoff.services.tickets import TicketService
 from maraude.app import create_app
+from tests.fakes.json_http import JsonHandler, JsonServer
 from tests.fakes.telegram_api import TEST_TOKEN, FakeTelegramServer
 from tests.support import make_settings, repo_router
 
@@ -456,16 +455,16 @@ def test_two_sweepers_on_postgresql_send_every_row_once(pg_url: str) -> None:
 
 
 # Telegram: blocked bot and flood control through the fake Bot API --------------------------
-class FakeEngine:
+class FakeEngine(JsonServer):
     """Rasa's `POST /conversations/{id}/trigger_intent`, answering with buttons."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         engine = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body = self.read_json()
                 engine.calls.append((self.path, body))
                 if body.get("name") == "EXTERNAL_unknown":
                     self.send_response(404)
@@ -484,30 +483,13 @@ class FakeEngine:
                         },
                     ],
                 }
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply_json(answer)
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
+        super().__init__(Handler)
 
     def __enter__(self) -> FakeEngine:
-        self.thread.start()
+        self.start()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @dataclass

@@ -7,13 +7,10 @@ PostgreSQL through the gated `database` fixture)."""
 
 from __future__ import annotations
 
-import json
 import textwrap
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +37,7 @@ from handoff.services.people import PeopleService
 from handoff.services.tickets import TicketService
 from handoff.variants import DomainVariants, Variant, VariantCatalog, domain_files
 from maraude.app import create_app
+from tests.fakes.json_http import JsonHandler, JsonServer
 from tests.support import ROOT, make_settings, repo_router
 
 DOMAIN = ROOT / "domain"
@@ -377,29 +375,21 @@ async def test_erasure_removes_the_exposures_and_a_late_exposure_is_dropped(
 
 
 # A small Rasa: REST channel, tracker, trigger_intent ---------------------------------------
-class FakeRasa:
+class FakeRasa(JsonServer):
     def __init__(self, messages: list[dict[str, Any]]) -> None:
         self.messages = messages
         rasa = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def _json(self, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
+                self.read_json()
                 if self.path.endswith("/trigger_intent"):
-                    self._json({"tracker": {}, "messages": rasa.messages})
+                    self.reply_json({"tracker": {}, "messages": rasa.messages})
                 else:
-                    self._json(rasa.messages)
+                    self.reply_json(rasa.messages)
 
             def do_GET(self) -> None:
-                self._json(
+                self.reply_json(
                     {
                         "latest_message": {
                             "text": "c bon",
@@ -410,20 +400,8 @@ class FakeRasa:
                     }
                 )
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
+        self.start()
 
 
 @pytest.fixture
