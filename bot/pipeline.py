@@ -149,8 +149,11 @@ class ConversationPipeline:
         except EngineUnavailable as exc:
             log.warning("engine unavailable for %s: %s", person.pseudo_id, exc)
             engine_ok = False
-            items, replies = [], [Reply(text) for text in self.texts.without_engine(shown)]
-            await self._urgent_without_engine(person.pseudo_id, shown)
+            # A crisis seen by the app's own check still reaches a counsellor.
+            kinds = self.texts.crisis_kinds(shown)
+            items, replies = [], [Reply(text) for text in self.texts.without_engine(kinds)]
+            if kinds:
+                await self._urgent(person.pseudo_id, shown, kinds[0].name)
         if any(item.get("custom") == ERASE_SIGNAL for item in items):
             # The engine has saved this turn: now erase it with everything else, log nothing.
             if self.desk is not None:
@@ -182,12 +185,6 @@ class ConversationPipeline:
                 await observer.after_exchange(exchange)
             except Exception:  # an analytics failure must not break the conversation
                 log.exception("exchange observer %r failed", observer)
-
-    async def _urgent_without_engine(self, pseudo_id: str, text: str) -> None:
-        """A crisis seen by the lexicon while the engine is down still reaches a counsellor."""
-        kinds = self.texts.crisis_kinds(text)
-        if kinds:
-            await self._urgent(pseudo_id, text, kinds[0].name)
 
     async def _urgent(self, pseudo_id: str, text: str, kind: str) -> None:
         ref = await asyncio.to_thread(

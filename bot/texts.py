@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,9 +69,9 @@ class AppTexts:
             k for k in self.crisis if k.name in guard or any(p.search(folded) for p in k.patterns)
         ]
 
-    def without_engine(self, text: str) -> list[str]:
-        """What to say when the engine cannot: helplines for a crisis, else a clear notice."""
-        kinds = self.crisis_kinds(text)
+    def without_engine(self, kinds: Sequence[CrisisKind]) -> list[str]:
+        """What to say when the engine cannot: helplines for the crisis kinds the message
+        signals (`crisis_kinds`), else a clear notice."""
         if kinds:
             return [k.text for k in kinds]
         return [self.engine_down]

@@ -97,7 +97,10 @@ def test_every_other_message_of_the_real_domain_is_not_a_variant() -> None:
                 assert found is None, (name, text)
             checked += 1
     assert checked > 60  # the whole domain was walked, not an empty list
-    for text in TEXTS.without_engine("slt") + [TEXTS.engine_down, TEXTS.too_long]:
+    for text in TEXTS.without_engine(TEXTS.crisis_kinds("slt")) + [
+        TEXTS.engine_down,
+        TEXTS.too_long,
+    ]:
         assert catalog.match(text) is None
 
 
