@@ -1,6 +1,7 @@
-"""Rasa custom components (informal-French normaliser, crisis guard), loaded by the engine.
+"""Rasa custom components (informal-French normaliser, intent blend, crisis guard).
 
-Only the standard library and rasa may be imported here: this package runs in `.venv-rasa`.
+Only the standard library and what the Rasa env has (rasa, numpy, scipy, scikit-learn) may be
+imported by the components: they run in `.venv-rasa`.
 `engine.normalise` and `engine.crisis` use the standard library only: the app (`.venv`) reads
 the same crisis patterns when it answers without the engine (`bot/texts.py`).
 The components themselves come with the NLU issue; `maraude up` already puts the project
