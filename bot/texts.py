@@ -4,17 +4,53 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from engine.crisis import default_patterns
+from engine.crisis import DEFAULT_PATTERNS_PATH, DEFAULT_PRIORITY, CrisisPatterns, default_patterns
+from engine.normalise import DEFAULT_LEXICON_PATH, Lexicon
 from maraude.text import fold
 
 __all__ = ["AppTexts", "CrisisKind", "fold"]
 
 DEFAULT_FILE = Path(__file__).with_name("texts.yml")
+NORMALISER = "engine.components.Normaliser"
+CRISIS_GUARD = "engine.components.CrisisGuard"
+
+
+def engine_crisis_check(config: Path | None) -> tuple[CrisisPatterns, Lexicon | None]:
+    """The crisis patterns and lexicon the engine's config.yml sets up, for the app's own check.
+
+    The engine's `CrisisGuard` reads `patterns` + `extra_patterns` (and `priority`), its
+    `Normaliser` reads `lexicon` + `extra_lexicons`; relative paths are relative to the project
+    root (the engine's working directory, `config`'s folder). Without a config.yml, or without
+    those components in it, the shipped files: the app's check is never weaker than the default.
+    A `None` lexicon means the shipped one (cached by `engine.normalise`).
+    """
+    steps: list[Any] = []
+    if config is not None and config.is_file():
+        steps = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("pipeline") or []
+    by_name = {s.get("name"): s for s in steps if isinstance(s, dict)}
+    root = config.parent if config is not None else Path(".")
+
+    def files(step: dict[str, Any], main: str, extra: str, default: Path) -> list[Path]:
+        named = [step.get(main) or default, *(step.get(extra) or [])]
+        return [p if p.is_absolute() else root / p for p in map(Path, named)]
+
+    guard_step, lexicon_step = by_name.get(CRISIS_GUARD), by_name.get(NORMALISER)
+    patterns = default_patterns()
+    if guard_step and (guard_step.get("patterns") or guard_step.get("extra_patterns")):
+        paths = files(guard_step, "patterns", "extra_patterns", DEFAULT_PATTERNS_PATH)
+        patterns = CrisisPatterns.from_files(paths, guard_step.get("priority") or DEFAULT_PRIORITY)
+    lexicon = None
+    if lexicon_step and (lexicon_step.get("lexicon") or lexicon_step.get("extra_lexicons")):
+        lexicon = Lexicon.from_files(
+            files(lexicon_step, "lexicon", "extra_lexicons", DEFAULT_LEXICON_PATH)
+        )
+    return patterns, lexicon
 
 
 @dataclass(frozen=True)
@@ -35,9 +71,14 @@ class AppTexts:
     handoff_closed: str
     handoff_already: str
     crisis: tuple[CrisisKind, ...]
+    # The engine's crisis guard and lexicon (engine_crisis_check), for crisis_kinds.
+    guard: CrisisPatterns = field(default_factory=default_patterns)
+    lexicon: Lexicon | None = None
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_FILE) -> AppTexts:
+    def load(cls, path: Path = DEFAULT_FILE, engine_config: Path | None = None) -> AppTexts:
+        """texts.yml, with the crisis guard set up as `engine_config` (config.yml) sets it."""
+        guard, lexicon = engine_crisis_check(engine_config)
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         kinds = tuple(
             CrisisKind(name, tuple(re.compile(p) for p in spec["patterns"]), spec["text"].strip())
@@ -53,18 +94,22 @@ class AppTexts:
             handoff_closed=data["handoff_closed"].strip(),
             handoff_already=data["handoff_already"].strip(),
             crisis=kinds,
+            guard=guard,
+            lexicon=lexicon,
         )
 
     def crisis_kinds(self, text: str) -> list[CrisisKind]:
         """The crisis kinds a message signals, for the paths that do not go through the engine.
 
         A message relayed to a counsellor, or typed while the engine is down, is checked with
-        the engine's own crisis guard (engine/crisis_patterns.txt, after the informal-French
-        normaliser: the same recall as in a conversation with the bot) and with the extra
-        patterns of texts.yml. Kinds come in the order of texts.yml (suicide first).
+        the engine's own crisis guard (engine/crisis_patterns.txt and config.yml's extra
+        patterns, after the informal-French normaliser and its lexicon: the same recall as in a
+        conversation with the bot) and with the extra patterns of texts.yml. Kinds come in the
+        order of texts.yml (suicide first).
         """
         folded = f" {fold(text)} "
-        guard = {m.intent.removeprefix("crisis_") for m in default_patterns().match(text)}
+        matches = self.guard.match(text, self.lexicon)
+        guard = {m.intent.removeprefix("crisis_") for m in matches}
         return [
             k for k in self.crisis if k.name in guard or any(p.search(folded) for p in k.patterns)
         ]

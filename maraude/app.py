@@ -92,7 +92,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     tickets = TicketService(
         db, settings.handoff, router, clock, team_ids=[team.id for team in settings.teams]
     )
-    texts = AppTexts.load()
+    texts = AppTexts.load(engine_config=settings.root / "config.yml")
     desk = HandoffDesk(
         tickets,
         DeskTexts(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.engine_client import EngineClient
@@ -67,6 +69,34 @@ async def test_crisis_gets_helplines_even_when_the_engine_is_down(
 )
 def test_harmless_lookalikes_are_not_a_crisis(message: str) -> None:
     assert TEXTS.crisis_kinds(message) == []
+
+
+def test_crisis_check_follows_the_engine_config(tmp_path: Path) -> None:
+    """config.yml's extra patterns and extra lexicon reach the app's own check, as they reach
+    the engine's guard; the shipped patterns still apply."""
+    (tmp_path / "extra_patterns.txt").write_text(
+        "[crisis_violence]\n\\bil me racket\\w*\n", encoding="utf-8"
+    )
+    (tmp_path / "words.txt").write_text("[words]\nrkt = racket\n", encoding="utf-8")
+    (tmp_path / "config.yml").write_text(
+        "pipeline:\n"
+        "  - name: engine.components.Normaliser\n"
+        "    extra_lexicons: [words.txt]\n"
+        "  - name: DIETClassifier\n"
+        "  - name: engine.components.CrisisGuard\n"
+        "    extra_patterns: [extra_patterns.txt]\n",
+        encoding="utf-8",
+    )
+    message = "il me rkt tous les jours a la sortie"
+    assert TEXTS.crisis_kinds(message) == []
+    texts = AppTexts.load(engine_config=tmp_path / "config.yml")
+    assert [k.name for k in texts.crisis_kinds(message)] == ["violence"]
+    assert [k.name for k in texts.crisis_kinds("jveux mourir")] == ["suicide"]
+    # no config.yml, or one without the components: the shipped patterns and lexicon
+    for config in (tmp_path / "missing.yml", None):
+        shipped = AppTexts.load(engine_config=config)
+        assert [k.name for k in shipped.crisis_kinds("jme taillade les bras")] == ["suicide"]
+        assert shipped.crisis_kinds(message) == []
 
 
 async def test_engine_down_gets_a_clear_notice(pipeline: ConversationPipeline) -> None:
