@@ -229,6 +229,29 @@ class IntentBlendTest(unittest.TestCase):
         loaded.process([message])
         self.assertEqual(message.get(INTENT)[INTENT_NAME_KEY], "greet")
 
+    def test_two_intents_give_a_proper_two_way_distribution(self) -> None:
+        two = (
+            'version: "3.1"\nnlu:\n  - intent: affirm\n    examples: |\n'
+            "      - oui\n      - ouais grave\n      - ok vas y\n      - dac\n"
+            "  - intent: deny\n    examples: |\n"
+            "      - non\n      - nan laisse\n      - pas du tout\n      - jamais\n"
+        )
+        blend = IntentBlend.create(
+            {**IntentBlend.get_default_config(), "weight": 1.0},
+            self.storage,
+            Resource("two"),
+            self.context,
+        )
+        blend.train(self._training_data(two))
+        for text, expected in (("ouais ok", "affirm"), ("nan jamais", "deny")):
+            message = _diet(text, [("greet", 1.0)])
+            blend.process([message])
+            ranking = message.get(INTENT_RANKING_KEY)
+            self.assertEqual(ranking[0][INTENT_NAME_KEY], expected)
+            linear = {r[INTENT_NAME_KEY]: r[PREDICTED_CONFIDENCE_KEY] for r in ranking}
+            self.assertAlmostEqual(linear["affirm"] + linear["deny"], 1.0, places=6)
+            self.assertGreater(linear[expected], 0.5)
+
     def test_weight_out_of_range_fails_fast(self) -> None:
         with self.assertRaises(ValueError):
             IntentBlend.create(
