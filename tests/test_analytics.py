@@ -227,7 +227,7 @@ def seed(db: Database, settings: Settings) -> Seeded:
             ("P3", None, 0.3, True, utc(3, 8, 15)),  # 4 days after the 2nd: not an answer
             ("P1", "greet", 0.95, False, utc(3, 2, 9, 1)),
             ("P1", "need_job", 0.8, False, utc(3, 2, 9, 2)),
-            ("P1", "need_job", 0.5, False, utc(3, 2, 9, 3)),
+            ("P1", "need_job", 0.4, False, utc(3, 2, 9, 3)),  # under LOW_CONFIDENCE
             ("P5", "greet", 0.99, False, utc(3, 9, 9, 1)),
             ("P6", "need_housing", 0.7, False, utc(3, 9, 9, 31)),
             ("P7", "need_money", 0.85, False, utc(3, 22, 22, 30)),  # 23:30 Paris, 22 March

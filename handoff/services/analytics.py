@@ -57,6 +57,7 @@ from sqlalchemy import Select, and_, case, exists, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.engine_client import LOW_CONFIDENCE
 from handoff.clock import Clock, SystemClock
 from handoff.db import Database
 from handoff.models import (
@@ -84,7 +85,6 @@ from maraude.settings import Settings
 
 PARIS = ZoneInfo("Europe/Paris")
 RESPONSE_WINDOW = timedelta(hours=72)
-LOW_CONFIDENCE = 0.6  # same threshold as bot.engine_client.LOW_CONFIDENCE
 TOP_INTENTS = 10
 SIGNIFICANCE = 0.05  # two-sided p-value under which a variant difference is reported
 MIN_PER_ARM = 30  # fewer people exposed: "too few to conclude", whatever the p-value

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
+from bot.engine_client import LOW_CONFIDENCE
 from handoff.models import OPEN_STATUSES, RELAY_STATUSES, Origin, TicketStatus, Urgency
 from handoff.services.accounts import CounsellorRef
 from handoff.services.sla import Digest, SlaPolicy, SlaStage, waited_fr
@@ -218,6 +219,7 @@ def _render(
         "csrf_field": auth.CSRF_FIELD,
         "flashes": auth.pop_flashes(request),
         "poll_seconds": POLL_SECONDS,
+        "low_confidence_pct": round(LOW_CONFIDENCE * 100),
     }
     response: HTMLResponse = services.templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status_code

@@ -7,7 +7,6 @@
   "use strict";
   const POLL_MS = 3000;
   const MODE_KEY = "maraude.simulator.managerMode";
-  const LOW_CONFIDENCE = 0.6;
   const chat = document.getElementById("chat");
   const form = document.getElementById("composer");
   const input = document.getElementById("text");
@@ -52,7 +51,7 @@
       row(list, "Texte normalisé", turn.normalised == null ? "—" : turn.normalised)
         .classList.add("normalised");
       const confidence = turn.confidence == null ? "?" : turn.confidence.toFixed(2);
-      const low = turn.fallback || (turn.confidence != null && turn.confidence < LOW_CONFIDENCE);
+      const low = turn.misunderstood;  // the app's threshold (bot/engine_client.py)
       row(list, "Intention", (turn.intent || "—") + " (" + confidence + ")",
         low ? "intent low" : "intent");
       row(list, "Entités",
