@@ -23,8 +23,10 @@ coefficients), never pickled, and rebuilt at load time.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import numpy as np
@@ -161,6 +163,12 @@ class IntentBlend(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
     ) -> "IntentBlend":
         return cls(config, model_storage, resource)
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        # Rasa's training cache keys a component on its config and data, not its code: retrain
+        # (do not reuse a cached model) when this module changes, e.g. the stored format.
+        return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
     # -- training --------------------------------------------------------------------------
 

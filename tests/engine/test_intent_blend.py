@@ -252,6 +252,14 @@ class IntentBlendTest(unittest.TestCase):
             self.assertAlmostEqual(linear["affirm"] + linear["deny"], 1.0, places=6)
             self.assertGreater(linear[expected], 0.5)
 
+    def test_training_cache_is_keyed_on_the_module_source(self) -> None:
+        import hashlib
+
+        import engine.intent_blend as module
+
+        source = hashlib.sha256(Path(module.__file__).read_bytes()).hexdigest()
+        self.assertEqual(IntentBlend.fingerprint_addon({}), source)
+
     def test_weight_out_of_range_fails_fast(self) -> None:
         with self.assertRaises(ValueError):
             IntentBlend.create(
