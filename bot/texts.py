@@ -27,8 +27,9 @@ def engine_crisis_check(config: Path | None) -> tuple[CrisisPatterns, Lexicon | 
     The engine's `CrisisGuard` reads `patterns` + `extra_patterns` (and `priority`), its
     `Normaliser` reads `lexicon` + `extra_lexicons`; relative paths are relative to the project
     root (the engine's working directory, `config`'s folder). Without a config.yml, or without
-    those components in it, the shipped files: the app's check is never weaker than the default.
-    A `None` lexicon means the shipped one (cached by `engine.normalise`).
+    those keys in it, the shipped files, as in the engine. A `None` lexicon means the shipped
+    one (cached by `engine.normalise`). A named file that is missing fails at start, as it
+    fails the engine's training.
     """
     steps: list[Any] = []
     if config is not None and config.is_file():

@@ -406,6 +406,7 @@ def test_inbox_page_groups_annotates_and_is_for_managers_only(
     assert 'id="nav-inbox"' in queue.text
     page = marc.get("/tableau/incompris")
     assert page.status_code == 200 and "Messages incompris" in page.text
+    assert f"confiance sous {round(LOW_CONFIDENCE * 100)} %" in page.text  # the app's threshold
     shown = inbox_rows(page.text)
     assert set(shown) == set(ids.values())  # the well-understood message is not there
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text and "<script>alert" not in page.text
