@@ -119,10 +119,12 @@ class IntentBlendTest(unittest.TestCase):
                 _with_doc(message)
         return data
 
-    def _trained(self, name: str = "blend", **config: Any) -> IntentBlend:
+    def _trained(
+        self, name: str = "blend", yaml: str = TRAINING_YAML, **config: Any
+    ) -> IntentBlend:
         full = {**IntentBlend.get_default_config(), **config}
         blend = IntentBlend.create(full, self.storage, Resource(name), self.context)
-        blend.train(self._training_data())
+        blend.train(self._training_data(yaml))
         return blend
 
     def test_linear_model_alone_fixes_a_wrong_diet_guess(self) -> None:
@@ -211,13 +213,7 @@ class IntentBlendTest(unittest.TestCase):
         one_intent = (
             'version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n      - salut\n      - yo\n'
         )
-        blend = IntentBlend.create(
-            {**IntentBlend.get_default_config(), "weight": 1.0},
-            self.storage,
-            Resource("one"),
-            self.context,
-        )
-        blend.train(self._training_data(one_intent))
+        blend = self._trained("one", one_intent, weight=1.0)
         message = _diet("salut", [("greet", 0.8), ("affirm", 0.2)])
         blend.process([message])
         self.assertEqual(
@@ -236,13 +232,7 @@ class IntentBlendTest(unittest.TestCase):
             "  - intent: deny\n    examples: |\n"
             "      - non\n      - nan laisse\n      - pas du tout\n      - jamais\n"
         )
-        blend = IntentBlend.create(
-            {**IntentBlend.get_default_config(), "weight": 1.0},
-            self.storage,
-            Resource("two"),
-            self.context,
-        )
-        blend.train(self._training_data(two))
+        blend = self._trained("two", two, weight=1.0)
         for text, expected in (("ouais ok", "affirm"), ("nan jamais", "deny")):
             message = _diet(text, [("greet", 1.0)])
             blend.process([message])
