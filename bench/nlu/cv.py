@@ -63,36 +63,6 @@ def split(nlu_dir: Path, seed: int, dest: Path) -> list[dict[str, Any]]:
     return cases
 
 
-async def parse_ranked(model: Path, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Parse every case; keep the classifier's own top two (before the fallback)."""
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(str(model))
-    await agent.parse_message("bonjour")
-    out = []
-    for case in cases:
-        parsed = await agent.parse_message(case["text"])
-        intent = parsed.get("intent") or {}
-        ranking = [
-            (run.base_intent(r.get("name")), float(r.get("confidence") or 0.0))
-            for r in parsed.get("intent_ranking") or []
-            if r.get("name") != run.FALLBACK
-        ]
-        out.append(
-            {
-                "intent": run.base_intent(intent.get("name")),
-                "confidence": float(intent.get("confidence") or 0.0),
-                "ranking": ranking[:2],
-                "entities": [
-                    {"entity": e.get("entity"), "value": e.get("value")}
-                    for e in parsed.get("entities") or []
-                ],
-                "ms": 0.0,
-            }
-        )
-    return out
-
-
 def replay(preds: list[dict[str, Any]], threshold: float, ambiguity: float) -> list[dict[str, Any]]:
     """The predictions as FallbackClassifier(threshold, ambiguity) would have left them.
 
@@ -191,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                 if trained["model"] is None:
                     print(f"  {name}: training FAILED, see {trained['log']}")
                     continue
-                preds = asyncio.run(parse_ranked(trained["model"], cases))
+                preds = asyncio.run(run.parse_all(trained["model"], cases))
                 figures = {"as_trained": run.metrics(cases, preds)["macro_f1"]}
                 for t in THRESHOLDS:
                     figures[f"t{t}"] = run.metrics(cases, replay(preds, t, args.ambiguity))[

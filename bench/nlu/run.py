@@ -204,6 +204,8 @@ def train(name: str, config: Path, data: Path, domain: Path | None, work: Path) 
 
 
 async def parse_all(model: Path, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Parse every case: the final intent, the entities, the latency, and the classifier's own
+    top two intents before the fallback (`ranking`, which `cv.py` replays at other thresholds)."""
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model))
@@ -214,10 +216,16 @@ async def parse_all(model: Path, cases: list[dict[str, Any]]) -> list[dict[str, 
         parsed = await agent.parse_message(case["text"])
         ms = (time.perf_counter() - t0) * 1000
         intent = parsed.get("intent") or {}
+        ranking = [
+            (base_intent(r.get("name")), float(r.get("confidence") or 0.0))
+            for r in parsed.get("intent_ranking") or []
+            if r.get("name") != FALLBACK
+        ]
         results.append(
             {
                 "intent": base_intent(intent.get("name")),
                 "confidence": float(intent.get("confidence") or 0.0),
+                "ranking": ranking[:2],
                 "entities": [
                     {"entity": e.get("entity"), "value": e.get("value")}
                     for e in parsed.get("entities") or []
