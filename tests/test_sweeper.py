@@ -487,10 +487,6 @@ class FakeEngine(JsonServer):
 
         super().__init__(Handler)
 
-    def __enter__(self) -> FakeEngine:
-        self.start()
-        return self
-
 
 @dataclass
 class TelegramWorld:

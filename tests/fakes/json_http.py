@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 
 class JsonHandler(BaseHTTPRequestHandler):
@@ -48,7 +48,7 @@ class JsonServer:
             self.server.shutdown()
         self.server.server_close()
 
-    def __enter__(self) -> JsonServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
