@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from engine.crisis import DEFAULT_PATTERNS_PATH, DEFAULT_PRIORITY, CrisisPatterns, default_patterns
-from engine.normalise import DEFAULT_LEXICON_PATH, Lexicon
+from engine.crisis import DEFAULT_PRIORITY, CrisisPatterns, default_patterns, pattern_paths
+from engine.normalise import Lexicon, lexicon_paths
 from maraude.text import fold
 
 __all__ = ["AppTexts", "CrisisKind", "fold"]
@@ -24,33 +24,25 @@ CRISIS_GUARD = "engine.components.CrisisGuard"
 def engine_crisis_check(config: Path | None) -> tuple[CrisisPatterns, Lexicon | None]:
     """The crisis patterns and lexicon the engine's config.yml sets up, for the app's own check.
 
-    The engine's `CrisisGuard` reads `patterns` + `extra_patterns` (and `priority`), its
-    `Normaliser` reads `lexicon` + `extra_lexicons`; relative paths are relative to the project
-    root (the engine's working directory, `config`'s folder). Without a config.yml, or without
-    those keys in it, the shipped files, as in the engine. A `None` lexicon means the shipped
-    one (cached by `engine.normalise`). A named file that is missing fails at start, as it
-    fails the engine's training.
+    The same files as the engine's `CrisisGuard` (`patterns`, `extra_patterns`, `priority`) and
+    `Normaliser` (`lexicon`, `extra_lexicons`), relative to the project root (the engine's
+    working directory, `config`'s folder). Without a config.yml, or without those keys in it,
+    the shipped files, as in the engine. A `None` lexicon means the shipped one (cached by
+    `engine.normalise`). A named file that is missing fails at start, as it fails the engine.
     """
     steps: list[Any] = []
     if config is not None and config.is_file():
         steps = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("pipeline") or []
     by_name = {s.get("name"): s for s in steps if isinstance(s, dict)}
-    root = config.parent if config is not None else Path(".")
-
-    def files(step: dict[str, Any], main: str, extra: str, default: Path) -> list[Path]:
-        named = [step.get(main) or default, *(step.get(extra) or [])]
-        return [p if p.is_absolute() else root / p for p in map(Path, named)]
-
-    guard_step, lexicon_step = by_name.get(CRISIS_GUARD), by_name.get(NORMALISER)
+    root = config.parent if config is not None else None
+    guard, words = by_name.get(CRISIS_GUARD) or {}, by_name.get(NORMALISER) or {}
     patterns = default_patterns()
-    if guard_step and (guard_step.get("patterns") or guard_step.get("extra_patterns")):
-        paths = files(guard_step, "patterns", "extra_patterns", DEFAULT_PATTERNS_PATH)
-        patterns = CrisisPatterns.from_files(paths, guard_step.get("priority") or DEFAULT_PRIORITY)
+    if guard.get("patterns") or guard.get("extra_patterns"):
+        priority = guard.get("priority") or DEFAULT_PRIORITY
+        patterns = CrisisPatterns.from_files(pattern_paths(guard, root), priority)
     lexicon = None
-    if lexicon_step and (lexicon_step.get("lexicon") or lexicon_step.get("extra_lexicons")):
-        lexicon = Lexicon.from_files(
-            files(lexicon_step, "lexicon", "extra_lexicons", DEFAULT_LEXICON_PATH)
-        )
+    if words.get("lexicon") or words.get("extra_lexicons"):
+        lexicon = Lexicon.from_files(lexicon_paths(words, root))
     return patterns, lexicon
 
 

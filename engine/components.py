@@ -41,8 +41,8 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from engine.crisis import DEFAULT_PATTERNS_PATH, DEFAULT_PRIORITY, CrisisPatterns
-from engine.normalise import DEFAULT_LEXICON_PATH, Lexicon, normalise, normalise_with_alignment
+from engine.crisis import DEFAULT_PRIORITY, CrisisPatterns, pattern_paths
+from engine.normalise import Lexicon, lexicon_paths, normalise, normalise_with_alignment
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +56,6 @@ CRISIS_GUARD = "crisis_guard"
 INTENT_PAYLOAD_PREFIX = "/"
 
 _LEXICON_FILE = "lexicon.txt"
-
-
-def _lexicon_paths(config: Dict[Text, Any]) -> List[Path]:
-    main = config.get("lexicon") or DEFAULT_LEXICON_PATH
-    return [Path(main), *(Path(p) for p in config.get("extra_lexicons") or [])]
 
 
 def _digest(paths: List[Path]) -> str:
@@ -106,7 +101,7 @@ class Normaliser(GraphComponent):
     @staticmethod
     def _read_lexicon_text(config: Dict[Text, Any]) -> Text:
         parts = []
-        for path in _lexicon_paths(config):
+        for path in lexicon_paths(config):
             text = path.read_text(encoding="utf-8")
             Lexicon.parse(text, str(path))  # report errors with the right file and line
             parts.append(f"# ---- from {path}\n{text}\n")
@@ -142,7 +137,7 @@ class Normaliser(GraphComponent):
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
         # Retrain (do not reuse the cache) when a lexicon file changes.
-        return _digest(_lexicon_paths(config))
+        return _digest(lexicon_paths(config))
 
     def train(self, training_data: TrainingData) -> Resource:
         with self._model_storage.write_to(self._resource) as directory:
@@ -235,8 +230,7 @@ class CrisisGuard(GraphComponent):
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self._config = {**self.get_default_config(), **config}
-        paths = [Path(self._config["patterns"] or DEFAULT_PATTERNS_PATH)]
-        paths += [Path(p) for p in self._config["extra_patterns"] or []]
+        paths = pattern_paths(self._config)
         self._patterns = CrisisPatterns.from_files(paths, self._config["priority"])
         self._confidence = float(self._config["confidence"])
         # every crisis intent, by priority (highest first)

@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import re
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from engine.normalise import Lexicon, normalise
 
@@ -109,6 +109,15 @@ class CrisisPatterns:
                     found.append(CrisisMatch(intent, regex.pattern, hit.group()))
                     break
         return found
+
+
+def pattern_paths(config: Dict[str, Any], root: Optional[Path] = None) -> List[Path]:
+    """The pattern files a CrisisGuard config names: `patterns` (default: the shipped one), then
+    `extra_patterns`. Relative paths are relative to `root` if given (the engine reads them from
+    its working directory, the project root)."""
+    named = [Path(config.get("patterns") or DEFAULT_PATTERNS_PATH)]
+    named += [Path(p) for p in config.get("extra_patterns") or []]
+    return [p if root is None or p.is_absolute() else root / p for p in named]
 
 
 @functools.lru_cache(maxsize=1)

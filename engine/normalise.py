@@ -19,7 +19,7 @@ import functools
 import re
 import unicodedata
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 DEFAULT_LEXICON_PATH = Path(__file__).with_name("lexicon.txt")
 
@@ -147,6 +147,15 @@ class Lexicon:
             text = Path(path).read_text(encoding="utf-8")
             lexicon = lexicon.merged(cls.parse(text, str(path)))
         return lexicon
+
+
+def lexicon_paths(config: Dict[str, Any], root: Optional[Path] = None) -> List[Path]:
+    """The lexicon files a Normaliser config names: `lexicon` (default: the shipped one), then
+    `extra_lexicons`, later files winning. Relative paths are relative to `root` if given (the
+    engine reads them from its working directory, the project root)."""
+    named = [Path(config.get("lexicon") or DEFAULT_LEXICON_PATH)]
+    named += [Path(p) for p in config.get("extra_lexicons") or []]
+    return [p if root is None or p.is_absolute() else root / p for p in named]
 
 
 @functools.lru_cache(maxsize=1)
