@@ -151,9 +151,7 @@ class IntentBlendTest(unittest.TestCase):
         blend = self._trained(weight=0.25)
         message = _diet("jcherche un logement", [("need_job", 0.6), ("need_housing", 0.4)])
         assert blend._model is not None
-        linear = blend._model.probabilities(
-            [message.get(TEXT)], [message.get(SPACY_DOCS[TEXT]).vector]
-        )[0]
+        linear = blend._model.probabilities([message.get(TEXT)], [blend._vector(message)])[0]
         p = dict(zip(blend._model.classes, linear, strict=True))
         blend.process([message])
         got = {
@@ -241,6 +239,54 @@ class IntentBlendTest(unittest.TestCase):
             linear = {r[INTENT_NAME_KEY]: r[PREDICTED_CONFIDENCE_KEY] for r in ranking}
             self.assertAlmostEqual(linear["affirm"] + linear["deny"], 1.0, places=6)
             self.assertGreater(linear[expected], 0.5)
+
+    def test_content_vector_is_the_mean_of_the_content_words(self) -> None:
+        blend = self._trained()
+        # stop words do not move it: the same two content words, other function words
+        a = blend._vector(_with_doc(Message(data={TEXT: "je cherche du travail"})))
+        b = blend._vector(_with_doc(Message(data={TEXT: "moi je cherche le travail"})))
+        assert a is not None and b is not None
+        np.testing.assert_allclose(a, b)
+        doc = _nlp()("cherche travail")
+        np.testing.assert_allclose(a, np.mean([t.vector for t in doc], axis=0), rtol=1e-5)
+        # only stop words: the whole-message vector rather than nothing
+        only_stop = _with_doc(Message(data={TEXT: "je suis la"}))
+        np.testing.assert_allclose(
+            blend._vector(only_stop),  # type: ignore[arg-type]
+            only_stop.get(SPACY_DOCS[TEXT]).vector,
+            rtol=1e-6,
+        )
+        # "sentence" keeps the doc vector, stop words included
+        sentence = self._trained("sentence", spacy_vector="sentence")
+        message = _with_doc(Message(data={TEXT: "je cherche du travail"}))
+        np.testing.assert_allclose(
+            sentence._vector(message),  # type: ignore[arg-type]
+            message.get(SPACY_DOCS[TEXT]).vector,
+            rtol=1e-6,
+        )
+
+    def test_without_spacy_vectors_the_ngrams_alone_classify(self) -> None:
+        blend = self._trained("ngrams", spacy_vector="none", weight=1.0)
+        self.assertEqual(blend._model.vector_size, 0)  # type: ignore[union-attr]
+        loaded = IntentBlend.load(
+            {**IntentBlend.get_default_config(), "spacy_vector": "none", "weight": 1.0},
+            self.storage,
+            Resource("ngrams"),
+            self.context,
+        )
+        for model in (blend, loaded):
+            message = _diet("jcherche un boulot", [("greet", 0.9), ("need_job", 0.1)])
+            model.process([message])
+            self.assertEqual(message.get(INTENT)[INTENT_NAME_KEY], "need_job")
+
+    def test_unknown_vector_mode_fails_fast(self) -> None:
+        with self.assertRaises(ValueError):
+            IntentBlend.create(
+                {**IntentBlend.get_default_config(), "spacy_vector": "average"},
+                self.storage,
+                Resource("bad"),
+                self.context,
+            )
 
     def test_training_cache_is_keyed_on_the_module_source(self) -> None:
         import hashlib
