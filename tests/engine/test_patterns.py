@@ -25,6 +25,13 @@ CRISIS = {
         "jsuis un fardeau pour ma famille",
         "jai deja tente de me tuer lan dernier",
         "jme coupe au cutter",
+        # "me faire du mal" conjugated, and hurting oneself on purpose
+        "jme fais du mal le soir",
+        "jme suis encore fait du mal hier",
+        "je me suis faite du mal",
+        "jme refais du mal depuis la rupture",
+        "jme blesse expres quand ca va pas",
+        "je me suis brulee volontairement",
     ],
     "crisis_violence": [
         "jsuis harcelee et menacee sur snap",
@@ -65,6 +72,8 @@ NOT_CRISIS = [
     "je cherche un appart jai pas de logement a moi",
     "mon patron me menace de me virer",
     "je dis au revoir a tout le monde pour aujourdhui, merci",
+    "je me suis fait mal au genou au foot",
+    "ca me fait du mal de le voir avec une autre",
 ]
 
 
