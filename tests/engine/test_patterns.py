@@ -32,6 +32,12 @@ CRISIS = {
         "jme refais du mal depuis la rupture",
         "jme blesse expres quand ca va pas",
         "je me suis brulee volontairement",
+        # conjugated forms of means listed in the infinitive
+        "jme jette sous un train demain",
+        "jme fous en lair ce soir",
+        "jme pends si ca continue",
+        "jsaute du pont apres les cours",
+        "je saute par la fenetre jen peux plus",
     ],
     "crisis_violence": [
         "jsuis harcelee et menacee sur snap",
@@ -74,6 +80,9 @@ NOT_CRISIS = [
     "je dis au revoir a tout le monde pour aujourdhui, merci",
     "je me suis fait mal au genou au foot",
     "ca me fait du mal de le voir avec une autre",
+    "je me jette sous la couette direct",
+    "je saute du lit a 6h pour le taf",
+    "je saute dans le bus de 8h",
 ]
 
 
