@@ -362,6 +362,22 @@ def _delta(a: Any, b: Any, pct: bool = True) -> str:
     return f"{d:+6.1f}"
 
 
+def stock_spread(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The stock pipeline's macro-F1 over several trainings on the same data.
+
+    Stock DIET has no random seed, so one training is one draw: on this data it has scored
+    anywhere between 0.878 and 0.904. The margin target is read against the mean as well."""
+    scores = [float(r["macro_f1"]) for r in runs]
+    return {
+        "runs": len(scores),
+        "macro_f1": scores,
+        "accuracy": [float(r["accuracy"]) for r in runs],
+        "mean": statistics.fmean(scores),
+        "min": min(scores),
+        "max": max(scores),
+    }
+
+
 def report(results: dict[str, dict[str, Any]], cases: list[dict[str, Any]]) -> None:
     proj, stock = results.get("project"), results.get("stock")
     cols = [n for n in ("project", "stock") if n in results]
@@ -476,6 +492,18 @@ def report(results: dict[str, dict[str, Any]], cases: list[dict[str, Any]]) -> N
                     f"{margin * 100:+.1f} points",
                 )
             )
+            spread = stock.get("repeats")
+            if spread and spread["runs"] > 1:
+                mean_margin = proj["macro_f1"] - spread["mean"]
+                checks.append(
+                    (
+                        f"macro-F1 >= stock mean ({spread['runs']} runs) "
+                        f"+ {TARGET_MARGIN * 100:.0f}",
+                        mean_margin >= TARGET_MARGIN,
+                        f"{mean_margin * 100:+.1f} points (stock {spread['min']:.3f}"
+                        f"-{spread['max']:.3f}, mean {spread['mean']:.3f})",
+                    )
+                )
         else:
             checks.append(("macro-F1 >= stock + 5 points", None, "stock pipeline not evaluated"))
         for label, ok, value in checks:
@@ -537,8 +565,18 @@ def main(argv: list[str] | None = None) -> int:
         help="with --keep: evaluate the models already in DIR/models, no training",
     )
     parser.add_argument("--only", choices=("project", "stock"), help="train one pipeline only")
+    parser.add_argument(
+        "--stock-runs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train the stock pipeline N times (it has no seed) and also check the margin "
+        "against the mean of its macro-F1 (about 4 minutes per extra run)",
+    )
     parser.add_argument("--testset", type=Path, default=TESTSET)
     args = parser.parse_args(argv)
+    if args.stock_runs < 1:
+        parser.error("--stock-runs must be at least 1")
 
     quiet_logs()
 
@@ -649,6 +687,25 @@ def main(argv: list[str] | None = None) -> int:
                 {"text": c["text"], "gold": c["intent"], **p}
                 for c, p in zip(cases, preds, strict=True)
             ]
+
+        if "stock" in results and args.stock_runs > 1:
+            runs = [results["stock"]]
+            for i in range(2, args.stock_runs + 1):
+                name = f"stock-{i}"
+                existing = work / "models" / f"{name}.tar.gz"
+                if args.reuse and args.keep and existing.exists():
+                    print(f"Reusing {existing} (no training)", flush=True)
+                    model: Path | None = existing
+                else:
+                    print(f"Training the stock pipeline again ({i}/{args.stock_runs})…", flush=True)
+                    extra = train(name, configs["stock"], data / "nlu_data", domain, work)
+                    model = extra["model"]
+                if model is None:
+                    print(f"  {name}: training failed, left out of the stock mean")
+                    continue
+                runs.append(metrics(cases, asyncio.run(parse_all(model, cases))))
+                print(f"  {name}: macro-F1 {runs[-1]['macro_f1']:.3f}", flush=True)
+            results["stock"]["repeats"] = stock_spread(runs)
 
         if results:
             report(results, cases)
