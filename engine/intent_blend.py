@@ -190,7 +190,8 @@ class IntentBlend(GraphComponent, IntentClassifier):
             # Stop words ("je", "suis", "de"...) dominate the mean of a short message and pull
             # every sentence vector towards the same point; the content words carry the topic.
             # On four stratified 80/20 splits of nlu_data/ (bench/nlu/cv.py seeds 0-3) the
-            # linear model alone went from 0.735 to 0.751 held-out macro-F1 (better on each).
+            # linear model alone, fitted offline, went from 0.735 to 0.751 held-out macro-F1
+            # (better on each split); the whole pipeline from 0.755 to 0.772 (config.yml).
             content = [t.vector for t in doc if t.has_vector and not (t.is_stop or t.is_punct)]
             if content:
                 return np.asarray(np.mean(content, axis=0), dtype=np.float64)

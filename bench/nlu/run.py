@@ -703,7 +703,11 @@ def main(argv: list[str] | None = None) -> int:
                 if model is None:
                     print(f"  {name}: training failed, left out of the stock mean")
                     continue
-                runs.append(metrics(cases, asyncio.run(parse_all(model, cases))))
+                try:
+                    runs.append(metrics(cases, asyncio.run(parse_all(model, cases))))
+                except Exception as exc:  # noqa: BLE001 - keep the report of the other runs
+                    print(f"  {name}: evaluation failed ({exc!r}), left out of the stock mean")
+                    continue
                 print(f"  {name}: macro-F1 {runs[-1]['macro_f1']:.3f}", flush=True)
             results["stock"]["repeats"] = stock_spread(runs)
 
