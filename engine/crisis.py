@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
+from engine.files import named_files
 from engine.normalise import Lexicon, normalise
 
 DEFAULT_PATTERNS_PATH = Path(__file__).with_name("crisis_patterns.txt")
@@ -113,11 +114,8 @@ class CrisisPatterns:
 
 def pattern_paths(config: Dict[str, Any], root: Optional[Path] = None) -> List[Path]:
     """The pattern files a CrisisGuard config names: `patterns` (default: the shipped one), then
-    `extra_patterns`. Relative paths are relative to `root` if given (the engine reads them from
-    its working directory, the project root)."""
-    named = [Path(config.get("patterns") or DEFAULT_PATTERNS_PATH)]
-    named += [Path(p) for p in config.get("extra_patterns") or []]
-    return [p if root is None or p.is_absolute() else root / p for p in named]
+    `extra_patterns`, relative to `root` if given."""
+    return named_files(config, "patterns", "extra_patterns", DEFAULT_PATTERNS_PATH, root)
 
 
 @functools.lru_cache(maxsize=1)

@@ -21,6 +21,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
+from engine.files import named_files
+
 DEFAULT_LEXICON_PATH = Path(__file__).with_name("lexicon.txt")
 
 SECTIONS = ("words", "start", "emoji")
@@ -151,11 +153,8 @@ class Lexicon:
 
 def lexicon_paths(config: Dict[str, Any], root: Optional[Path] = None) -> List[Path]:
     """The lexicon files a Normaliser config names: `lexicon` (default: the shipped one), then
-    `extra_lexicons`, later files winning. Relative paths are relative to `root` if given (the
-    engine reads them from its working directory, the project root)."""
-    named = [Path(config.get("lexicon") or DEFAULT_LEXICON_PATH)]
-    named += [Path(p) for p in config.get("extra_lexicons") or []]
-    return [p if root is None or p.is_absolute() else root / p for p in named]
+    `extra_lexicons`, later files winning; relative to `root` if given."""
+    return named_files(config, "lexicon", "extra_lexicons", DEFAULT_LEXICON_PATH, root)
 
 
 @functools.lru_cache(maxsize=1)
