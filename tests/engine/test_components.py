@@ -11,8 +11,6 @@ import unittest
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from rasa.engine.graph import ExecutionContext, GraphSchema
-from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import (
     ENTITIES,
@@ -32,6 +30,7 @@ from engine.components import (
     CrisisGuard,
     Normaliser,
 )
+from tests.engine.support import ComponentTestCase
 
 TRAINING_YAML = """
 version: "3.1"
@@ -55,15 +54,7 @@ nlu:
 """
 
 
-class NormaliserTest(unittest.TestCase):
-    def setUp(self) -> None:
-        self._tmp = tempfile.TemporaryDirectory()
-        self.storage = LocalModelStorage(Path(self._tmp.name))
-        self.context = ExecutionContext(GraphSchema({}), "test")
-
-    def tearDown(self) -> None:
-        self._tmp.cleanup()
-
+class NormaliserTest(ComponentTestCase):
     def _create(self, config: Optional[Dict[str, Any]] = None) -> Normaliser:
         full = {**Normaliser.get_default_config(), **(config or {})}
         return Normaliser.create(full, self.storage, Resource("normaliser"), self.context)
@@ -149,15 +140,10 @@ def _classified(text: str, intent: str, confidence: float, ranking: List[tuple])
     return message
 
 
-class CrisisGuardTest(unittest.TestCase):
+class CrisisGuardTest(ComponentTestCase):
     def setUp(self) -> None:
-        self._tmp = tempfile.TemporaryDirectory()
-        self.storage = LocalModelStorage(Path(self._tmp.name))
-        self.context = ExecutionContext(GraphSchema({}), "test")
+        super().setUp()
         self.guard = self._create()
-
-    def tearDown(self) -> None:
-        self._tmp.cleanup()
 
     def _create(self, **config: Any) -> CrisisGuard:
         full = {**CrisisGuard.get_default_config(), **config}

@@ -6,7 +6,6 @@ Run in the engine env:
 
 from __future__ import annotations
 
-import tempfile
 import unittest
 import zipfile
 from pathlib import Path
@@ -14,8 +13,6 @@ from typing import Any, List, Optional, Tuple
 
 import numpy as np
 import spacy
-from rasa.engine.graph import ExecutionContext, GraphSchema
-from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.constants import SPACY_DOCS
 from rasa.shared.nlu.constants import (
@@ -31,6 +28,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from engine.components import Normaliser
 from engine.intent_blend import IntentBlend
+from tests.engine.support import ComponentTestCase
 
 TRAINING_YAML = """
 version: "3.1"
@@ -100,15 +98,7 @@ def _diet(text: str, ranking: List[Tuple[str, float]]) -> Message:
     return _with_doc(message)
 
 
-class IntentBlendTest(unittest.TestCase):
-    def setUp(self) -> None:
-        self._tmp = tempfile.TemporaryDirectory()
-        self.storage = LocalModelStorage(Path(self._tmp.name))
-        self.context = ExecutionContext(GraphSchema({}), "test")
-
-    def tearDown(self) -> None:
-        self._tmp.cleanup()
-
+class IntentBlendTest(ComponentTestCase):
     def _training_data(self, yaml: str = TRAINING_YAML) -> TrainingData:
         data = RasaYAMLReader().reads(yaml)
         Normaliser.create(
