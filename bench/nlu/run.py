@@ -641,14 +641,18 @@ def main(argv: list[str] | None = None) -> int:
 
         results: dict[str, dict[str, Any]] = {}
         failures: dict[str, str] = {}
-        for name, config in configs.items():
+
+        def model_for(name: str, config: Path, what: str) -> dict[str, Any]:
+            """The kept model with --reuse, else a fresh training (see train())."""
             existing = work / "models" / f"{name}.tar.gz"
             if args.reuse and args.keep and existing.exists():
                 print(f"Reusing {existing} (no training)", flush=True)
-                trained = {"model": existing, "seconds": None, "log": None}
-            else:
-                print(f"Training the {name} pipeline (NLU only)…", flush=True)
-                trained = train(name, config, data / "nlu_data", domain, work)
+                return {"model": existing, "seconds": None, "log": None}
+            print(f"Training {what}…", flush=True)
+            return train(name, config, data / "nlu_data", domain, work)
+
+        for name, config in configs.items():
+            trained = model_for(name, config, f"the {name} pipeline (NLU only)")
             if trained["model"] is None:
                 tail = trained["log"].read_text(encoding="utf-8", errors="replace")[-3000:]
                 print(
@@ -692,14 +696,8 @@ def main(argv: list[str] | None = None) -> int:
             runs = [results["stock"]]
             for i in range(2, args.stock_runs + 1):
                 name = f"stock-{i}"
-                existing = work / "models" / f"{name}.tar.gz"
-                if args.reuse and args.keep and existing.exists():
-                    print(f"Reusing {existing} (no training)", flush=True)
-                    model: Path | None = existing
-                else:
-                    print(f"Training the stock pipeline again ({i}/{args.stock_runs})…", flush=True)
-                    extra = train(name, configs["stock"], data / "nlu_data", domain, work)
-                    model = extra["model"]
+                what = f"the stock pipeline again ({i}/{args.stock_runs})"
+                model = model_for(name, configs["stock"], what)["model"]
                 if model is None:
                     print(f"  {name}: training failed, left out of the stock mean")
                     continue
