@@ -37,7 +37,7 @@ def engine_crisis_check(config: Path | None) -> tuple[CrisisPatterns, Lexicon | 
     root = config.parent if config is not None else None
     guard, words = by_name.get(CRISIS_GUARD) or {}, by_name.get(NORMALISER) or {}
     patterns = default_patterns()
-    if guard.get("patterns") or guard.get("extra_patterns"):
+    if guard.get("patterns") or guard.get("extra_patterns") or guard.get("priority"):
         priority = guard.get("priority") or DEFAULT_PRIORITY
         patterns = CrisisPatterns.from_files(pattern_paths(guard, root), priority)
     lexicon = None
@@ -98,14 +98,18 @@ class AppTexts:
         the engine's own crisis guard (engine/crisis_patterns.txt and config.yml's extra
         patterns, after the informal-French normaliser and its lexicon: the same recall as in a
         conversation with the bot) and with the extra patterns of texts.yml. Kinds come in the
-        order of texts.yml (suicide first).
+        guard's priority order, as in the engine (config.yml's `priority`; by default suicide,
+        violence, shelter), then the other kinds of texts.yml in their order: the first one is
+        the kind of the urgent ticket.
         """
         folded = f" {fold(text)} "
         matches = self.guard.match(text, self.lexicon)
         guard = {m.intent.removeprefix("crisis_") for m in matches}
-        return [
+        found = [
             k for k in self.crisis if k.name in guard or any(p.search(folded) for p in k.patterns)
         ]
+        rank = {intent.removeprefix("crisis_"): i for i, intent in enumerate(self.guard.priority)}
+        return sorted(found, key=lambda k: rank.get(k.name, len(rank)))
 
     def without_engine(self, kinds: Sequence[CrisisKind]) -> list[str]:
         """What to say when the engine cannot: helplines for the crisis kinds the message

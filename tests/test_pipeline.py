@@ -99,6 +99,22 @@ def test_crisis_check_follows_the_engine_config(tmp_path: Path) -> None:
         assert shipped.crisis_kinds(message) == []
 
 
+def test_crisis_check_follows_the_engine_priority(tmp_path: Path) -> None:
+    """A CrisisGuard `priority` alone in config.yml orders the app's kinds as it orders the
+    engine's verdict (the first kind is the urgent ticket's); by default suicide comes first."""
+    (tmp_path / "config.yml").write_text(
+        "pipeline:\n"
+        "  - name: engine.components.CrisisGuard\n"
+        "    priority: [crisis_shelter, crisis_suicide, crisis_violence]\n",
+        encoding="utf-8",
+    )
+    message = "chui a la rue depuis hier jveux mourir"
+    assert [k.name for k in TEXTS.crisis_kinds(message)] == ["suicide", "shelter"]
+    texts = AppTexts.load(engine_config=tmp_path / "config.yml")
+    assert [k.name for k in texts.crisis_kinds(message)] == ["shelter", "suicide"]
+    assert [k.name for k in texts.crisis_kinds("jveux mourir")] == ["suicide"]
+
+
 async def test_engine_down_gets_a_clear_notice(pipeline: ConversationPipeline) -> None:
     replies = await pipeline.handle_text(Channel.telegram, "101", "slt ca va")
     assert [r.text for r in replies] == [TEXTS.engine_down]
