@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from actions.privacy import ERASE_SIGNAL
-from bot.engine_client import EngineClient, EngineUnavailable, TurnInfo
+from bot.engine_client import EngineClient, EngineUnavailable
 from bot.messages import Reply, replies_from_engine
 from bot.texts import AppTexts
 from handoff.desk import HandoffDesk
@@ -27,6 +27,7 @@ from handoff.services.erasure import ErasureService
 from handoff.services.handoff import HandoffService, TriageSummary
 from handoff.services.people import LoggedMessage, PeopleService, PersonRef
 from handoff.services.tickets import TicketView
+from maraude.turns import TurnInfo
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.engine_client import TurnInfo
 from handoff import migrate
 from handoff.clock import FixedClock
 from handoff.db import Database
@@ -33,6 +32,7 @@ from maraude.annotations import (
     spacy_names,
 )
 from maraude.engine_process import engine_env
+from maraude.turns import TurnInfo
 from tests.support import ROOT, TEST_SECRET, make_settings
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from bot.engine_client import LOW_CONFIDENCE, TurnInfo
 from bot.pipeline import Exchange
 from handoff.clock import FixedClock
 from handoff.db import Database
@@ -31,6 +30,7 @@ from handoff.services.insights import (
 )
 from handoff.services.people import PeopleService, PersonRef
 from maraude.app import create_app
+from maraude.turns import LOW_CONFIDENCE, TurnInfo
 from tests.support import make_settings
 from tests.test_dashboard import PASSWORD, DashboardClient, account, logged_in
 

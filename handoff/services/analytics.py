@@ -57,7 +57,6 @@ from sqlalchemy import Select, and_, case, exists, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.engine_client import LOW_CONFIDENCE
 from handoff.clock import Clock, SystemClock
 from handoff.db import Database
 from handoff.models import (
@@ -82,6 +81,7 @@ from handoff.models import (
 )
 from handoff.services.sla import SlaPolicy
 from maraude.settings import Settings
+from maraude.turns import LOW_CONFIDENCE
 
 PARIS = ZoneInfo("Europe/Paris")
 RESPONSE_WINDOW = timedelta(hours=72)

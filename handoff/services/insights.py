@@ -23,11 +23,11 @@ import yaml
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.engine_client import LOW_CONFIDENCE, TurnInfo
 from handoff.clock import Clock
 from handoff.db import Database
 from handoff.models import ConsentStatus, NluTurn, YoungPerson
 from maraude.text import fold, storable
+from maraude.turns import LOW_CONFIDENCE, TurnInfo
 
 if TYPE_CHECKING:
     from bot.pipeline import Exchange

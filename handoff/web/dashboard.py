@@ -24,7 +24,6 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
-from bot.engine_client import LOW_CONFIDENCE
 from handoff.models import OPEN_STATUSES, RELAY_STATUSES, Origin, TicketStatus, Urgency
 from handoff.services.accounts import CounsellorRef
 from handoff.services.sla import Digest, SlaPolicy, SlaStage, waited_fr
@@ -40,6 +39,7 @@ from handoff.services.tickets import (
 from handoff.sla import sla_service
 from handoff.web import auth
 from handoff.web.deps import get_services
+from maraude.turns import LOW_CONFIDENCE
 
 if TYPE_CHECKING:
     from maraude.app import Services

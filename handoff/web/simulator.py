@@ -22,13 +22,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
-from bot.engine_client import TurnInfo
 from bot.pipeline import Exchange
 from handoff.models import Channel, Origin, Role
 from handoff.services.accounts import CounsellorRef
 from handoff.services.people import pseudonymise
 from handoff.web import auth
 from handoff.web.deps import get_services
+from maraude.turns import TurnInfo
 
 router = APIRouter(prefix="/simulateur")
 COOKIE = "maraude_sim"
