@@ -66,7 +66,8 @@ def _digest(paths: List[Path]) -> str:
     return digest.hexdigest()
 
 
-def _is_payload(text: Optional[Text]) -> bool:
+def is_payload(text: Optional[Text]) -> bool:
+    """No text, or a button payload ("/intent{...}"): the components leave it alone."""
     return not text or text.lstrip().startswith(INTENT_PAYLOAD_PREFIX)
 
 
@@ -155,7 +156,7 @@ class Normaliser(GraphComponent):
 
     def _normalise_example(self, message: Message) -> None:
         text = message.get(TEXT)
-        if _is_payload(text):
+        if is_payload(text):
             return
         result = normalise_with_alignment(text, self._lexicon)
         if result.text == text:
@@ -201,7 +202,7 @@ class Normaliser(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text = message.get(TEXT)
-            if _is_payload(text):
+            if is_payload(text):
                 continue
             normalised = normalise(text, self._lexicon)
             message.set(TEXT_ORIGINAL, text, add_to_output=True)
@@ -253,7 +254,7 @@ class CrisisGuard(GraphComponent):
 
     def _guard(self, message: Message) -> None:
         text = message.get(TEXT)
-        if _is_payload(text):
+        if is_payload(text):
             return
         # The Normaliser has already rewritten TEXT; normalising again is a no-op for it
         # and keeps the guard working if the Normaliser is removed from the pipeline.

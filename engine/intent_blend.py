@@ -52,7 +52,7 @@ from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from engine.components import _is_payload
+from engine.components import is_payload
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class IntentBlend(GraphComponent, IntentClassifier):
         examples = [
             m
             for m in training_data.intent_examples
-            if m.get(TEXT) and m.get(INTENT) and not _is_payload(m.get(TEXT))
+            if m.get(TEXT) and m.get(INTENT) and not is_payload(m.get(TEXT))
         ]
         labels = [_base_intent(m.get(INTENT)) for m in examples]
         if len(set(labels)) < 2:
@@ -282,7 +282,7 @@ class IntentBlend(GraphComponent, IntentClassifier):
     def process(self, messages: List[Message]) -> List[Message]:
         if self._model is None:
             return messages
-        todo = [m for m in messages if not _is_payload(m.get(TEXT))]
+        todo = [m for m in messages if not is_payload(m.get(TEXT))]
         if not todo:
             return messages
         probabilities = self._model.probabilities(
