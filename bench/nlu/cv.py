@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 
 import run  # noqa: E402  (bench/nlu/run.py: training, parsing and the metrics)
 
-THRESHOLDS = (0.0, 0.2, 0.25, 0.3, 0.35, 0.4)
+THRESHOLDS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
 
 
 def split(nlu_dir: Path, seed: int, dest: Path) -> list[dict[str, Any]]:
@@ -61,6 +61,11 @@ def split(nlu_dir: Path, seed: int, dest: Path) -> list[dict[str, Any]]:
             }
         )
     return cases
+
+
+def column(threshold: float, ambiguity: float) -> str:
+    """The figure name of a replay: "t0.2" at the default ambiguity, "t0.2@a0.02" otherwise."""
+    return f"t{threshold}" if ambiguity == 0.05 else f"t{threshold}@a{ambiguity}"
 
 
 def replay(preds: list[dict[str, Any]], threshold: float, ambiguity: float) -> list[dict[str, Any]]:
@@ -119,7 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--keep", type=Path, help="work dir to keep (splits, models, logs)")
     parser.add_argument("--json", type=Path, help="also write every figure here")
-    parser.add_argument("--ambiguity", type=float, default=0.05)
+    parser.add_argument(
+        "--ambiguity",
+        type=float,
+        nargs="+",
+        default=[0.05],
+        help="ambiguity thresholds to replay the fallback with (one table each; default 0.05)",
+    )
     parser.add_argument(
         "--guard",
         action="store_true",
@@ -162,11 +173,19 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {name}: training FAILED, see {trained['log']}")
                     continue
                 preds = asyncio.run(run.parse_all(trained["model"], cases))
+                # kept for later replays (other thresholds) without retraining
+                (fold_work / "predictions.json").write_text(
+                    json.dumps([{**c, **p} for c, p in zip(cases, preds, strict=True)]),
+                    encoding="utf-8",
+                )
                 figures = {"as_trained": run.metrics(cases, preds)["macro_f1"]}
-                for t in THRESHOLDS:
-                    figures[f"t{t}"] = run.metrics(cases, replay(preds, t, args.ambiguity))[
-                        "macro_f1"
-                    ]
+                for a in args.ambiguity:
+                    for t in THRESHOLDS:
+                        replayed = replay(preds, t, a)
+                        figures[column(t, a)] = run.metrics(cases, replayed)["macro_f1"]
+                        figures[f"fallbacks {column(t, a)}"] = sum(
+                            p["intent"] == run.FALLBACK for p in replayed
+                        )
                 m = run.metrics(cases, preds)
                 figures.update(
                     accuracy=m["accuracy"],
@@ -182,15 +201,21 @@ def main(argv: list[str] | None = None) -> int:
                     f"{m['crisis_recall']:.3f}, trained in {trained['seconds']:.0f}s",
                     flush=True,
                 )
-        print("\nmacro-F1 on held-out training data (mean over splits)")
-        cols = ["as_trained"] + [f"t{t}" for t in THRESHOLDS]
-        print(f"{'config':<16}" + "".join(f"{c:>12}" for c in cols))
-        for name, by_seed in results.items():
-            if not by_seed:
-                continue
-            row = [statistics.fmean(f[c] for f in by_seed.values()) for c in cols]
-            print(f"{name:<16}" + "".join(f"{v:>12.3f}" for v in row))
-        print(f"(tX: the fallback replayed at threshold X, ambiguity {args.ambiguity})")
+        for a in args.ambiguity:
+            print(f"\nmacro-F1 on held-out training data (mean over splits), ambiguity {a}")
+            cols = ["as_trained"] + [column(t, a) for t in THRESHOLDS]
+            print(f"{'config':<16}" + "".join(f"{c.split('@')[0]:>10}" for c in cols))
+            for name, by_seed in results.items():
+                if not by_seed:
+                    continue
+                row = [statistics.fmean(f[c] for f in by_seed.values()) for c in cols]
+                print(f"{name:<16}" + "".join(f"{v:>10.3f}" for v in row))
+                falls = [
+                    statistics.fmean(f[f"fallbacks {c}"] for f in by_seed.values())
+                    for c in cols[1:]
+                ]
+                print(f"{'  fallbacks':<16}{'':>10}" + "".join(f"{v:>10.1f}" for v in falls))
+        print("(tX: the fallback replayed at threshold X; fallbacks: mean per split)")
         if args.json:
             args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
         return 0 if any(results.values()) else 1
