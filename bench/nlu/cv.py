@@ -175,7 +175,12 @@ def main(argv: list[str] | None = None) -> int:
                 preds = asyncio.run(run.parse_all(trained["model"], cases))
                 # kept for later replays (other thresholds) without retraining
                 (fold_work / "predictions.json").write_text(
-                    json.dumps([{**c, **p} for c, p in zip(cases, preds, strict=True)]),
+                    json.dumps(
+                        [
+                            {"text": c["text"], "gold": c["intent"], **p}
+                            for c, p in zip(cases, preds, strict=True)
+                        ]
+                    ),
                     encoding="utf-8",
                 )
                 figures = {"as_trained": run.metrics(cases, preds)["macro_f1"]}
