@@ -737,39 +737,35 @@ def main(argv: list[str] | None = None) -> int:
                 for c, p in zip(cases, preds, strict=True)
             ]
 
+        def repeat(name: str, config: Path, what: str, pipeline: str) -> dict[str, Any] | None:
+            """One more training of a pipeline, evaluated; None (and why) if it failed."""
+            model = model_for(name, config, what)["model"]
+            if model is None:
+                print(f"  {name}: training failed, left out of the {pipeline} mean")
+                return None
+            try:
+                figures = metrics(cases, asyncio.run(parse_all(model, cases)))
+            except Exception as exc:  # noqa: BLE001 - keep the report of the other runs
+                print(f"  {name}: evaluation failed ({exc!r}), left out of the {pipeline} mean")
+                return None
+            print(f"  {name}: macro-F1 {figures['macro_f1']:.3f}", flush=True)
+            return figures
+
         if "project" in results and args.project_seeds:
             runs = [results["project"]]
             for seed in args.project_seeds:
                 name = f"project-seed-{seed}"
                 config = work / f"config-{name}.yml"
                 write_reseeded_config(configs["project"], config, seed)
-                model = model_for(name, config, f"the project pipeline with seed {seed}")["model"]
-                if model is None:
-                    print(f"  {name}: training failed, left out of the project mean")
-                    continue
-                try:
-                    runs.append(metrics(cases, asyncio.run(parse_all(model, cases))))
-                except Exception as exc:  # noqa: BLE001 - keep the report of the other runs
-                    print(f"  {name}: evaluation failed ({exc!r}), left out of the project mean")
-                    continue
-                print(f"  {name}: macro-F1 {runs[-1]['macro_f1']:.3f}", flush=True)
+                what = f"the project pipeline with seed {seed}"
+                runs += [r for r in [repeat(name, config, what, "project")] if r]
             results["project"]["repeats"] = spread(runs)
 
         if "stock" in results and args.stock_runs > 1:
             runs = [results["stock"]]
             for i in range(2, args.stock_runs + 1):
-                name = f"stock-{i}"
                 what = f"the stock pipeline again ({i}/{args.stock_runs})"
-                model = model_for(name, configs["stock"], what)["model"]
-                if model is None:
-                    print(f"  {name}: training failed, left out of the stock mean")
-                    continue
-                try:
-                    runs.append(metrics(cases, asyncio.run(parse_all(model, cases))))
-                except Exception as exc:  # noqa: BLE001 - keep the report of the other runs
-                    print(f"  {name}: evaluation failed ({exc!r}), left out of the stock mean")
-                    continue
-                print(f"  {name}: macro-F1 {runs[-1]['macro_f1']:.3f}", flush=True)
+                runs += [r for r in [repeat(f"stock-{i}", configs["stock"], what, "stock")] if r]
             results["stock"]["repeats"] = spread(runs)
 
         if results:
