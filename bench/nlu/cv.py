@@ -35,6 +35,7 @@ sys.path.insert(0, str(HERE))
 import run  # noqa: E402  (bench/nlu/run.py: training, parsing and the metrics)
 
 THRESHOLDS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
+AMBIGUITY = 0.05  # config.yml's ambiguity_threshold: its replay keeps the plain "tX" names
 
 
 def split(nlu_dir: Path, seed: int, dest: Path) -> list[dict[str, Any]]:
@@ -65,7 +66,7 @@ def split(nlu_dir: Path, seed: int, dest: Path) -> list[dict[str, Any]]:
 
 def column(threshold: float, ambiguity: float) -> str:
     """The figure name of a replay: "t0.2" at the default ambiguity, "t0.2@a0.02" otherwise."""
-    return f"t{threshold}" if ambiguity == 0.05 else f"t{threshold}@a{ambiguity}"
+    return f"t{threshold}" if ambiguity == AMBIGUITY else f"t{threshold}@a{ambiguity}"
 
 
 def replay(preds: list[dict[str, Any]], threshold: float, ambiguity: float) -> list[dict[str, Any]]:
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "--ambiguity",
         type=float,
         nargs="+",
-        default=[0.05],
+        default=[AMBIGUITY],
         help="ambiguity thresholds to replay the fallback with (one table each; default 0.05)",
     )
     parser.add_argument(

@@ -398,12 +398,16 @@ def mean_checks(proj: dict[str, Any], stock: dict[str, Any]) -> list[tuple[str, 
     """The margin target read against the mean of repeated trainings (`--stock-runs`,
     `--project-seeds`): one line per reading that repeats add, none without repeats."""
     checks = []
-    p, s = proj.get("repeats"), stock.get("repeats")
+
+    def repeated(result: dict[str, Any]) -> dict[str, Any] | None:
+        r = result.get("repeats")
+        return r if r and r["runs"] > 1 else None
 
     def runs(r: dict[str, Any]) -> str:
         return f"{r['min']:.3f}-{r['max']:.3f}, mean {r['mean']:.3f}"
 
-    if s and s["runs"] > 1:
+    p, s = repeated(proj), repeated(stock)
+    if s:
         margin = proj["macro_f1"] - s["mean"]
         checks.append(
             (
@@ -412,10 +416,9 @@ def mean_checks(proj: dict[str, Any], stock: dict[str, Any]) -> list[tuple[str, 
                 f"{margin * 100:+.1f} points (stock {runs(s)})",
             )
         )
-    if p and p["runs"] > 1:
-        other = s["mean"] if s and s["runs"] > 1 else stock["macro_f1"]
-        margin = p["mean"] - other
-        label = f"stock mean ({s['runs']} runs)" if s and s["runs"] > 1 else "stock"
+    if p:
+        margin = p["mean"] - (s["mean"] if s else stock["macro_f1"])
+        label = f"stock mean ({s['runs']} runs)" if s else "stock"
         checks.append(
             (
                 f"project mean ({p['runs']} seeds) >= {label} + {TARGET_MARGIN * 100:.0f}",
@@ -758,14 +761,16 @@ def main(argv: list[str] | None = None) -> int:
                 config = work / f"config-{name}.yml"
                 write_reseeded_config(configs["project"], config, seed)
                 what = f"the project pipeline with seed {seed}"
-                runs += [r for r in [repeat(name, config, what, "project")] if r]
+                if figures := repeat(name, config, what, "project"):
+                    runs.append(figures)
             results["project"]["repeats"] = spread(runs)
 
         if "stock" in results and args.stock_runs > 1:
             runs = [results["stock"]]
             for i in range(2, args.stock_runs + 1):
                 what = f"the stock pipeline again ({i}/{args.stock_runs})"
-                runs += [r for r in [repeat(f"stock-{i}", configs["stock"], what, "stock")] if r]
+                if figures := repeat(f"stock-{i}", configs["stock"], what, "stock"):
+                    runs.append(figures)
             results["stock"]["repeats"] = spread(runs)
 
         if results:
