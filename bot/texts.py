@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from engine.crisis import DEFAULT_PRIORITY, CrisisPatterns, default_patterns, pattern_paths
+from engine.crisis import CrisisPatterns, default_patterns, guard_patterns
 from engine.normalise import Lexicon, lexicon_paths
 from maraude.text import fold
 
@@ -36,10 +36,7 @@ def engine_crisis_check(config: Path | None) -> tuple[CrisisPatterns, Lexicon | 
     by_name = {s.get("name"): s for s in steps if isinstance(s, dict)}
     root = config.parent if config is not None else None
     guard, words = by_name.get(CRISIS_GUARD) or {}, by_name.get(NORMALISER) or {}
-    patterns = default_patterns()
-    if guard.get("patterns") or guard.get("extra_patterns") or guard.get("priority"):
-        priority = guard.get("priority") or DEFAULT_PRIORITY
-        patterns = CrisisPatterns.from_files(pattern_paths(guard, root), priority)
+    patterns = guard_patterns(guard, root)
     lexicon = None
     if words.get("lexicon") or words.get("extra_lexicons"):
         lexicon = Lexicon.from_files(lexicon_paths(words, root))

@@ -41,7 +41,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from engine.crisis import DEFAULT_PRIORITY, CrisisPatterns, pattern_paths
+from engine.crisis import DEFAULT_PRIORITY, guard_patterns
 from engine.normalise import Lexicon, lexicon_paths, normalise, normalise_with_alignment
 
 logger = logging.getLogger(__name__)
@@ -231,8 +231,7 @@ class CrisisGuard(GraphComponent):
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self._config = {**self.get_default_config(), **config}
-        paths = pattern_paths(self._config)
-        self._patterns = CrisisPatterns.from_files(paths, self._config["priority"])
+        self._patterns = guard_patterns(self._config)
         self._confidence = float(self._config["confidence"])
         # every crisis intent, by priority (highest first)
         self._rank = {intent: i for i, intent in enumerate(self._patterns.priority)}

@@ -118,6 +118,14 @@ def pattern_paths(config: Dict[str, Any], root: Optional[Path] = None) -> List[P
     return named_files(config, "patterns", "extra_patterns", DEFAULT_PATTERNS_PATH, root)
 
 
+def guard_patterns(config: Dict[str, Any], root: Optional[Path] = None) -> CrisisPatterns:
+    """The patterns a CrisisGuard config sets up: its files (`pattern_paths`) and its
+    `priority`. The engine's guard and the app's own crisis check both build them here."""
+    return CrisisPatterns.from_files(
+        pattern_paths(config, root), config.get("priority") or DEFAULT_PRIORITY
+    )
+
+
 @functools.lru_cache(maxsize=1)
 def default_patterns() -> CrisisPatterns:
     """The patterns shipped in engine/crisis_patterns.txt (read once)."""

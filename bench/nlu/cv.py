@@ -184,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                     encoding="utf-8",
                 )
-                figures = {"as_trained": run.metrics(cases, preds)["macro_f1"]}
+                m = run.metrics(cases, preds)
+                figures = {"as_trained": m["macro_f1"]}
                 for a in args.ambiguity:
                     for t in THRESHOLDS:
                         replayed = replay(preds, t, a)
@@ -192,7 +193,6 @@ def main(argv: list[str] | None = None) -> int:
                         figures[f"fallbacks {column(t, a)}"] = sum(
                             p["intent"] == run.FALLBACK for p in replayed
                         )
-                m = run.metrics(cases, preds)
                 figures.update(
                     accuracy=m["accuracy"],
                     crisis_recall=m["crisis_recall"],
