@@ -192,6 +192,8 @@ class HandoffRequest(Base):
     contact: Mapped[str | None] = mapped_column(String(64), nullable=True)
     availability: Mapped[str | None] = mapped_column(String(120), nullable=True)
     excerpt: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The young person said they are under 18 (set by the caller, never unset by a later request).
+    minor: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     ticket_id: Mapped[int | None] = mapped_column(
@@ -276,8 +278,16 @@ class Ticket(Base):
         str_enum(TicketStatus, 24), default=TicketStatus.new
     )
     urgency: Mapped[Urgency] = mapped_column(str_enum(Urgency, 16), default=Urgency.normal)
-    # 0 = crisis, 1 = normal: the queue sorts by (priority, created_at).
+    # 0 = crisis, 1 = normal: the queue sorts by (priority, severity, created_at).
     priority: Mapped[int] = mapped_column(Integer, default=1)
+    # Among crisis tickets, the most severe first (lower = more urgent: see
+    # handoff/services/signals.py); NORMAL_SEVERITY (100) for every normal ticket.
+    severity: Mapped[int] = mapped_column(Integer, default=100)
+    # Since when the ticket is urgent (creation or escalation; None when normal): the crisis
+    # SLA counts from here.
+    urgent_since: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # A request said the young person is under 18 ("mineur·e"); never unset.
+    minor: Mapped[bool] = mapped_column(Boolean, default=False)
     crisis_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
     source: Mapped[str] = mapped_column(String(32))
     team: Mapped[str] = mapped_column(String(32), index=True)
@@ -305,6 +315,9 @@ class Ticket(Base):
     person: Mapped[YoungPerson] = relationship()
     assignee: Mapped[Counsellor | None] = relationship()
     requests: Mapped[list[HandoffRequest]] = relationship(order_by="HandoffRequest.id")
+    signals: Mapped[list[CrisisSignalRecord]] = relationship(
+        order_by="CrisisSignalRecord.id", viewonly=True
+    )
 
 
 class TicketNote(Base):
@@ -343,6 +356,49 @@ class EventKind(enum.StrEnum):
     # manager was alerted. One of each per ticket at most: these events are the memory.
     sla_breached = "sla_breached"
     manager_alerted = "manager_alerted"
+    # A counsellor said the urgency was a false alarm (data: reason): back to normal priority.
+    false_alarm = "false_alarm"
+
+
+class SignalOrigin(enum.StrEnum):
+    urgent = "urgent"  # came with an urgent hand-off request (raised or escalated the ticket)
+    request = "request"  # came with a normal hand-off request
+    flag = "flag"  # a worrying message the young person then said was fine (no ticket made)
+
+
+class CrisisSignalRecord(Base):
+    """What made the bot think a young person may be in danger (handoff/services/signals.py).
+
+    Kept on the person's ticket (`ticket_id`; a flag waits with none until the next ticket):
+    purged with the ticket, erased with the person. `text` is the young person's message:
+    kept for an urgent hand-off even without consent (vital interest), otherwise only with
+    consent. A counsellor may mark it a false alarm (with a reason).
+    """
+
+    __tablename__ = "crisis_signal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("young_person.id", ondelete="CASCADE"), index=True
+    )
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ticket.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    origin: Mapped[SignalOrigin] = mapped_column(str_enum(SignalOrigin, 16))
+    tier: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(24))
+    kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    intent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    answer: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    false_alarm_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    false_alarm_by: Mapped[int | None] = mapped_column(
+        ForeignKey("counsellor.id", ondelete="SET NULL"), nullable=True
+    )
+    false_alarm_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class TicketEvent(Base):
@@ -462,6 +518,10 @@ class NluTurn(Base):
     )
     annotated_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     exported_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # Why a manager should look at it besides a low confidence: "false_alarm" (a counsellor
+    # said the crisis it raised was a false alarm), with the counsellor's words.
+    review_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ResponseExposure(Base):

@@ -1,7 +1,9 @@
 """Hand-off requests: what the triage (or a crisis) produces for the counsellors' queue.
 
 Each request lands on a ticket in the same transaction: the person's open ticket if there is
-one (updated, and escalated for a crisis), else a new ticket routed to a team.
+one (updated, and escalated for a crisis), else a new ticket routed to a team. A request may
+carry the crisis signal that raised it, and `flag` records a worrying message that did not
+become a hand-off (handoff/services/signals.py).
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ from handoff.models import (
     YoungPerson,
 )
 from handoff.routing import Router
+from handoff.services import signals
+from handoff.services.signals import CrisisSignal
 from handoff.services.tickets import attach_request
+
+__all__ = ["CrisisSignal", "HandoffService", "RequestRef", "TriageSummary"]
 
 
 @dataclass(frozen=True)
@@ -66,11 +72,17 @@ class HandoffService:
         source: str,
         urgency: Urgency = Urgency.normal,
         crisis_kind: str | None = None,
+        signal: CrisisSignal | None = None,
+        minor: bool = False,
     ) -> RequestRef:
         """Create a request, or update the one on the person's open ticket (escalating,
         never downgrading); either way the request is on a ticket when this returns.
 
-        Without consent only what the hand-off needs is kept: no free-text excerpt.
+        Without consent only what the hand-off needs is kept: no free-text excerpt. The
+        `signal` (what raised a crisis) goes on the ticket; for an urgent request its message
+        is kept even without consent (vital interest, for the hand-off only). `minor` marks
+        the request and its ticket "mineur·e" (a later request never unsets it). The person's
+        flags waiting for a ticket are attached to this one.
         """
         now = self._clock.now()
         with self._db.transaction() as session:
@@ -100,6 +112,7 @@ class HandoffService:
                     source=source,
                     urgency=urgency,
                     crisis_kind=crisis_kind,
+                    minor=minor,
                     created_at=now,
                     updated_at=now,
                     **values,
@@ -114,9 +127,34 @@ class HandoffService:
                 if urgency == Urgency.crisis:
                     row.urgency = Urgency.crisis
                     row.crisis_kind = crisis_kind or row.crisis_kind
+                row.minor = row.minor or minor
                 row.updated_at = now
             ticket, ticket_created = attach_request(session, row, self._router, now)
+            signals.on_request(
+                session,
+                person,
+                ticket,
+                urgent=urgency == Urgency.crisis,
+                crisis_kind=crisis_kind,
+                signal=signal,
+                minor=minor,
+                now=now,
+            )
             return RequestRef(row.id, row.urgency, open_request is None, ticket.id, ticket_created)
+
+    def flag(self, pseudo_id: str, signal: CrisisSignal) -> None:
+        """A worrying (medium-tier) message the young person then said was fine: recorded on
+        their open ticket, or kept and attached to the next ticket opened for them. No ticket
+        is created and no priority changes. Its text is kept only with consent.
+
+        Raises LookupError for an unknown person, like `request`."""
+        with self._db.transaction() as session:
+            person = session.scalar(
+                select(YoungPerson).where(YoungPerson.pseudo_id == pseudo_id).with_for_update()
+            )
+            if person is None:
+                raise LookupError(f"unknown person {pseudo_id}")
+            signals.flag(session, person, signal, self._clock.now())
 
     def open_requests(self, pseudo_id: str) -> list[HandoffRequest]:
         """The person's requests whose ticket is still open."""

@@ -25,6 +25,7 @@ from handoff.models import (
     YoungPerson,
 )
 from handoff.services.insights import forget_turn_texts
+from handoff.services.signals import forget_signal_texts
 from maraude.text import storable
 
 NOTICE_VERSION = "2026-11"
@@ -120,6 +121,8 @@ class PeopleService:
                 for message in list(person.messages):
                     session.delete(message)
                 forget_turn_texts(session, person.id)  # the NLU turns' texts go too
+                # and the flagged messages (an urgent hand-off's stays: vital interest)
+                forget_signal_texts(session, person.id)
             return _ref(person)
 
     def record_milestone(self, pseudo_id: str, kind: Milestone) -> bool:

@@ -37,6 +37,7 @@ from handoff.models import (
 )
 from handoff.routing import Router
 from handoff.services.accounts import CounsellorRef
+from handoff.services.signals import NORMAL_SEVERITY, SignalView, alert_of, flag_count
 from maraude.settings import Handoff as HandoffSettings
 from maraude.text import storable
 
@@ -118,6 +119,12 @@ class TicketView:
     last_youth_at: datetime | None
     last_counsellor_at: datetime | None
     resolved_at: datetime | None
+    # Crisis order and signals (handoff/services/signals.py).
+    severity: int = NORMAL_SEVERITY
+    urgent_since: datetime | None = None
+    minor: bool = False
+    alert: SignalView | None = None  # what made it urgent (None: normal, or not recorded)
+    flags: int = 0  # worrying messages the young person then said were fine
 
     @property
     def is_open(self) -> bool:
@@ -226,6 +233,11 @@ def _view(ticket: Ticket) -> TicketView:
         last_youth_at=ticket.last_youth_at,
         last_counsellor_at=ticket.last_counsellor_at,
         resolved_at=ticket.resolved_at,
+        severity=ticket.severity if ticket.severity is not None else NORMAL_SEVERITY,
+        urgent_since=ticket.urgent_since,
+        minor=bool(ticket.minor),
+        alert=alert_of(ticket.signals) if ticket.urgency == Urgency.crisis else None,
+        flags=flag_count(ticket.signals),
     )
 
 
@@ -333,7 +345,7 @@ class TicketService:
 
     # Reading -----------------------------------------------------------------------------
     def queue(self, filters: QueueFilter | None = None) -> list[TicketView]:
-        """Open tickets, crisis first, then the longest waiting."""
+        """Open tickets, crisis first (the most severe first), then the longest waiting."""
         filters = filters or QueueFilter()
         with self._db.transaction() as session:
             query = select(Ticket).where(Ticket.status.in_(filters.statuses))
@@ -342,7 +354,7 @@ class TicketService:
             if filters.assignee_id is not None:
                 query = query.where(Ticket.assignee_id == filters.assignee_id)
             query = (
-                query.order_by(Ticket.priority, Ticket.created_at, Ticket.id)
+                query.order_by(Ticket.priority, Ticket.severity, Ticket.created_at, Ticket.id)
                 .limit(max(1, min(filters.limit, 500)))
                 .offset(max(0, filters.offset))
             )
@@ -813,7 +825,7 @@ class TicketService:
             query = (
                 select(Ticket)
                 .where(Ticket.status.in_(OPEN_STATUSES), self._needs_topic(self._clock.now()))
-                .order_by(Ticket.priority, Ticket.id)
+                .order_by(Ticket.priority, Ticket.severity, Ticket.id)
                 .limit(limit)
             )
             return [_view(t) for t in session.scalars(query)]
