@@ -1,9 +1,11 @@
 """SLA of the hand-off queue and the counsellors' daily digest.
 
 The SLA is the time a ticket may wait for its first claim: `handoff.sla_minutes` real minutes
-for a crisis, working minutes of the team's opening hours (`handoff.opening_hours`, closed on
-public holidays) otherwise. `sla_status` is a pure function (the dashboard colours use it);
-`SlaService` finds the late tickets and records, once per ticket, that the team was reminded
+for a crisis (counted from when the ticket became urgent: its creation, or the escalation of
+a ticket that was waiting already), working minutes of the team's opening hours
+(`handoff.opening_hours`, closed on public holidays) otherwise. `sla_status` is a pure
+function (the dashboard colours use it); `SlaService` finds the late tickets and records,
+once per ticket (for a crisis: once since it became urgent), that the team was reminded
 (`sla_breached`) and that a manager was alerted (`manager_alerted`): the ticket events are
 the memory, and recording is a conditional INSERT taken under the ticket's row lock, so two
 app workers never both remind. `SlaService.digest` builds the daily digest that the
@@ -82,7 +84,15 @@ class SlaPolicy:
         return start + duration
 
     def status(self, ticket: TicketView, now: datetime) -> SlaStatus:
-        return sla_status(self, ticket.urgency, ticket.created_at, now, ticket.claimed_at)
+        return sla_status(self, ticket.urgency, sla_start(ticket), now, ticket.claimed_at)
+
+
+def sla_start(ticket: TicketView) -> datetime:
+    """When the ticket's SLA clock started: when it became urgent for a crisis (an escalated
+    ticket gets the whole crisis SLA, and its own reminders), else its creation."""
+    if ticket.urgency == Urgency.crisis and ticket.urgent_since is not None:
+        return max(ticket.urgent_since, ticket.created_at)
+    return ticket.created_at
 
 
 @lru_cache(maxsize=16)
@@ -295,7 +305,7 @@ class SlaService:
             query = (
                 select(Ticket)
                 .where(Ticket.status == TicketStatus.new, Ticket.claimed_at.is_(None))
-                .order_by(Ticket.priority, Ticket.created_at, Ticket.id)
+                .order_by(Ticket.priority, Ticket.severity, Ticket.created_at, Ticket.id)
             )
             views = [_view(t) for t in session.scalars(query)]
         return [(view, self.policy.status(view, now)) for view in views]
@@ -308,13 +318,15 @@ class SlaService:
         """Record the reminders and manager alerts that are due and not yet recorded.
 
         Returns those recorded by this call only: running it again (or in another worker at
-        the same time) never returns the same alert twice.
+        the same time) never returns the same alert twice. Once per ticket, or, for a crisis,
+        once since it became urgent (a ticket escalated after its normal reminder is reminded
+        again as a crisis).
         """
         now = self._clock.now()
         candidates = [(t, s) for t, s in self.waiting(now) if s.breached]
         if not candidates:
             return []
-        done = self._recorded({t.id for t, _ in candidates})
+        done = self._recorded(candidates)
         alerts = []
         for ticket, status in candidates:
             for kind, due in (
@@ -329,16 +341,22 @@ class SlaService:
                     alerts.append(SlaAlert(kind, ticket, status))
         return alerts
 
-    def _recorded(self, ticket_ids: Iterable[int]) -> set[tuple[int, EventKind]]:
-        ids = list(ticket_ids)
+    def _recorded(
+        self, candidates: Iterable[tuple[TicketView, SlaStatus]]
+    ) -> set[tuple[int, EventKind]]:
+        since = {ticket.id: sla_start(ticket) for ticket, _ in candidates}
         with self._db.transaction() as session:
             rows = session.execute(
-                select(TicketEvent.ticket_id, TicketEvent.kind).where(
-                    TicketEvent.ticket_id.in_(ids),
+                select(TicketEvent.ticket_id, TicketEvent.kind, TicketEvent.created_at).where(
+                    TicketEvent.ticket_id.in_(list(since)),
                     TicketEvent.kind.in_([EventKind.sla_breached, EventKind.manager_alerted]),
                 )
             )
-            return {(int(tid), EventKind(kind)) for tid, kind in rows}
+            return {
+                (int(tid), EventKind(kind))
+                for tid, kind, at in rows
+                if at >= since.get(int(tid), at)
+            }
 
     def _record(
         self, ticket: TicketView, status: SlaStatus, kind: EventKind, now: datetime
@@ -375,7 +393,13 @@ class SlaService:
                         Ticket.claimed_at.is_(None),
                     )
                 ),
-                ~exists().where(and_(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == kind)),
+                ~exists().where(
+                    and_(
+                        TicketEvent.ticket_id == ticket.id,
+                        TicketEvent.kind == kind,
+                        TicketEvent.created_at >= sla_start(ticket),
+                    )
+                ),
             )
             # RETURNING tells whether a row went in (psycopg 3 reports rowcount -1 here).
             inserted = session.execute(
