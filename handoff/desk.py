@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from handoff.models import Channel
 from handoff.services.accounts import CounsellorRef
+from handoff.services.alarms import AlarmService
 from handoff.services.tickets import (
     MAX_TEXT,
     Delivery,
@@ -51,9 +52,12 @@ class DeskTexts:
 
 
 class HandoffDesk:
-    def __init__(self, tickets: TicketService, texts: DeskTexts) -> None:
+    def __init__(
+        self, tickets: TicketService, texts: DeskTexts, alarms: AlarmService | None = None
+    ) -> None:
         self.tickets = tickets
         self.texts = texts
+        self.alarms = alarms  # false alarms and crisis signals (None: not wired, e.g. tests)
         self._senders: dict[str, Sender] = {}
         self._listeners: list[TicketListener] = []
 
@@ -155,6 +159,19 @@ class HandoffDesk:
             name = view.assignee_name or actor.first_name
             await self._tell_youth(view, self.texts.closed.format(name=name))
         await self._notify("resolved", view, actor, via=via, outcome=outcome)
+        return view
+
+    async def false_alarm(
+        self, ticket_id: int, actor: CounsellorRef, reason: str, via: str
+    ) -> TicketView:
+        """The urgent ticket was a false alarm: back to normal priority, the message that
+        raised it goes to the managers' inbox (handoff/services/alarms.py). The young
+        person is told nothing (the helplines they got stay valid)."""
+        if self.alarms is None:
+            raise RuntimeError("the desk has no alarm service")
+        alarms = self.alarms
+        view = await asyncio.to_thread(alarms.false_alarm, ticket_id, actor, reason, via)
+        await self._notify("false_alarm", view, actor, via=via, reason=storable(reason).strip())
         return view
 
     # Young person side -------------------------------------------------------------------

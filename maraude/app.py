@@ -38,6 +38,7 @@ from handoff.policies import Policies
 from handoff.routing import Router
 from handoff.scheduler import FollowUpSweeper, build_scheduler, build_sweeper, stop_scheduler
 from handoff.services.accounts import AccountService
+from handoff.services.alarms import AlarmService
 from handoff.services.erasure import ErasureService
 from handoff.services.experiments import ExperimentService
 from handoff.services.followups import FollowUpService
@@ -101,6 +102,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             already=texts.handoff_already,
             counsellor_prefix=settings.handoff.counsellor_prefix,
         ),
+        AlarmService(db, clock),  # false alarms, crisis signals on the ticket page
     )
     erasure = ErasureService(db, Database.from_url(settings.tracker_store_url))
     followups = FollowUpService(db, clock)

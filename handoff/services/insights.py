@@ -7,6 +7,11 @@ records one `NluTurn` per message the young person typed (buttons and commands a
 language). The text is kept only while the person's consent is granted, like the message
 log; refusing consent later drops the texts again (`forget_turn_texts`, called by
 PeopleService.record_consent), and erasure deletes the rows (cascade on the person).
+
+Besides low-confidence turns, the inbox lists the messages that raised a crisis a counsellor
+then called a false alarm (`review_reason` "false_alarm", written by
+handoff/services/alarms.py): with their text when the person consented (annotated and
+exported like the others), otherwise without it, to be acknowledged (`dismiss`).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from handoff.clock import Clock
@@ -38,6 +43,7 @@ GROUP_THRESHOLD = 0.5  # char-trigram Jaccard from which two messages go in the 
 INBOX_LIMIT = 1000  # most recent misunderstood turns the inbox reads
 MAX_INTENT = 64  # column sizes of nlu_turn
 MAX_MODEL = 120
+FALSE_ALARM = "false_alarm"  # NluTurn.review_reason (handoff/services/alarms.py)
 
 
 class UnknownIntent(ValueError):
@@ -105,6 +111,12 @@ class TurnView:
     fallback: bool
     action: str | None
     created_at: datetime
+    review_reason: str | None = None  # "false_alarm": a crisis a counsellor called false
+    review_note: str | None = None  # the counsellor's reason
+
+    @property
+    def false_alarm(self) -> bool:
+        return self.review_reason == FALSE_ALARM
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,8 @@ class InboxCounts:
     hidden: int  # misunderstood but without text (no consent): cannot be annotated
     annotated: int  # annotated, waiting for `maraude annotate export`
     exported: int
+    false_alarms: int = 0  # false alarms with text, not annotated yet
+    false_alarms_hidden: int = 0  # false alarms without text (no consent), not acknowledged
 
 
 @dataclass(frozen=True)
@@ -195,7 +209,26 @@ def forget_turn_texts(session: Session, person_id: int) -> int:
 
 
 def _misunderstood() -> Any:
-    return or_(NluTurn.fallback.is_(True), NluTurn.confidence < LOW_CONFIDENCE)
+    """Low-confidence and fallback turns (false alarms have their own list)."""
+    return and_(
+        or_(NluTurn.fallback.is_(True), NluTurn.confidence < LOW_CONFIDENCE),
+        NluTurn.review_reason.is_(None),
+    )
+
+
+def _turn_view(row: NluTurn) -> TurnView:
+    return TurnView(
+        row.id,
+        row.text or "",
+        row.normalised,
+        row.intent,
+        row.confidence,
+        row.fallback,
+        row.action,
+        row.created_at,
+        row.review_reason,
+        row.review_note,
+    )
 
 
 class InsightsService:
@@ -258,22 +291,45 @@ class InsightsService:
                 .order_by(NluTurn.created_at.desc(), NluTurn.id.desc())
                 .limit(limit)
             ).all()
-            return [
-                TurnView(
-                    r.id,
-                    r.text or "",
-                    r.normalised,
-                    r.intent,
-                    r.confidence,
-                    r.fallback,
-                    r.action,
-                    r.created_at,
-                )
-                for r in rows
-            ]
+            return [_turn_view(r) for r in rows]
 
     def groups(self, limit: int = INBOX_LIMIT) -> list[TurnGroup]:
         return group_turns(self.misunderstood(limit))
+
+    def false_alarms(self, limit: int = INBOX_LIMIT) -> list[TurnView]:
+        """Messages of crises called false alarms, still to deal with, most recent first:
+        with a text, not annotated yet; without (no consent), not acknowledged yet."""
+        with self._db.transaction() as session:
+            rows = session.scalars(
+                select(NluTurn)
+                .where(
+                    NluTurn.review_reason == FALSE_ALARM,
+                    NluTurn.annotated_intent.is_(None),
+                    NluTurn.annotated_at.is_(None),
+                )
+                .order_by(NluTurn.created_at.desc(), NluTurn.id.desc())
+                .limit(limit)
+            ).all()
+            return [_turn_view(r) for r in rows]
+
+    def dismiss(self, turn_ids: Iterable[int], counsellor_id: int | None) -> int:
+        """Acknowledge false alarms without text (nothing to annotate): they leave the inbox.
+        Returns how many."""
+        ids = sorted({int(i) for i in turn_ids})
+        if not ids:
+            return 0
+        with self._db.transaction() as session:
+            result = session.execute(
+                update(NluTurn)
+                .where(
+                    NluTurn.id.in_(ids),
+                    NluTurn.review_reason.is_not(None),
+                    NluTurn.text.is_(None),
+                    NluTurn.annotated_at.is_(None),
+                )
+                .values(annotated_by=counsellor_id, annotated_at=self._clock.now())
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
 
     def annotate(self, turn_ids: Iterable[int], intent: str, counsellor_id: int | None) -> int:
         """Give turns their right intent (or out_of_scope). Only turns with a text that are
@@ -307,6 +363,7 @@ class InsightsService:
                 return int(session.scalar(select(func.count(NluTurn.id)).where(*where)) or 0)
 
             not_annotated = NluTurn.annotated_intent.is_(None)
+            false_alarm = NluTurn.review_reason == FALSE_ALARM
             return InboxCounts(
                 pending=count(_misunderstood(), not_annotated, NluTurn.text.is_not(None)),
                 hidden=count(_misunderstood(), not_annotated, NluTurn.text.is_(None)),
@@ -316,6 +373,10 @@ class InsightsService:
                     NluTurn.text.is_not(None),
                 ),
                 exported=count(NluTurn.exported_at.is_not(None)),
+                false_alarms=count(false_alarm, not_annotated, NluTurn.text.is_not(None)),
+                false_alarms_hidden=count(
+                    false_alarm, NluTurn.text.is_(None), NluTurn.annotated_at.is_(None)
+                ),
             )
 
     # Export ------------------------------------------------------------------------------

@@ -6,6 +6,10 @@ intent the engine guessed; a manager picks the right intent or "hors sujet" for 
 group, and may override it message by message. The annotations become training data with
 `maraude annotate export` (maraude/annotations.py). The routes go through the dashboard's
 DashboardRoute (session + CSRF); the service owns the database.
+
+Above them, marked "fausse alerte": the messages that raised a crisis a counsellor then
+called a false alarm (with the counsellor's reason), to annotate the same way; those of
+young people who did not consent come without their text, and a manager acknowledges them.
 """
 
 from __future__ import annotations
@@ -16,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from handoff.services.insights import OUT_OF_SCOPE, TurnGroup, TurnView, UnknownIntent
+from handoff.services.insights import (
+    OUT_OF_SCOPE,
+    TurnGroup,
+    TurnView,
+    UnknownIntent,
+    group_turns,
+)
 from handoff.web import auth
 from handoff.web.dashboard import (
     QUEUE_PATH,
@@ -107,16 +117,19 @@ def _turn(turn: TurnView) -> dict[str, Any]:
         "confidence": f"{round(turn.confidence * 100)} %" if turn.confidence is not None else "—",
         "fallback": turn.fallback,
         "at": local_time(turn.created_at, "%d/%m %H:%M"),
+        "false_alarm": turn.false_alarm,
+        "note": turn.review_note or "",
     }
 
 
-def _group(group: TurnGroup) -> dict[str, Any]:
+def _group(group: TurnGroup, false_alarm: bool = False) -> dict[str, Any]:
     return {
         "id": group.id,
         "count": group.count,
         "intents": [(intent_label(name), n) for name, n in group.intents],
         "turns": [_turn(t) for t in group.turns[:MESSAGES_SHOWN]],
         "more": max(0, group.count - MESSAGES_SHOWN),
+        "false_alarm": false_alarm,
     }
 
 
@@ -126,6 +139,8 @@ async def inbox_page(request: Request, services: ServicesDep, me: Me) -> Respons
         return refused
     insights = services.insights
     groups = await asyncio.to_thread(insights.groups)
+    alarms = await asyncio.to_thread(insights.false_alarms)
+    alarm_groups = group_turns([t for t in alarms if t.text])
     counts = await asyncio.to_thread(insights.counts)
     intents = await asyncio.to_thread(insights.intents)
     choices = [(name, intent_label(name)) for name in intents if name != OUT_OF_SCOPE]
@@ -134,6 +149,8 @@ async def inbox_page(request: Request, services: ServicesDep, me: Me) -> Respons
         services,
         "dashboard_inbox.html",
         {
+            "alarm_groups": [_group(g, True) for g in alarm_groups[:GROUPS_SHOWN]],
+            "hidden_alarms": [_turn(t) for t in alarms if not t.text][:GROUPS_SHOWN],
             "groups": [_group(g) for g in groups[:GROUPS_SHOWN]],
             "groups_total": len(groups),
             "counts": counts,
@@ -142,6 +159,7 @@ async def inbox_page(request: Request, services: ServicesDep, me: Me) -> Respons
             "same_as_group": SAME_AS_GROUP,
             "later": LATER,
             "action": f"{INBOX_PATH}/annoter",
+            "dismiss_action": f"{INBOX_PATH}/vu",
         },
     )
 
@@ -195,4 +213,19 @@ async def inbox_annotate(request: Request, services: ServicesDep, me: Me) -> Res
         auth.flash(request, message + ". Exporte-les avec « maraude annotate export ».")
     elif not unknown:
         auth.flash(request, "Ces messages étaient déjà annotés (par un·e collègue ?).", "error")
+    return RedirectResponse(INBOX_PATH, status_code=303)
+
+
+@router.post("/incompris/vu")
+async def inbox_dismiss(request: Request, services: ServicesDep, me: Me) -> Response:
+    """Acknowledge false alarms that came without their text (`tour`, repeated)."""
+    if (refused := _forbidden(request, me)) is not None:
+        return refused
+    form = await request.form()
+    ids = _turn_ids(form.getlist("tour"))
+    done = await asyncio.to_thread(services.insights.dismiss, ids, me.id) if ids else 0
+    if done:
+        auth.flash(request, f"Fausse alerte sans texte marquée comme vue ({done}).")
+    else:
+        auth.flash(request, "Rien à marquer (déjà vu par un·e collègue ?).", "error")
     return RedirectResponse(INBOX_PATH, status_code=303)
