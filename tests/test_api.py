@@ -520,6 +520,7 @@ def test_openapi_shows_only_the_api_and_health(api: Api) -> None:
         "/api/v1/tickets/{ticket_id}/resolve",
         "/api/v1/tickets/{ticket_id}/transfer",
         "/api/v1/tickets/{ticket_id}/follow-up",
+        "/api/v1/tickets/{ticket_id}/false-alarm",
     }
     assert document["components"]["securitySchemes"]["apiToken"] == {
         "type": "http",

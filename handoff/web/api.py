@@ -26,6 +26,8 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_vali
 
 from handoff.models import OPEN_STATUSES, Direction, Origin, TicketStatus, Urgency
 from handoff.services.accounts import CounsellorRef
+from handoff.services.alarms import MAX_REASON
+from handoff.services.signals import SignalView
 from handoff.services.tickets import (
     MAX_NOTE,
     MAX_TEXT,
@@ -96,6 +98,32 @@ class Summary(BaseModel):
     excerpt: str | None = None
 
 
+class SignalOut(BaseModel):
+    """Ce qui a fait penser au robot que le jeune pouvait être en danger."""
+
+    id: int
+    origin: str = Field(
+        description="`urgent` : a déclenché (ou relevé) l'urgence ; `request` : avec une demande "
+        "normale ; `flag` : message inquiétant, puis le jeune a dit être en sécurité"
+    )
+    tier: str = Field(description="`high` ou `medium`", examples=["high"])
+    reason: str = Field(
+        description="`pattern`, `intent`, `danger_words`, `safety_answer` ou `app_check`"
+    )
+    kind: str | None = Field(description="`suicide`, `violence` ou `shelter`")
+    detail: str | None
+    intent: str | None
+    confidence: float | None
+    answer: str | None = Field(description="réponse à « Est-ce que tu es en sécurité ? »")
+    text: str | None = Field(
+        description="le message du jeune (gardé pour une urgence même sans consentement ; "
+        "sinon seulement avec)"
+    )
+    created_at: datetime
+    false_alarm_at: datetime | None
+    false_alarm_reason: str | None
+
+
 class Assignee(BaseModel):
     id: int
     first_name: str
@@ -111,6 +139,8 @@ class TicketOut(BaseModel):
     source: str
     team: str
     territory: str | None
+    minor: bool = Field(description="le jeune a dit avoir moins de 18 ans")
+    alert: SignalOut | None = Field(description="ce qui a déclenché l'urgence (tickets urgents)")
     assignee: Assignee | None
     summary: Summary
     outcome: str | None
@@ -145,6 +175,7 @@ class TranscriptMessage(BaseModel):
 
 class TicketDetail(TicketOut):
     notes: list[NoteOut]
+    signals: list[SignalOut] = Field(description="tous les signaux de crise, du plus ancien")
     transcript: list[TranscriptMessage] | None = Field(
         description="toute la conversation gardée, la plus ancienne d'abord "
         "(avec `include_transcript`)"
@@ -180,6 +211,15 @@ class ResolveIn(BaseModel):
         examples=["mission_locale"],
     )
     comment: Text | None = Field(default=None, max_length=2000, examples=["RDV jeudi 10 h"])
+
+
+class FalseAlarmIn(BaseModel):
+    reason: Text = Field(
+        min_length=1,
+        max_length=MAX_REASON,
+        description="pourquoi ce n'est pas une urgence (obligatoire)",
+        examples=["« me tuer » au sens de « mourir de rire »"],
+    )
 
 
 class TransferIn(BaseModel):
@@ -325,6 +365,8 @@ def _ticket_fields(view: TicketView, outcomes: dict[str, str]) -> dict[str, Any]
         "source": view.source,
         "team": view.team,
         "territory": view.territory,
+        "minor": view.minor,
+        "alert": _signal_out(view.alert) if view.alert is not None else None,
         "assignee": (
             Assignee(id=view.assignee_id, first_name=view.assignee_name or "")
             if view.assignee_id is not None
@@ -343,6 +385,24 @@ def _ticket_fields(view: TicketView, outcomes: dict[str, str]) -> dict[str, Any]
         "last_counsellor_at": view.last_counsellor_at,
         "resolved_at": view.resolved_at,
     }
+
+
+def _signal_out(signal: SignalView) -> SignalOut:
+    return SignalOut(
+        id=signal.id,
+        origin=str(signal.origin),
+        tier=signal.tier,
+        reason=signal.reason,
+        kind=signal.kind,
+        detail=signal.detail,
+        intent=signal.intent,
+        confidence=signal.confidence,
+        answer=signal.answer,
+        text=signal.text,
+        created_at=signal.created_at,
+        false_alarm_at=signal.false_alarm_at,
+        false_alarm_reason=signal.false_alarm_reason,
+    )
 
 
 def _note_out(note: NoteView) -> NoteOut:
@@ -406,13 +466,18 @@ def get_ticket(
     with refused():
         view = services.tickets.get(ticket_id)
         notes = [_note_out(note) for note in services.tickets.notes(ticket_id)]
+        alarms = services.desk.alarms
+        signals = [_signal_out(s) for s in alarms.signals(ticket_id)] if alarms else []
         transcript = (
             [_message_out(item) for item in services.tickets.transcript(ticket_id)]
             if include_transcript
             else None
         )
     return TicketDetail(
-        **_ticket_fields(view, services.tickets.outcomes), notes=notes, transcript=transcript
+        **_ticket_fields(view, services.tickets.outcomes),
+        notes=notes,
+        signals=signals,
+        transcript=transcript,
     )
 
 
@@ -541,4 +606,22 @@ async def follow_up(
         view = await services.desk.set_follow_up(
             ticket_id, actor, body.at, via="api", message=body.message
         )
+    return _ticket_out(view, services.tickets.outcomes)
+
+
+@router.post(
+    "/tickets/{ticket_id}/false-alarm",
+    summary="Fausse alerte",
+    response_model=TicketOut,
+    responses={**UNREADABLE, **NOT_FOUND, **CONFLICT, **FORBIDDEN},
+)
+async def false_alarm(
+    ticket_id: TicketId, body: FalseAlarmIn, actor: Actor, services: ServicesDep
+) -> TicketOut:
+    """Marquer un ticket urgent comme fausse alerte, avec la raison : il repasse en priorité
+    normale et le message qui a déclenché l'alerte part dans la boîte des messages incompris
+    des responsables. Le ticket doit être ouvert et urgent (sinon 409) ; il faut le suivre,
+    ou être responsable (sinon 403, ou 409 s'il n'est pris par personne)."""
+    with refused():
+        view = await services.desk.false_alarm(ticket_id, actor, body.reason, via="api")
     return _ticket_out(view, services.tickets.outcomes)

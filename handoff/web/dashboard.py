@@ -26,6 +26,8 @@ from fastapi.routing import APIRoute
 
 from handoff.models import OPEN_STATUSES, RELAY_STATUSES, Origin, TicketStatus, Urgency
 from handoff.services.accounts import CounsellorRef
+from handoff.services.alarms import MAX_REASON
+from handoff.services.signals import SignalView
 from handoff.services.sla import Digest, SlaPolicy, SlaStage, waited_fr
 from handoff.services.tickets import (
     STATUS_LABELS,
@@ -87,6 +89,7 @@ EVENT_LABELS = {
     "reopened": "Rouvert",
     "sla_breached": "Délai de prise en charge dépassé : équipe relancée",
     "manager_alerted": "Délai largement dépassé : responsable alerté·e",
+    "false_alarm": "Fausse alerte : retour en priorité normale",
 }
 SUMMARY_ROWS = (
     ("age", "Âge"),
@@ -97,6 +100,7 @@ SUMMARY_ROWS = (
     ("availability", "Disponibilités"),
 )
 MESSAGE_LIMIT = 500  # transcript items per poll
+TRIGGER_SHOWN = 90  # characters of the message that raised a crisis, in the queue
 
 
 # Access control ----------------------------------------------------------------------------
@@ -279,6 +283,39 @@ def _crisis_label(ticket: TicketView) -> str:
     return CRISIS_LABELS.get(kind, kind.replace("_", " ")) or "crise"
 
 
+def short(text: str, limit: int = TRIGGER_SHOWN) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _alert(alert: SignalView | None) -> dict[str, str]:
+    """What raised the crisis, for a queue line (escaped by the template / textContent)."""
+    if alert is None:
+        return {"alert_tier": "", "alert_why": "", "alert_text": ""}
+    return {
+        "alert_tier": alert.tier_label,
+        "alert_why": alert.why,
+        "alert_text": short(alert.text) if alert.text else "",
+    }
+
+
+def _signal_line(signal: SignalView) -> dict[str, Any]:
+    return {
+        "at": local_time(signal.created_at),
+        "tier": signal.tier,
+        "tier_label": signal.tier_label,
+        "kind": signal.kind_label,
+        "why": signal.why,
+        "origin": str(signal.origin),
+        "origin_label": signal.origin_label,
+        "text": signal.text or "",
+        "false_alarm": signal.false_alarm,
+        "false_alarm_at": local_time(signal.false_alarm_at),
+        "false_alarm_by": signal.false_alarm_by or "",
+        "false_alarm_reason": signal.false_alarm_reason or "",
+    }
+
+
 def _field(ticket: TicketView, name: str) -> str:
     value = ticket.summary.get(name)
     return "—" if value in (None, "", SKIPPED) else str(value)
@@ -300,6 +337,8 @@ def _ticket_row(
         "claim_url": f"{QUEUE_PATH}/tickets/{ticket.id}/prendre",
         "crisis": crisis,
         "crisis_label": _crisis_label(ticket) if crisis else "",
+        **_alert(ticket.alert if crisis else None),
+        "minor": ticket.minor,
         "status": str(ticket.status),
         "status_label": ticket.status_label,
         "waiting_minutes": waited,
@@ -606,6 +645,8 @@ def _event_line(
         detail = outcomes.get(str(data.get("outcome", "")), str(data.get("outcome", "")))
     elif event.kind == "escalated" and data.get("crisis_kind"):
         detail = str(data["crisis_kind"]).removeprefix("crisis_").replace("_", " ")
+    elif event.kind == "false_alarm":
+        detail = f"« {data.get('reason', '')} »"
     return {
         "at": local_time(event.created_at),
         "label": label,
@@ -632,6 +673,8 @@ async def ticket_page(
     transcript = await asyncio.to_thread(tickets.transcript, ticket_id)
     notes = await asyncio.to_thread(tickets.notes, ticket_id)
     events = await asyncio.to_thread(tickets.events, ticket_id)
+    alarms = services.desk.alarms
+    signals = await asyncio.to_thread(alarms.signals, ticket_id) if alarms else []
     colleagues = await asyncio.to_thread(services.accounts.list)
     now = tickets.now()
     teams = _team_names(services)
@@ -656,6 +699,8 @@ async def ticket_page(
             "excerpt": ticket.summary.get("excerpt") or "",
             "crisis": ticket.urgency == Urgency.crisis,
             "crisis_label": _crisis_label(ticket),
+            "signals": [_signal_line(signal) for signal in signals],
+            "max_reason": MAX_REASON,
             "messages": messages,
             "last_message_id": messages[-1]["id"] if messages else 0,
             "notes": [
@@ -679,6 +724,10 @@ async def ticket_page(
                 "transfer": ticket.is_open and (ticket.status == TicketStatus.new or holder),
                 "resolve": ticket.is_open and holder,
                 "follow_up": ticket.is_open,
+                # As closing: the holder, or a manager (even unclaimed).
+                "false_alarm": ticket.is_open
+                and ticket.urgency == Urgency.crisis
+                and (me.can_manage or (mine and ticket.status in RELAY_STATUSES)),
             },
             "mine": mine,
             "state": _ticket_state(ticket),
@@ -873,4 +922,22 @@ async def resolve(
         ticket_id,
         services.desk.resolve(ticket_id, me, issue, commentaire or None, via="web"),
         f"Ticket #{ticket_id} clôturé : {outcomes[issue]}.",
+    )
+
+
+@router.post("/tickets/{ticket_id}/fausse-alerte")
+async def false_alarm(
+    request: Request,
+    services: ServicesDep,
+    me: Me,
+    ticket_id: TicketId,
+    raison: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:
+    """The urgent ticket was a false alarm (with a reason): back to normal priority."""
+    return await _act(
+        request,
+        ticket_id,
+        services.desk.false_alarm(ticket_id, me, raison, via="web"),
+        f"Ticket #{ticket_id} marqué comme fausse alerte : il repasse en priorité normale. "
+        "Le message est transmis aux responsables pour corriger le robot.",
     )

@@ -65,12 +65,34 @@
     return td;
   }
 
+  // The urgency badge, the alert's tier, "mineur·e" and the message that raised the alert.
+  function urgencyCell(ticket) {
+    var box = document.createDocumentFragment();
+    box.appendChild(ticket.crisis
+      ? el("span", "badge crisis", "Urgence · " + ticket.crisis_label)
+      : el("span", "badge", "normal"));
+    if (ticket.crisis && ticket.alert_tier) {
+      var tier = el("span", "badge tier", "niveau " + ticket.alert_tier);
+      tier.title = ticket.alert_why;
+      box.appendChild(document.createTextNode(" "));
+      box.appendChild(tier);
+    }
+    if (ticket.minor) {
+      box.appendChild(document.createTextNode(" "));
+      box.appendChild(el("span", "badge minor", "mineur·e"));
+    }
+    if (ticket.alert_text) {
+      var trigger = el("div", "trigger", "« " + ticket.alert_text + " »");
+      trigger.title = ticket.alert_why;
+      box.appendChild(trigger);
+    }
+    return box;
+  }
+
   function queueRow(ticket) {
     var tr = el("tr", "ticket-row" + (ticket.crisis ? " crisis" : "") + (ticket.mine ? " mine" : ""));
     tr.setAttribute("data-ticket", String(ticket.id));
-    tr.appendChild(cell("Urgence", ticket.crisis
-      ? el("span", "badge crisis", "Urgence · " + ticket.crisis_label)
-      : el("span", "badge", "normal")));
+    tr.appendChild(cell("Urgence", urgencyCell(ticket)));
     var link = el("a", "ref", ticket.reference);
     link.href = ticket.url;
     tr.appendChild(cell("Ticket", link));
