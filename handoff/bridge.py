@@ -13,6 +13,10 @@
   in the topic, and the summary is edited to match. Both sides read the same tickets.
 - Telegram users who are not registered counsellors (`AccountService.by_telegram_user`) can
   neither press the buttons nor write to a young person.
+- An urgent ticket's summary says the alert's tier, why it was raised and the message that
+  raised it (kept even without consent, see handoff/services/signals.py), and "mineur·e";
+  `/fausse_alerte <raison>` in its topic marks it a false alarm (`HandoffDesk.false_alarm`):
+  the topic loses its 🔴 (the icon colour cannot change after creation).
 
 Updates from the counsellors' group are handled here only: the handler runs in a handler
 group before the private-chat handlers of `bot/telegram.py` and stops the update there.
@@ -66,6 +70,7 @@ CRISIS_MARK = "🔴"
 
 CALLBACK_RE = re.compile(r"^tk:(\d{1,12}):(claim|release|close|back|res:([a-z][a-z0-9_]{1,31}))$")
 NOTE_RE = re.compile(r"^/note(?:@\w+)?(?:\s+(.*))?$", re.DOTALL | re.IGNORECASE)
+FALSE_ALARM_RE = re.compile(r"^/fausse_?alerte(?:@\w+)?(?:\s+(.*))?$", re.DOTALL | re.IGNORECASE)
 COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@\w+)?(?:\s|$)")
 
 # What counsellors read (French).
@@ -83,7 +88,12 @@ NOTE_EMPTY = "Écris la note après /note, par exemple : /note rappeler lundi."
 NOTE_SAVED = "📝 Note interne enregistrée (le jeune ne la voit pas)."
 UNKNOWN_COMMAND = (
     "Commande inconnue : ton message n'a pas été transmis. "
-    "Ici, /note <texte> ajoute une note interne ; tout autre message va au jeune."
+    "Ici, /note <texte> ajoute une note interne, /fausse_alerte <raison> repasse une urgence "
+    "en priorité normale ; tout autre message va au jeune."
+)
+FALSE_ALARM_EMPTY = (
+    "Dis pourquoi après /fausse_alerte, par exemple : "
+    "/fausse_alerte « me tuer » voulait dire « mourir de rire »."
 )
 CRISIS_LABELS = {
     "suicide": "idées suicidaires",
@@ -157,6 +167,8 @@ def summary_text(ticket: TicketView, team_names: dict[str, str], outcomes: dict[
         if crisis
         else f"📋 Ticket {ticket.reference}"
     )
+    if ticket.minor:
+        head += " · mineur·e"
     excerpt = summary.get("excerpt")
     lines = [
         head,
@@ -171,7 +183,7 @@ def summary_text(ticket: TicketView, team_names: dict[str, str], outcomes: dict[
         f"Déjà suivi : {field('followed')}",
         f"Contact : {field('contact')}",
         f"Disponibilités : {field('availability')}",
-        f"Urgence : {'oui, ' + crisis_label(ticket) if crisis else 'non'}",
+        *urgency_lines(ticket),
         f"Extrait : « {excerpt} »" if excerpt else "Extrait : —",
         "",
         f"Demande : {SOURCE_LABELS.get(ticket.source, ticket.source)}"
@@ -182,6 +194,29 @@ def summary_text(ticket: TicketView, team_names: dict[str, str], outcomes: dict[
     if ticket.is_open:
         lines += ["", "Écris dans ce sujet pour répondre au jeune (après « Je prends »)."]
     return "\n".join(lines)[:4096]
+
+
+def urgency_lines(ticket: TicketView) -> list[str]:
+    """Urgence : oui/non, the alert's tier and why, the message that raised it, the flags."""
+    alert = ticket.alert
+    if ticket.urgency == Urgency.crisis:
+        lines = [f"Urgence : oui, {crisis_label(ticket)}"]
+        if alert is not None:
+            lines[0] += f" · niveau {alert.tier_label}"
+            lines.append(f"Pourquoi : {alert.why}")
+            if alert.text:
+                lines.append(f"Message d'alerte : « {alert.text} »")
+    elif ticket.crisis_kind:
+        lines = [f"Urgence : non (fausse alerte : {crisis_label(ticket)})"]
+    else:
+        lines = ["Urgence : non"]
+    if ticket.flags:
+        several = "s" if ticket.flags > 1 else ""
+        lines.append(
+            f"Signaux : {ticket.flags} message{several} inquiétant{several}, "
+            "puis le jeune a dit être en sécurité"
+        )
+    return lines
 
 
 def callback(ticket_id: int, action: str) -> str:
@@ -455,6 +490,14 @@ class TelegramBridge:
                 f"{CRISIS_MARK} URGENCE ({crisis_label(ticket)}) : message de crise. "
                 "Le bot a donné les numéros d'aide. À prendre en priorité !",
             )
+        elif kind == "false_alarm":
+            await self._rename(ticket)
+            await self._post(
+                topic,
+                f"⚪ {who} : fausse alerte{where}, raison : « {data.get('reason', '')} ». "
+                "Le ticket repasse en priorité normale.",
+            )
+            await self._refresh(ticket)
         elif kind in CLOSING_KINDS:
             label = self.outcomes.get(ticket.outcome or "", ticket.outcome or "")
             closer = f" par {who}" if actor else ""
@@ -637,6 +680,17 @@ class TelegramBridge:
                 return
             try:
                 await self.desk.add_note(ticket.id, counsellor, body, via="telegram")
+            except TicketError as exc:
+                await self._post(thread, str(exc), reply_to)
+            return
+        alarm = FALSE_ALARM_RE.match(message.text.strip())
+        if alarm is not None:
+            reason = (alarm.group(1) or "").strip()
+            if not reason:
+                await self._post(thread, FALSE_ALARM_EMPTY, reply_to)
+                return
+            try:
+                await self.desk.false_alarm(ticket.id, counsellor, reason, via="telegram")
             except TicketError as exc:
                 await self._post(thread, str(exc), reply_to)
             return
