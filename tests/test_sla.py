@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 from handoff import migrate
 from handoff.clock import FixedClock
 from handoff.models import Channel, EventKind, FollowUpKind, Role, Urgency
-from handoff.services.handoff import TriageSummary
+from handoff.services.handoff import CrisisSignal, TriageSummary
 from handoff.services.sla import SlaPolicy, SlaService, sla_status
 from handoff.sla import check_sla, digest_text, run_sla_check, send_digest
 from maraude.app import build_services, create_app
@@ -160,6 +160,39 @@ def test_a_crisis_breaches_after_15_real_minutes_even_at_night(
     assert check(services) == []
     clock.advance(minutes=1)
     assert check(services) == [(ticket, "manager_alerted")]
+
+
+def test_an_escalated_ticket_gets_the_whole_crisis_sla_and_its_own_reminders(
+    services: Any, clock: FixedClock
+) -> None:
+    ticket = new_ticket(services)  # Monday 09:00, normal
+    person = services.tickets.get(ticket).person_pseudo
+    set_time(clock, paris(2026, 3, 2, 14, 1))
+    assert check(services) == [(ticket, "sla_breached")]  # 4 working hours: the team reminded
+    set_time(clock, paris(2026, 3, 2, 14, 30))
+    services.handoff.request(  # then a crisis message, still unclaimed
+        person,
+        TriageSummary(),
+        source="crisis",
+        urgency=Urgency.crisis,
+        crisis_kind="suicide",
+        signal=CrisisSignal("jvais en finir", "high", "pattern", "suicide"),
+    )
+    assert check(services) == []  # not "late" at once: 15 minutes from the escalation
+    clock.advance(minutes=14)
+    assert check(services) == []
+    clock.advance(minutes=2)
+    assert check(services) == [(ticket, "sla_breached")]  # reminded again, as a crisis
+    clock.advance(minutes=14)  # 30 min: exactly twice the SLA
+    assert check(services) == []
+    clock.advance(minutes=1)
+    assert check(services) == [(ticket, "manager_alerted")]
+    assert check(services) == []
+    assert [kind for kind, _ in sla_events(services, ticket)] == [
+        "sla_breached",
+        "sla_breached",
+        "manager_alerted",
+    ]
 
 
 def test_a_claim_stops_the_clock(services: Any, clock: FixedClock) -> None:
