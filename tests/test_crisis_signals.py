@@ -348,7 +348,9 @@ def test_without_consent_the_inbox_gets_the_false_alarm_without_its_text(env: En
     assert signal.false_alarm and signal.text is None  # vital interest over: not kept
     [item] = env.insights.false_alarms()
     assert item.text == "" and item.intent == "crisis_suicide"
-    assert item.review_note == "blague sur un prof\n(alerte : high, pattern, me tuer)"
+    assert item.review_note == (
+        "blague sur un prof\n(alerte : niveau élevé, phrase repérée : « me tuer »)"
+    )
     counts = env.insights.counts()
     assert (counts.false_alarms, counts.false_alarms_hidden, counts.hidden) == (0, 1, 0)
     assert env.insights.annotate([item.id], "out_of_scope", manager.id) == 0  # no text

@@ -175,8 +175,8 @@ def _to_inbox(
     """The message for the managers' inbox: the same message's NLU turn if the pipeline
     recorded one (not yet annotated), else a turn made from the signal."""
     text = signal.text if consent else None
-    note = f"{reason}\n(alerte : {signal.tier}, {signal.reason}"
-    note += f", {signal.detail})" if signal.detail else ")"
+    view = view_of(signal)
+    note = f"{reason}\n(alerte : niveau {view.tier_label}, {view.why})"
     intent = signal.intent or (f"crisis_{normal_kind(signal.kind)}" if signal.kind else None)
     turn = None
     if text:
