@@ -4,6 +4,11 @@ The patterns live in a data file (`engine/crisis_patterns.txt`, format described
 and are searched in the *normalised* text (see `engine.normalise`). `CrisisPatterns.match`
 returns the crisis intents whose patterns match, highest priority first, after blanking out
 the harmless phrasings listed under `[exceptions]`.
+
+`[danger <intent>]` sections list worrying words that are not a clear crisis ("je me sens vide",
+"j'ai peur de lui"): `CrisisPatterns.danger_match` returns the intents they point to, for the
+MEDIUM risk tier (the bot asks once whether the person is safe). `match` ignores them; a caller
+checks `match` first and asks `danger_match` only when it found nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from engine.normalise import Lexicon, normalise
 DEFAULT_PATTERNS_PATH = Path(__file__).with_name("crisis_patterns.txt")
 DEFAULT_PRIORITY = ("crisis_suicide", "crisis_violence", "crisis_shelter")
 EXCEPTIONS = "exceptions"
+DANGER = "danger"
 _MASK = " | "
 
 
@@ -34,11 +40,39 @@ class CrisisMatch:
     matched_text: str
 
 
+def _danger_intent(section: str, where: str) -> Optional[str]:
+    """The intent of a `[danger <intent>]` header, None for any other header."""
+    words = section.split()
+    if not words or words[0] != DANGER:
+        return None
+    if len(words) != 2:
+        raise CrisisPatternError(
+            f"{where}: expected [{DANGER} <intent>] (e.g. [{DANGER} crisis_suicide]), "
+            f"got [{section}]"
+        )
+    return words[1]
+
+
+def _order(
+    priority: Sequence[str], patterns: Dict[str, Any], danger: Dict[str, Any]
+) -> Tuple[str, ...]:
+    """Every intent the files name, crisis or danger words: `priority` first, then the others in
+    the order they appear (crisis intents, then intents with danger words only)."""
+    named = list(patterns) + [i for i in danger if i not in patterns]
+    return tuple([p for p in priority if p in named] + [p for p in named if p not in priority])
+
+
 @dataclasses.dataclass
 class CrisisPatterns:
     patterns: Dict[str, List["re.Pattern[str]"]]
     exceptions: List["re.Pattern[str]"]
     priority: Tuple[str, ...] = DEFAULT_PRIORITY
+    # `[danger <intent>]` sections: worrying words that are not a clear crisis (danger_match)
+    danger: Dict[str, List["re.Pattern[str]"]] = dataclasses.field(default_factory=dict)
+    # the last message masked (_masked): (text, lexicon, already_normalised, masked text)
+    _last: Optional[Tuple[str, Optional[Lexicon], bool, str]] = dataclasses.field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def parse(
@@ -49,29 +83,36 @@ class CrisisPatterns:
     ) -> "CrisisPatterns":
         patterns: Dict[str, List["re.Pattern[str]"]] = {}
         exceptions: List["re.Pattern[str]"] = []
-        section: Optional[str] = None
+        danger: Dict[str, List["re.Pattern[str]"]] = {}
+        target: Optional[List["re.Pattern[str]"]] = None
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.strip()
             if not line or line.startswith("#"):
                 continue
             where = f"{source}:{number}"
             if line.startswith("[") and line.endswith("]") and "\\" not in line:
-                section = line[1:-1].strip()
-                if section != EXCEPTIONS:
-                    patterns.setdefault(section, [])
+                section = " ".join(line[1:-1].split())
+                danger_intent = _danger_intent(section, where)
+                if section == EXCEPTIONS:
+                    target = exceptions
+                elif danger_intent is not None:
+                    target = danger.setdefault(danger_intent, [])
+                else:
+                    target = patterns.setdefault(section, [])
                 continue
-            if section is None:
+            if target is None:
                 raise CrisisPatternError(f"{where}: pattern before any [intent] line")
             try:
                 compiled = re.compile(line)
             except re.error as error:
                 raise CrisisPatternError(f"{where}: invalid regex {line!r}: {error}") from None
-            if section == EXCEPTIONS:
-                exceptions.append(compiled)
-            else:
-                patterns[section].append(compiled)
-        order = [p for p in priority if p in patterns] + [p for p in patterns if p not in priority]
-        return cls(patterns=patterns, exceptions=exceptions, priority=tuple(order))
+            target.append(compiled)
+        return cls(
+            patterns=patterns,
+            exceptions=exceptions,
+            priority=_order(priority, patterns, danger),
+            danger=danger,
+        )
 
     @classmethod
     def from_files(
@@ -83,11 +124,10 @@ class CrisisPatterns:
             part = cls.parse(Path(path).read_text(encoding="utf-8"), str(path), priority)
             for intent, regexes in part.patterns.items():
                 merged.patterns.setdefault(intent, []).extend(regexes)
+            for intent, regexes in part.danger.items():
+                merged.danger.setdefault(intent, []).extend(regexes)
             merged.exceptions.extend(part.exceptions)
-        merged.priority = tuple(
-            [p for p in priority if p in merged.patterns]
-            + [p for p in merged.patterns if p not in priority]
-        )
+        merged.priority = _order(priority, merged.patterns, merged.danger)
         return merged
 
     def mask_exceptions(self, text: str) -> str:
@@ -95,21 +135,55 @@ class CrisisPatterns:
             text = regex.sub(_MASK, text)
         return text
 
-    def match(
-        self, text: str, lexicon: Optional[Lexicon] = None, already_normalised: bool = False
+    def _masked(self, text: str, lexicon: Optional[Lexicon], already_normalised: bool) -> str:
+        """`text` normalised and with its exceptions blanked out. The last result is kept, so
+        that `danger_match` right after `match` on the same message costs no second pass
+        (the patterns are not meant to change once loaded)."""
+        last = self._last
+        if (
+            last is not None
+            and last[0] == text
+            and last[1] is lexicon
+            and last[2] == already_normalised
+        ):
+            return last[3]
+        normalised = text if already_normalised else normalise(text, lexicon)
+        masked = self.mask_exceptions(normalised)
+        self._last = (text, lexicon, already_normalised, masked)
+        return masked
+
+    @staticmethod
+    def _search(
+        masked: str, sections: Dict[str, List["re.Pattern[str]"]], order: Iterable[str]
     ) -> List[CrisisMatch]:
-        """Crisis intents matching `text`, highest priority first (one match per intent)."""
-        if not already_normalised:
-            text = normalise(text, lexicon)
-        masked = self.mask_exceptions(text)
         found: List[CrisisMatch] = []
-        for intent in self.priority:
-            for regex in self.patterns.get(intent, []):
+        for intent in order:
+            for regex in sections.get(intent, []):
                 hit = regex.search(masked)
                 if hit:
                     found.append(CrisisMatch(intent, regex.pattern, hit.group()))
                     break
         return found
+
+    def match(
+        self, text: str, lexicon: Optional[Lexicon] = None, already_normalised: bool = False
+    ) -> List[CrisisMatch]:
+        """Crisis intents matching `text`, highest priority first (one match per intent)."""
+        masked = self._masked(text, lexicon, already_normalised)
+        return self._search(masked, self.patterns, self.priority)
+
+    def danger_match(
+        self, text: str, lexicon: Optional[Lexicon] = None, already_normalised: bool = False
+    ) -> List[CrisisMatch]:
+        """Intents whose `[danger <intent>]` words appear in `text` (normalised, exceptions
+        blanked out), in `priority` order (intents absent from it last), one match per intent.
+
+        Worrying but not clear: the MEDIUM tier. It does not look at the crisis patterns: the
+        caller checks `match` first (a crisis match wins)."""
+        order = [i for i in self.priority if i in self.danger]
+        order += [i for i in self.danger if i not in self.priority]
+        masked = self._masked(text, lexicon, already_normalised)
+        return self._search(masked, self.danger, order)
 
 
 def pattern_paths(config: Dict[str, Any], root: Optional[Path] = None) -> List[Path]:

@@ -88,7 +88,10 @@ def replay(preds: list[dict[str, Any]], threshold: float, ambiguity: float) -> l
 
 
 def guard_check(nlu_dir: Path, verbose: bool) -> int:
-    """The crisis guard alone on every training example: recall on crisis_*, false alarms."""
+    """The crisis guard alone on every training example: recall on crisis_*, false alarms, and
+    the danger words (the MEDIUM tier: the bot asks "es-tu en sécurité ?") on what no crisis
+    pattern caught: how often they fire on ordinary messages (target <= 2 %), and which crisis
+    examples they catch that the patterns missed."""
     from rasa.shared.nlu.training_data.loading import load_data
 
     from engine.crisis import default_patterns
@@ -99,17 +102,36 @@ def guard_check(nlu_dir: Path, verbose: bool) -> int:
     for msg in data.intent_examples:
         text, intent = msg.get("text"), run.base_intent(msg.get("intent"))
         (crisis if intent.startswith(run.CRISIS_PREFIX) else other).append((text, intent))
-    missed = [(t, i) for t, i in crisis if i not in {m.intent for m in patterns.match(t)}]
-    alarms = [(t, i, patterns.match(t)[0].intent) for t, i in other if patterns.match(t)]
+    missed, alarms, asked = [], [], []
+    for text, intent in crisis:
+        if intent not in {m.intent for m in patterns.match(text)}:
+            missed.append((text, intent, [m.intent for m in patterns.danger_match(text)]))
+    for text, intent in other:
+        found = patterns.match(text)
+        if found:
+            alarms.append((text, intent, found[0].intent))
+            continue
+        danger = patterns.danger_match(text)
+        if danger:
+            asked.append((text, intent, danger[0]))
     print(
         f"crisis guard alone on nlu_data/: recall {len(crisis) - len(missed)}/{len(crisis)} "
         f"(right crisis intent), false alarms {len(alarms)}/{len(other)}"
     )
+    share = len(asked) / len(other) if other else 0.0
+    print(
+        f"danger words (no crisis match): {len(asked)}/{len(other)} ordinary messages "
+        f"({share:.1%}, target <= 2 %); crisis examples missed but caught by danger words: "
+        f"{sum(1 for *_, d in missed if d)}/{len(missed)}"
+    )
     if verbose:
-        for text, intent in missed:
-            print(f"  missed {intent}: {text}")
+        for text, intent, danger in missed:
+            caught = f" (danger words: {', '.join(danger)})" if danger else ""
+            print(f"  missed {intent}: {text}{caught}")
         for text, intent, got in alarms:
             print(f"  false alarm {got} on {intent}: {text}")
+        for text, intent, hit in asked:
+            print(f"  danger {hit.intent} on {intent}: {text}  [{hit.matched_text}]")
     return 0
 
 
