@@ -12,8 +12,15 @@ config.yml:
         # extra_patterns: []
         # confidence: 0.95
         # priority: [crisis_suicide, crisis_violence, crisis_shelter]
+        # high_threshold: 0.5      # risk tiers: see engine/risk.py
+        # medium_threshold: 0.1
+        # medium_sum: 0.25
+        # medium_top: 3
+        # check_intent: crisis_check
+        # resume_threshold: 0.2    # = FallbackClassifier's threshold
 
-The text logic is in `engine.normalise` and `engine.crisis` (standard library only).
+The text logic is in `engine.normalise`, `engine.crisis` and `engine.risk` (standard library
+only).
 """
 
 from __future__ import annotations
@@ -43,13 +50,17 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from engine.crisis import DEFAULT_PRIORITY, guard_patterns
 from engine.normalise import Lexicon, lexicon_paths, normalise, normalise_with_alignment
+from engine.risk import MEDIUM, Thresholds, assess, resume_intent
 
 logger = logging.getLogger(__name__)
 
 # Extra keys put on the message and returned by /model/parse.
 TEXT_ORIGINAL = "text_original"
 TEXT_NORMALISED = "text_normalised"
-CRISIS_GUARD = "crisis_guard"
+CRISIS_GUARD = "crisis_guard"  # a crisis pattern set the intent: which, and what it matched
+CRISIS_RISK = "crisis_risk"  # the message's risk tier and why (engine/risk.py)
+# The intent the guard sets on a MEDIUM-risk message: the bot asks whether the person is safe.
+CHECK_INTENT = "crisis_check"
 
 # Button payloads ("/consent_accept", '/inform{"age": "19"}') are handled by Rasa's
 # RegexMessageHandler after the pipeline: never touch them.
@@ -218,7 +229,12 @@ class Normaliser(GraphComponent):
     is_trainable=False,
 )
 class CrisisGuard(GraphComponent):
-    """Sets a crisis_* intent when a high-recall crisis pattern matches."""
+    """Sorts each message into a risk tier (engine/risk.py) and sets the intent to match.
+
+    HIGH: a crisis_* intent (a pattern's, or the classifiers' own when confident enough).
+    MEDIUM: the `check_intent` (the bot asks whether the young person is safe), with the intent
+    to go on with if they are (`crisis_risk.resume`). Both add `crisis_risk` to the parse data.
+    """
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -227,14 +243,23 @@ class CrisisGuard(GraphComponent):
             "extra_patterns": [],
             "confidence": 0.95,
             "priority": list(DEFAULT_PRIORITY),
+            "high_threshold": Thresholds.high,
+            "medium_threshold": Thresholds.medium,
+            "medium_sum": Thresholds.medium_sum,
+            "medium_top": Thresholds.top,
+            "check_intent": CHECK_INTENT,
+            # the FallbackClassifier's threshold: under it, the intent to go on with is
+            # nlu_fallback
+            "resume_threshold": 0.2,
         }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self._config = {**self.get_default_config(), **config}
         self._patterns = guard_patterns(self._config)
         self._confidence = float(self._config["confidence"])
-        # every crisis intent, by priority (highest first)
-        self._rank = {intent: i for i, intent in enumerate(self._patterns.priority)}
+        self._thresholds = Thresholds.from_config(self._config)
+        self._check_intent = str(self._config["check_intent"])
+        self._resume_threshold = float(self._config["resume_threshold"])
 
     @classmethod
     def create(
@@ -255,45 +280,53 @@ class CrisisGuard(GraphComponent):
         text = message.get(TEXT)
         if is_payload(text):
             return
-        # The Normaliser has already rewritten TEXT; normalising again is a no-op for it
-        # and keeps the guard working if the Normaliser is removed from the pipeline.
-        matches = self._patterns.match(text)
-        if not matches:
-            return
         intent = message.get(INTENT) or {}
         predicted = intent.get(INTENT_NAME_KEY)
-        best = matches[0]
-        # Never downgrade: a crisis intent from the classifier stays unless a pattern
-        # found a higher-priority one (suicide > violence > shelter).
-        if predicted in self._rank and self._rank[predicted] <= self._rank[best.intent]:
-            chosen = predicted
-        else:
-            chosen = best.intent
+        confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
         ranking = [dict(r) for r in message.get(INTENT_RANKING_KEY) or []]
-        previous = next(
-            (
-                r.get(PREDICTED_CONFIDENCE_KEY, 0.0)
-                for r in ranking
-                if r.get(INTENT_NAME_KEY) == chosen
-            ),
-            0.0,
-        )
-        if predicted == chosen:
-            previous = max(previous, intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
-        confidence = max(float(previous), self._confidence)
-        top = {INTENT_NAME_KEY: chosen, PREDICTED_CONFIDENCE_KEY: confidence}
-        ranking = [top] + [r for r in ranking if r.get(INTENT_NAME_KEY) != chosen]
+        ranked = [
+            (str(r.get(INTENT_NAME_KEY)), float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0))
+            for r in ranking
+        ]
+        top = (str(predicted), confidence) if predicted else None
+        # The Normaliser has already rewritten TEXT; normalising again is a no-op for it
+        # and keeps the guard working if the Normaliser is removed from the pipeline.
+        risk = assess(text, top, ranked, self._patterns, self._thresholds)
+        if risk is None:
+            return
+        trace = risk.as_dict()
+        if risk.tier == MEDIUM:
+            name, conf = resume_intent(top, ranked, self._resume_threshold)
+            trace["resume"] = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: conf}
+            self._set_intent(message, ranking, self._check_intent, min(1.0, risk.score))
+        elif risk.reason == "pattern":
+            previous = next(
+                (
+                    r.get(PREDICTED_CONFIDENCE_KEY, 0.0)
+                    for r in ranking
+                    if r.get(INTENT_NAME_KEY) == risk.kind
+                ),
+                0.0,
+            )
+            if predicted == risk.kind:
+                previous = max(previous, confidence)
+            self._set_intent(message, ranking, risk.kind, max(float(previous), self._confidence))
+            message.set(
+                CRISIS_GUARD,
+                {
+                    "intent": risk.kind,
+                    "classifier_intent": predicted,
+                    "matches": trace["matches"],
+                },
+                add_to_output=True,
+            )
+        message.set(CRISIS_RISK, trace, add_to_output=True)
+
+    @staticmethod
+    def _set_intent(
+        message: Message, ranking: List[Dict[str, Any]], name: str, confidence: float
+    ) -> None:
+        top = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
+        ranking = [top] + [r for r in ranking if r.get(INTENT_NAME_KEY) != name]
         message.set(INTENT, dict(top), add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
-        message.set(
-            CRISIS_GUARD,
-            {
-                "intent": chosen,
-                "classifier_intent": predicted,
-                "matches": [
-                    {"intent": m.intent, "pattern": m.pattern, "text": m.matched_text}
-                    for m in matches
-                ],
-            },
-            add_to_output=True,
-        )

@@ -24,7 +24,9 @@ from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from rasa.shared.nlu.training_data.message import Message
 
 from engine.components import (
+    CHECK_INTENT,
     CRISIS_GUARD,
+    CRISIS_RISK,
     TEXT_NORMALISED,
     TEXT_ORIGINAL,
     CrisisGuard,
@@ -207,11 +209,13 @@ class CrisisGuardTest(ComponentTestCase):
         )
         self.assertEqual(message.get(INTENT)[INTENT_NAME_KEY], "crisis_suicide")
         self.assertGreaterEqual(message.get(INTENT)[PREDICTED_CONFIDENCE_KEY], 0.95)
-        # nothing matches: the crisis prediction is untouched
-        message = self._run(_classified("ptdr", "crisis_suicide", 0.4, [("crisis_suicide", 0.4)]))
+        # nothing matches: a confident crisis prediction is untouched (high risk by intent)
+        message = self._run(_classified("ptdr", "crisis_suicide", 0.6, [("crisis_suicide", 0.6)]))
         self.assertEqual(
-            message.get(INTENT), {INTENT_NAME_KEY: "crisis_suicide", PREDICTED_CONFIDENCE_KEY: 0.4}
+            message.get(INTENT), {INTENT_NAME_KEY: "crisis_suicide", PREDICTED_CONFIDENCE_KEY: 0.6}
         )
+        self.assertEqual(message.get(CRISIS_RISK)["tier"], "high")
+        self.assertEqual(message.get(CRISIS_RISK)["reason"], "intent")
 
     def test_priority_suicide_violence_shelter(self) -> None:
         message = self._run(
@@ -251,6 +255,56 @@ class CrisisGuardTest(ComponentTestCase):
     def test_button_payload_is_ignored(self) -> None:
         message = self._run(_classified("/deny", "deny", 1.0, [("deny", 1.0)]))
         self.assertEqual(message.get(INTENT)[INTENT_NAME_KEY], "deny")
+
+    def test_a_pattern_is_high_risk_in_the_output(self) -> None:
+        message = self._run(_classified("jveux mourir", "need_morale", 0.62, []))
+        risk = message.as_dict(only_output_properties=True)[CRISIS_RISK]
+        self.assertEqual(
+            (risk["tier"], risk["reason"], risk["kind"]), ("high", "pattern", "crisis_suicide")
+        )
+        self.assertIn("veux mourir", risk["detail"])
+
+    def test_an_unsure_crisis_intent_becomes_the_safety_question(self) -> None:
+        # "bah rien jai arrete les cours" flagged suicide at 0.31: not an alarm, one question
+        ranking = [("crisis_suicide", 0.31), ("inform", 0.29), ("need_training", 0.2)]
+        message = self._run(
+            _classified("bah rien jai arrete les cours", "crisis_suicide", 0.31, ranking)
+        )
+        self.assertEqual(message.get(INTENT)[INTENT_NAME_KEY], CHECK_INTENT)
+        names = [r[INTENT_NAME_KEY] for r in message.get(INTENT_RANKING_KEY)]
+        self.assertEqual(names, [CHECK_INTENT, "crisis_suicide", "inform", "need_training"])
+        risk = message.as_dict(only_output_properties=True)[CRISIS_RISK]
+        self.assertEqual(
+            (risk["tier"], risk["reason"], risk["kind"]), ("medium", "intent", "crisis_suicide")
+        )
+        # what the conversation goes on with if they are safe: the best other intent
+        self.assertEqual(
+            risk["resume"], {INTENT_NAME_KEY: "inform", PREDICTED_CONFIDENCE_KEY: 0.29}
+        )
+        self.assertIsNone(message.get(CRISIS_GUARD))
+
+    def test_a_crisis_intent_low_in_the_ranking_is_medium(self) -> None:
+        ranking = [("need_morale", 0.5), ("crisis_suicide", 0.2)]
+        message = self._run(_classified("bof", "need_morale", 0.5, ranking))
+        self.assertEqual(message.get(INTENT)[INTENT_NAME_KEY], CHECK_INTENT)
+        self.assertEqual(message.get(CRISIS_RISK)["resume"][INTENT_NAME_KEY], "need_morale")
+
+    def test_thresholds_come_from_the_config(self) -> None:
+        self.guard = self._create(high_threshold=0.3, medium_threshold=0.5, medium_sum=0.9)
+        message = self._run(
+            _classified("bof", "crisis_violence", 0.31, [("crisis_violence", 0.31)])
+        )
+        self.assertEqual(message.get(INTENT)[INTENT_NAME_KEY], "crisis_violence")
+        message = self._run(
+            _classified("bof", "need_job", 0.5, [("need_job", 0.5), ("crisis_violence", 0.4)])
+        )
+        self.assertEqual(message.get(INTENT)[INTENT_NAME_KEY], "need_job")
+        self.assertIsNone(message.get(CRISIS_RISK))
+
+    def test_nothing_worrying_is_left_alone(self) -> None:
+        message = self._run(_classified("jcherche du taf", "need_job", 0.9, [("need_job", 0.9)]))
+        self.assertEqual(message.get(INTENT)[INTENT_NAME_KEY], "need_job")
+        self.assertIsNone(message.get(CRISIS_RISK))
 
     def test_extra_patterns_file_and_confidence(self) -> None:
         with tempfile.TemporaryDirectory() as tmp:
