@@ -11,6 +11,8 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.crisis import ActionCrisis, CrisisContext
+from actions.crisis_support import crisis_kind
 from actions.triage_parsing import (
     SKIPPED,
     Answer,
@@ -37,11 +39,6 @@ FIELD_LABELS = {
     "situation": "En ce moment",
     "followed": "Déjà suivi·e",
     "contact": "Contact",
-}
-CRISIS_KINDS = {
-    "crisis_suicide": "suicide",
-    "crisis_violence": "violence",
-    "crisis_shelter": "shelter",
 }
 
 
@@ -338,14 +335,22 @@ class ActionGreet(Action):
 
 
 class ActionRequestHandoff(Action):
-    """Stores the hand-off request with the triage summary (urgent for a crisis)."""
+    """Stores the hand-off request with the triage summary.
+
+    A crisis never waits for "2 jours ouvrés": should a crisis intent reach this action, the
+    crisis path answers it (actions/crisis.py: the helplines and an urgent ticket)."""
 
     def __init__(
-        self, handoff: HandoffService, promised_delay: str, desk: HandoffDesk | None = None
+        self,
+        handoff: HandoffService,
+        promised_delay: str,
+        desk: HandoffDesk | None = None,
+        crisis: CrisisContext | None = None,
     ) -> None:
         self.handoff = handoff
         self.promised_delay = promised_delay
         self.desk = desk  # told of the new or changed ticket (the counsellors' bridge listens)
+        self.crisis = crisis
 
     def name(self) -> str:
         return "action_request_handoff"
@@ -354,11 +359,10 @@ class ActionRequestHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        crisis_kind = CRISIS_KINDS.get(str(intent))
-        urgency = Urgency.crisis if crisis_kind else Urgency.normal
-        source = (
-            "crisis" if crisis_kind else ("triage" if tracker.get_slot("needs") else "ask_human")
-        )
+        if crisis_kind(intent):
+            crisis = self.crisis or CrisisContext(self.handoff, self.desk)
+            return await ActionCrisis(crisis).run(dispatcher, tracker, domain)
+        source = "triage" if tracker.get_slot("needs") else "ask_human"
         excerpt = self._excerpt(tracker)
         try:
             ref = await asyncio.to_thread(
@@ -366,18 +370,14 @@ class ActionRequestHandoff(Action):
                 tracker.sender_id,
                 summary_from(tracker, excerpt),
                 source=source,
-                urgency=urgency,
-                crisis_kind=crisis_kind,
+                urgency=Urgency.normal,
             )
         except LookupError:
             log.warning("hand-off for unknown sender %s not stored", tracker.sender_id)
         else:
             if self.desk is not None:
                 await self.desk.ticket_changed(ref.ticket_id, ref.change)
-        if crisis_kind:
-            dispatcher.utter_message(response="utter_handoff_urgent")
-        else:
-            dispatcher.utter_message(response="utter_handoff_done", delay=self.promised_delay)
+        dispatcher.utter_message(response="utter_handoff_done", delay=self.promised_delay)
         return [SlotSet("handoff_requested", True)]
 
     @staticmethod

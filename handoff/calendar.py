@@ -408,6 +408,26 @@ class OpeningHours:
         instant = _require_aware(moment)
         return _contains(instant, self.tz, self._open_wall)
 
+    def presence(self, moment: datetime) -> tuple[datetime, datetime]:
+        """The opening interval (UTC) that `moment` is in, or else the next one: (open, close).
+
+        Open now when the first item is not after `moment`. Ranges that touch (a day open until
+        midnight and the next from midnight) count as one.
+        """
+        instant = _require_aware(moment)
+        current: tuple[datetime, datetime] | None = None
+        for a, b in _intervals_from(instant, self.tz, self._open_wall):
+            if b <= instant:
+                continue
+            if current is None:
+                current = (a, b)
+            elif a == current[1]:
+                current = (current[0], b)
+            else:
+                break
+        assert current is not None  # the iterator is endless and some day is open
+        return current
+
     def add(self, start: datetime, duration: timedelta) -> datetime:
         """The instant (UTC) when `duration` of opening time has elapsed after `start`.
 

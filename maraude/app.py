@@ -146,7 +146,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         erasure=erasure,
         engine=engine,
         pipeline=pipeline,
-        actions=build_executor(settings, people, handoff, desk, policies),
+        actions=build_executor(settings, people, handoff, desk, policies, clock),
         templates=Jinja2Templates(directory=WEB_DIR / "templates"),
         telegram=telegram,
         bridge=bridge,

@@ -175,4 +175,8 @@ def test_webhook_route_runs_actions_and_refuses_bad_calls(tmp_path: Path) -> Non
             "action_fallback",
             "action_greet",
             "action_request_handoff",
+            "action_crisis",
+            "action_crisis_followup",
+            "action_safety_check",
+            "action_safety_answer",
         }

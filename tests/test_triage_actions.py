@@ -304,7 +304,10 @@ async def test_crisis_escalates_the_open_request(services: Any) -> None:
     )
     dispatcher = CollectingDispatcher()
     await action.run(dispatcher, tracker(sender=person.pseudo_id, intent="crisis_suicide"), {})
-    assert dispatcher.messages[0]["response"] == "utter_handoff_urgent"
+    # a crisis reaching this action takes the crisis path: helplines, then the urgent ticket
+    responses = [m["response"] for m in dispatcher.messages]
+    assert responses == ["utter_crisis_suicide", "utter_handoff_urgent"]
+    assert "jours ouvrés" not in str(dispatcher.messages)
     [request] = handoff.open_requests(person.pseudo_id)
     assert request.urgency == "crisis" and request.crisis_kind == "suicide"
     assert request.needs == ["emploi"]
