@@ -24,7 +24,7 @@ from bot.texts import AppTexts
 from handoff.desk import HandoffDesk
 from handoff.models import Channel, Direction, Origin, Urgency
 from handoff.services.erasure import ErasureService
-from handoff.services.handoff import HandoffService, TriageSummary
+from handoff.services.handoff import CrisisSignal, HandoffService, TriageSummary
 from handoff.services.people import LoggedMessage, PeopleService, PersonRef
 from handoff.services.tickets import TicketView
 from maraude.turns import TurnInfo
@@ -32,6 +32,7 @@ from maraude.turns import TurnInfo
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096  # Telegram's own limit for a message
+MAX_TRIGGER = 500  # what a ticket keeps of the message that raised a crisis
 # Commands a young person can type, and the engine payload (intent) each one triggers.
 COMMANDS: dict[str, str] = {
     "start": "/start",
@@ -135,7 +136,7 @@ class ConversationPipeline:
         replies = [Reply(kind.text) for kind in kinds]
         await self.desk.youth_message(ticket, text)
         if kinds:
-            await self._urgent(person.pseudo_id, text, kinds[0].name)
+            await self._urgent(person.pseudo_id, text, kinds[0].name, reason="pattern")
         if replies:
             await self.desk.bot_said(ticket, [r.text for r in replies])
         return replies
@@ -154,7 +155,7 @@ class ConversationPipeline:
             kinds = self.texts.crisis_kinds(shown)
             items, replies = [], [Reply(text) for text in self.texts.without_engine(kinds)]
             if kinds:
-                await self._urgent(person.pseudo_id, shown, kinds[0].name)
+                await self._urgent(person.pseudo_id, shown, kinds[0].name, reason="app_check")
         if any(item.get("custom") == ERASE_SIGNAL for item in items):
             # The engine has saved this turn: now erase it with everything else, log nothing.
             if self.desk is not None:
@@ -187,14 +188,19 @@ class ConversationPipeline:
             except Exception:  # an analytics failure must not break the conversation
                 log.exception("exchange observer %r failed", observer)
 
-    async def _urgent(self, pseudo_id: str, text: str, kind: str) -> None:
+    async def _urgent(self, pseudo_id: str, text: str, kind: str, *, reason: str) -> None:
+        """An urgent ticket raised by the app's own crisis check (`reason`: "pattern" while a
+        counsellor holds the conversation, "app_check" when the engine is down); the message
+        that raised it goes on the ticket, even without consent (vital interest)."""
+        trigger = text[:MAX_TRIGGER]
         ref = await asyncio.to_thread(
             self.handoff.request,
             pseudo_id,
-            TriageSummary(excerpt=text[:500]),
+            TriageSummary(excerpt=trigger),
             source="crisis",
             urgency=Urgency.crisis,
             crisis_kind=kind,
+            signal=CrisisSignal(text=trigger, tier="high", reason=reason, kind=kind),
         )
         if self.desk is not None:
             await self.desk.ticket_changed(ref.ticket_id, ref.change)

@@ -71,7 +71,11 @@ class AppTexts:
         guard, lexicon = engine_crisis_check(engine_config)
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         kinds = tuple(
-            CrisisKind(name, tuple(re.compile(p) for p in spec["patterns"]), spec["text"].strip())
+            CrisisKind(
+                name,
+                tuple(re.compile(p) for p in spec.get("patterns") or ()),
+                spec["text"].strip(),
+            )
             for name, spec in data["crisis"].items()
         )
         return cls(

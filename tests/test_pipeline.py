@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.engine_client import EngineClient
 from bot.messages import Button, Reply, replies_from_engine
@@ -63,12 +64,27 @@ async def test_crisis_gets_helplines_even_when_the_engine_is_down(
     assert request.excerpt is None  # no consent: the ticket, not the words
 
 
-@pytest.mark.parametrize(
-    "message",
-    ["jsuis deja suivi par la mission locale", "on ma tape mon tel", "mdr jsuis mort de rire"],
-)
-def test_harmless_lookalikes_are_not_a_crisis(message: str) -> None:
-    assert TEXTS.crisis_kinds(message) == []
+PHRASINGS = Path(__file__).parent / "engine" / "phrasings"
+
+
+def test_harmless_lookalikes_are_not_a_crisis_for_the_app_either() -> None:
+    """The app's own check (engine down, counsellor holding the chat) alarms on none of the
+    guard's harmless lookalikes ("à la rue de la gare", "jveux pas mourir"...)."""
+    lookalikes = yaml.safe_load((PHRASINGS / "lookalikes.yml").read_text(encoding="utf-8"))
+    assert len(lookalikes) >= 150
+    alarms = [m for m in lookalikes if TEXTS.crisis_kinds(m)]
+    assert alarms == []
+
+
+def test_every_crisis_phrasing_gets_its_helplines_from_the_app_too() -> None:
+    crisis = yaml.safe_load((PHRASINGS / "crisis.yml").read_text(encoding="utf-8"))
+    missed = [
+        (intent, m)
+        for intent, messages in crisis.items()
+        for m in messages
+        if intent.removeprefix("crisis_") not in {k.name for k in TEXTS.crisis_kinds(m)}
+    ]
+    assert missed == []
 
 
 def test_crisis_check_follows_the_engine_config(tmp_path: Path) -> None:
