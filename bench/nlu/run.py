@@ -1,11 +1,13 @@
 """NLU benchmark: the project pipeline against Rasa's stock French pipeline, on informal French.
 
 Trains, in the same run and on the same snapshot of `nlu_data/`, (1) the project pipeline
-(`config.yml` as it is) and (2) the stock pipeline (`bench/nlu/stock_config.yml`: whitespace
-tokens, word + char_wb count vectors, DIET, no spaCy, no normaliser), NLU only, into a temporary
-directory. Then parses every message of `bench/nlu/testset.yml` with both models and prints intent
-accuracy, macro-F1, per-intent F1, crisis recall, crisis false-alarm rate, entity recall and parse
-latency, side by side, with the issue's targets.
+(`config.yml`) and (2) the stock pipeline (`bench/nlu/stock_config.yml`: whitespace tokens,
+word + char_wb count vectors, DIET, no spaCy, no normaliser), NLU only, into a temporary
+directory, each once per seed (`--seeds`, default 42 1 2: DIET and ResponseSelector seeds, one
+training is one draw). Then parses every message of `bench/nlu/testset.yml` with every model and
+prints intent accuracy, macro-F1, per-intent F1, entity recall and parse latency side by side,
+the project's risk tiers (bench/nlu/tiers.py) on the test set and on the crisis and lookalike
+phrasings of tests/engine/phrasings/, and the targets (bench/nlu/report.py).
 
 Runs with the engine's Python (it needs rasa):
 
@@ -44,18 +46,22 @@ RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 CRISIS_PREFIX = "crisis_"
 FALLBACK = "nlu_fallback"
 ENTITY_TYPES = ("age", "postcode", "commune")
+RANKING_KEPT = 10  # Rasa's own intent ranking length
 
-# Targets for the project pipeline (issue 3).
-TARGET_MACRO_F1 = 0.90
-TARGET_CRISIS_RECALL = 1.0
-TARGET_FALSE_ALARMS = 0.03
-TARGET_ENTITY_RECALL = 0.90
-TARGET_MARGIN = 0.05
+PHRASINGS = ROOT / "tests" / "engine" / "phrasings"  # crisis, lookalikes, ambiguous
+DEFAULT_SEEDS = (42, 1, 2)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 if str(ROOT) not in sys.path:  # custom components live in engine/
     sys.path.insert(0, str(ROOT))
+
+try:  # as a module of the bench package (the app's tests), or as a script next to them
+    from bench.nlu import report as reporting
+    from bench.nlu import tiers
+except ImportError:  # pragma: no cover
+    import report as reporting  # type: ignore[no-redef]
+    import tiers  # type: ignore[no-redef]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,8 +225,12 @@ def train(name: str, config: Path, data: Path, domain: Path | None, work: Path) 
 
 
 async def parse_all(model: Path, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Parse every case: the final intent, the entities, the latency, and the classifier's own
-    top two intents before the fallback (`ranking`, which `cv.py` replays at other thresholds)."""
+    """Parse every case: the final intent, the entities, the latency, the classifiers' own
+    ranking before the fallback (`ranking`, which `cv.py` replays at other thresholds and risk
+    tiers), and the crisis guard's risk tier (`risk`, engine/risk.py) with the normalised text.
+
+    A MEDIUM-risk message (the bot asks whether the young person is safe) counts with the
+    intent the conversation goes on with if they are: its tier is measured apart (tiers.py)."""
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model))
@@ -231,6 +241,10 @@ async def parse_all(model: Path, cases: list[dict[str, Any]]) -> list[dict[str, 
         parsed = await agent.parse_message(case["text"])
         ms = (time.perf_counter() - t0) * 1000
         intent = parsed.get("intent") or {}
+        risk = parsed.get("crisis_risk") or {}
+        if risk.get("tier") == tiers.MEDIUM and risk.get("resume"):
+            # the safety question: scored with the intent the conversation goes on with
+            intent = risk["resume"]
         ranking = [
             (base_intent(r.get("name")), float(r.get("confidence") or 0.0))
             for r in parsed.get("intent_ranking") or []
@@ -240,7 +254,9 @@ async def parse_all(model: Path, cases: list[dict[str, Any]]) -> list[dict[str, 
             {
                 "intent": base_intent(intent.get("name")),
                 "confidence": float(intent.get("confidence") or 0.0),
-                "ranking": ranking[:2],
+                "ranking": ranking[:RANKING_KEPT],
+                "risk": parsed.get("crisis_risk"),
+                "normalised": parsed.get("text_normalised"),
                 "entities": [
                     {"entity": e.get("entity"), "value": e.get("value")}
                     for e in parsed.get("entities") or []
@@ -359,223 +375,6 @@ def metrics(cases: list[dict[str, Any]], preds: list[dict[str, Any]]) -> dict[st
 
 
 # ---------------------------------------------------------------------------------------------
-# report
-
-
-def _fmt(value: Any, pct: bool = True) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float) and value != value:  # NaN
-        return "n/a"
-    return f"{100 * value:6.1f}" if pct else f"{value:6.1f}"
-
-
-def _delta(a: Any, b: Any, pct: bool = True) -> str:
-    if a is None or b is None:
-        return ""
-    d = (a - b) * (100 if pct else 1)
-    return f"{d:+6.1f}"
-
-
-def spread(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """A pipeline's macro-F1 over several trainings on the same data.
-
-    Stock DIET has no random seed, so one training is one draw: on this data it has scored
-    anywhere between 0.878 and 0.912. The project is seeded, but its seed is one draw too
-    (`--project-seeds`). The margin target is read against the means as well."""
-    scores = [float(r["macro_f1"]) for r in runs]
-    return {
-        "runs": len(scores),
-        "macro_f1": scores,
-        "accuracy": [float(r["accuracy"]) for r in runs],
-        "mean": statistics.fmean(scores),
-        "min": min(scores),
-        "max": max(scores),
-    }
-
-
-def mean_checks(proj: dict[str, Any], stock: dict[str, Any]) -> list[tuple[str, bool, str]]:
-    """The margin target read against the mean of repeated trainings (`--stock-runs`,
-    `--project-seeds`): one line per reading that repeats add, none without repeats."""
-    checks = []
-
-    def repeated(result: dict[str, Any]) -> dict[str, Any] | None:
-        r = result.get("repeats")
-        return r if r and r["runs"] > 1 else None
-
-    def runs(r: dict[str, Any]) -> str:
-        return f"{r['min']:.3f}-{r['max']:.3f}, mean {r['mean']:.3f}"
-
-    p, s = repeated(proj), repeated(stock)
-    if s:
-        margin = proj["macro_f1"] - s["mean"]
-        checks.append(
-            (
-                f"macro-F1 >= stock mean ({s['runs']} runs) + {TARGET_MARGIN * 100:.0f}",
-                margin >= TARGET_MARGIN,
-                f"{margin * 100:+.1f} points (stock {runs(s)})",
-            )
-        )
-    if p:
-        margin = p["mean"] - (s["mean"] if s else stock["macro_f1"])
-        label = f"stock mean ({s['runs']} runs)" if s else "stock"
-        checks.append(
-            (
-                f"project mean ({p['runs']} seeds) >= {label} + {TARGET_MARGIN * 100:.0f}",
-                margin >= TARGET_MARGIN,
-                f"{margin * 100:+.1f} points (project {runs(p)})",
-            )
-        )
-    return checks
-
-
-def report(results: dict[str, dict[str, Any]], cases: list[dict[str, Any]]) -> None:
-    proj, stock = results.get("project"), results.get("stock")
-    cols = [n for n in ("project", "stock") if n in results]
-    print()
-    print("=" * 78)
-    print(
-        f"NLU benchmark — {len(cases)} test messages, "
-        f"{len({c['intent'] for c in cases})} intents (bench/nlu/testset.yml)"
-    )
-    print("=" * 78)
-    header = f"{'metric':34s}" + "".join(f"{c:>10s}" for c in cols)
-    header += f"{'delta':>9s}" if len(cols) == 2 else ""
-    print(header)
-    rows = [
-        ("intent accuracy (%)", "accuracy", True),
-        ("macro-F1 (%)", "macro_f1", True),
-        ("crisis recall (%)", "crisis_recall", True),
-        ("crisis false alarms (%)", "false_alarm_rate", True),
-        ("entity recall, all (%)", "entity_recall", True),
-    ]
-    for label, key, pct in rows:
-        line = f"{label:34s}" + "".join(f"{_fmt(results[c][key], pct):>10s}" for c in cols)
-        if len(cols) == 2:
-            line += f"{_delta(proj[key], stock[key], pct):>9s}"
-        print(line)
-    for t in ENTITY_TYPES:
-        support = (proj or stock)["entity_support"].get(t, 0)
-        line = f"{'  ' + t + f' (n={support})':34s}"
-        line += "".join(f"{_fmt(results[c]['entity_recall_by_type'][t]):>10s}" for c in cols)
-        if len(cols) == 2:
-            pe, se = proj["entity_recall_by_type"][t], stock["entity_recall_by_type"][t]
-            line += f"{_delta(pe, se):>9s}"
-        print(line)
-    for label, key in (
-        ("nlu_fallback predictions", "fallbacks"),
-        ("false alarms on lookalikes", "false_alarms_on_lookalikes"),
-    ):
-        line = f"{label:34s}" + "".join(f"{results[c][key]:>10d}" for c in cols)
-        print(line)
-    for label, key in (
-        ("parse latency p50 (ms)", "latency_p50_ms"),
-        ("parse latency p95 (ms)", "latency_p95_ms"),
-    ):
-        line = f"{label:34s}" + "".join(f"{_fmt(results[c][key], False):>10s}" for c in cols)
-        if len(cols) == 2:
-            line += f"{_delta(proj[key], stock[key], False):>9s}"
-        print(line)
-    line = f"{'training time (s)':34s}" + "".join(
-        f"{_fmt(results[c].get('train_seconds'), False):>10s}" for c in cols
-    )
-    print(line)
-    indep = [results[c].get("independent") for c in cols]
-    if all(indep):
-        print(f"only the {indep[0]['messages']} test messages NOT found in nlu_data/:")
-        for label, key, _ in rows:
-            line = f"{'  ' + label:34s}" + "".join(f"{_fmt(i[key]):>10s}" for i in indep)
-            if len(cols) == 2:
-                line += f"{_delta(indep[0][key], indep[1][key]):>9s}"
-            print(line)
-
-    print()
-    print(
-        "Per-intent F1 (%)"
-        + " " * 17
-        + "".join(f"{c:>10s}" for c in cols)
-        + (f"{'delta':>9s}" if len(cols) == 2 else "")
-        + f"{'n':>5s}"
-    )
-    labels = sorted({c["intent"] for c in cases})
-    for label in labels:
-        f1s = [results[c]["per_intent"][label]["f1"] for c in cols]
-        line = f"  {label:32s}" + "".join(f"{_fmt(v):>10s}" for v in f1s)
-        if len(cols) == 2:
-            line += f"{_delta(f1s[0], f1s[1]):>9s}"
-        line += f"{(proj or stock)['per_intent'][label]['support']:>5d}"
-        print(line)
-
-    if proj is not None:
-        print()
-        print("Targets (project pipeline)")
-        n_other = proj["non_crisis_messages"]
-        checks = [
-            (
-                f"macro-F1 >= {TARGET_MACRO_F1:.2f}",
-                proj["macro_f1"] >= TARGET_MACRO_F1,
-                f"{proj['macro_f1']:.3f}",
-            ),
-            (
-                "crisis recall = 1.0",
-                proj["crisis_recall"] is not None and proj["crisis_recall"] >= TARGET_CRISIS_RECALL,
-                f"{proj['crisis_recall']:.3f} ({len(proj['missed_crisis'])} missed "
-                f"of {proj['crisis_messages']})",
-            ),
-            (
-                f"crisis false alarms <= {TARGET_FALSE_ALARMS:.0%}",
-                proj["false_alarm_rate"] is not None
-                and proj["false_alarm_rate"] <= TARGET_FALSE_ALARMS,
-                f"{proj['false_alarm_rate']:.3f} ({len(proj['false_alarms'])} of {n_other})",
-            ),
-            (
-                f"entity recall >= {TARGET_ENTITY_RECALL:.2f}",
-                proj["entity_recall"] is not None and proj["entity_recall"] >= TARGET_ENTITY_RECALL,
-                "n/a" if proj["entity_recall"] is None else f"{proj['entity_recall']:.3f}",
-            ),
-        ]
-        if stock is not None:
-            margin = proj["macro_f1"] - stock["macro_f1"]
-            checks.append(
-                (
-                    f"macro-F1 >= stock + {TARGET_MARGIN * 100:.0f} points",
-                    margin >= TARGET_MARGIN,
-                    f"{margin * 100:+.1f} points",
-                )
-            )
-            checks.extend(mean_checks(proj, stock))
-        else:
-            checks.append(("macro-F1 >= stock + 5 points", None, "stock pipeline not evaluated"))
-        for label, ok, value in checks:
-            status = "PASS" if ok else ("n/a " if ok is None else "FAIL")
-            print(f"  [{status}] {label:36s} {value}")
-
-    for name in cols:
-        r = results[name]
-        print()
-        print(f"--- {name}: missed crisis messages ({len(r['missed_crisis'])})")
-        for m in r["missed_crisis"]:
-            print(f"  {m['gold']:16s} -> {m['predicted']:16s} {m['confidence']:.2f}  {m['text']}")
-        print(f"--- {name}: crisis false alarms ({len(r['false_alarms'])})")
-        for m in r["false_alarms"]:
-            mark = "*" if m["lookalike"] else " "
-            print(
-                f" {mark}{m['gold']:16s} -> {m['predicted']:16s} {m['confidence']:.2f}", m["text"]
-            )
-        print(f"--- {name}: most frequent confusions (gold -> predicted)")
-        for c in r["confusions"][:10]:
-            print(f"  {c['count']:3d}  {c['gold']} -> {c['predicted']}")
-        print(f"--- {name}: missed entities ({len(r['missed_entities'])})")
-        for m in r["missed_entities"][:15]:
-            got = ", ".join(f"{e['entity']}={e['value']}" for e in m["predicted"]) or "-"
-            print(f"  {m['gold']['entity']}={m['gold']['value']:14s} got [{got}]  {m['text']}")
-        if len(r["missed_entities"]) > 15:
-            print(f"  ... and {len(r['missed_entities']) - 15} more (see --json)")
-    print()
-    print("(* = lookalike message: non-crisis wording that sounds dangerous)")
-
-
-# ---------------------------------------------------------------------------------------------
 
 
 def quiet_logs() -> None:
@@ -606,25 +405,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", choices=("project", "stock"), help="train one pipeline only")
     parser.add_argument(
-        "--stock-runs",
-        type=int,
-        default=1,
-        metavar="N",
-        help="train the stock pipeline N times (it has no seed) and also check the margin "
-        "against the mean of its macro-F1 (about 4 minutes per extra run)",
-    )
-    parser.add_argument(
-        "--project-seeds",
+        "--seeds",
         type=int,
         nargs="+",
+        default=list(DEFAULT_SEEDS),
         metavar="SEED",
-        help="also train the project pipeline with these random seeds (DIET, ResponseSelector) "
-        "and check the margin between the two pipelines' means (about 3 minutes per seed)",
+        help="train each pipeline once per seed (DIET and ResponseSelector random_seed; the "
+        "targets read the means); the first seed's models give the detailed figures "
+        "(default: 42 1 2, about 4 minutes per training)",
     )
     parser.add_argument("--testset", type=Path, default=TESTSET)
     args = parser.parse_args(argv)
-    if args.stock_runs < 1:
-        parser.error("--stock-runs must be at least 1")
 
     quiet_logs()
 
@@ -686,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
                 "Stock pipeline aligned with config.yml: "
                 + (", ".join(f"{k}={v}" for k, v in synced.items()) or "nothing to align")
             )
+        phrasings = tiers.phrasing_cases(PHRASINGS)
 
         results: dict[str, dict[str, Any]] = {}
         failures: dict[str, str] = {}
@@ -699,31 +491,35 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Training {what}…", flush=True)
             return train(name, config, data / "nlu_data", domain, work)
 
-        for name, config in configs.items():
-            trained = model_for(name, config, f"the {name} pipeline (NLU only)")
+        def evaluate(pipeline: str, seed: int) -> dict[str, Any] | None:
+            """One seeded training of a pipeline, its figures (and the project's tiers)."""
+            name = f"{pipeline}-seed-{seed}"
+            config = work / f"config-{name}.yml"
+            write_reseeded_config(configs[pipeline], config, seed)
+            trained = model_for(name, config, f"the {pipeline} pipeline, seed {seed} (NLU only)")
             if trained["model"] is None:
-                tail = trained["log"].read_text(encoding="utf-8", errors="replace")[-3000:]
-                print(
-                    f"  FAILED after {trained['seconds']:.0f}s (exit {trained.get('rc')}); "
-                    f"end of {trained['log'].name}:\n{tail}"
-                )
+                log = trained["log"].read_text(encoding="utf-8", errors="replace")[-3000:]
+                print(f"  FAILED (exit {trained.get('rc')}); end of {trained['log'].name}:\n{log}")
                 failures[name] = f"training failed (exit {trained.get('rc')})"
-                continue
-            if trained["seconds"] is not None:
-                print(f"  trained in {trained['seconds']:.0f}s", flush=True)
-            print(f"  parsing {len(cases)} messages…", flush=True)
+                return None
             try:
                 preds = asyncio.run(parse_all(trained["model"], cases))
-            except Exception as exc:  # noqa: BLE001 - report and go on with the other pipeline
-                print(f"  FAILED to load or parse with the {name} model: {exc!r}")
+                extra = asyncio.run(parse_all(trained["model"], phrasings))
+            except Exception as exc:  # noqa: BLE001 - report and go on with the other runs
+                print(f"  FAILED to load or parse with {name}: {exc!r}")
                 failures[name] = f"evaluation failed: {exc!r}"
-                continue
-            results[name] = metrics(cases, preds)
+                return None
+            figures = metrics(cases, preds)
+            figures["train_seconds"] = trained["seconds"]
+            figures["predictions"] = [
+                {"text": c["text"], "gold": c["intent"], **p}
+                for c, p in zip(cases, preds, strict=True)
+            ]
             if overlap:  # the same figures on the messages the model has not seen in training
                 seen = {fold(t) for t in overlap}
                 keep = [i for i, c in enumerate(cases) if fold(c["text"]) not in seen]
                 sub = metrics([cases[i] for i in keep], [preds[i] for i in keep])
-                results[name]["independent"] = {
+                figures["independent"] = {
                     k: sub[k]
                     for k in (
                         "messages",
@@ -734,47 +530,30 @@ def main(argv: list[str] | None = None) -> int:
                         "entity_recall",
                     )
                 }
-            results[name]["train_seconds"] = trained["seconds"]
-            results[name]["predictions"] = [
-                {"text": c["text"], "gold": c["intent"], **p}
-                for c, p in zip(cases, preds, strict=True)
-            ]
-
-        def repeat(name: str, config: Path, what: str, pipeline: str) -> dict[str, Any] | None:
-            """One more training of a pipeline, evaluated; None (and why) if it failed."""
-            model = model_for(name, config, what)["model"]
-            if model is None:
-                print(f"  {name}: training failed, left out of the {pipeline} mean")
-                return None
-            try:
-                figures = metrics(cases, asyncio.run(parse_all(model, cases)))
-            except Exception as exc:  # noqa: BLE001 - keep the report of the other runs
-                print(f"  {name}: evaluation failed ({exc!r}), left out of the {pipeline} mean")
-                return None
+            if pipeline == "project":
+                figures["tiers"] = {
+                    "testset": tiers.engine_tiers(cases, preds).as_dict(),
+                    "phrasings": tiers.engine_tiers(phrasings, extra).as_dict(),
+                    "ambiguous": tiers.ambiguous_share(phrasings, extra),
+                }
             print(f"  {name}: macro-F1 {figures['macro_f1']:.3f}", flush=True)
             return figures
 
-        if "project" in results and args.project_seeds:
-            runs = [results["project"]]
-            for seed in args.project_seeds:
-                name = f"project-seed-{seed}"
-                config = work / f"config-{name}.yml"
-                write_reseeded_config(configs["project"], config, seed)
-                what = f"the project pipeline with seed {seed}"
-                if figures := repeat(name, config, what, "project"):
-                    runs.append(figures)
-            results["project"]["repeats"] = spread(runs)
-
-        if "stock" in results and args.stock_runs > 1:
-            runs = [results["stock"]]
-            for i in range(2, args.stock_runs + 1):
-                what = f"the stock pipeline again ({i}/{args.stock_runs})"
-                if figures := repeat(f"stock-{i}", configs["stock"], what, "stock"):
-                    runs.append(figures)
-            results["stock"]["repeats"] = spread(runs)
+        for pipeline in configs:
+            runs = [r for seed in args.seeds if (r := evaluate(pipeline, seed)) is not None]
+            if not runs:
+                continue
+            results[pipeline] = {**runs[0], "repeats": reporting.spread(runs)}
+            if pipeline == "project":
+                results[pipeline]["tier_runs"] = {
+                    key: [r["tiers"][key] for r in runs] for key in ("testset", "phrasings")
+                }
+                results[pipeline]["ambiguous_runs"] = [r["tiers"]["ambiguous"] for r in runs]
+            for extra_run in runs[1:]:
+                extra_run.pop("predictions", None)
 
         if results:
-            report(results, cases)
+            reporting.report(results, cases)
         for name, why in failures.items():
             print(f"{name} pipeline: {why}")
         total = time.perf_counter() - started
@@ -788,12 +567,14 @@ def main(argv: list[str] | None = None) -> int:
                 "results": results,
                 "failures": failures,
                 "run_seconds": total,
+                "seeds": args.seeds,
                 "targets": {
-                    "macro_f1": TARGET_MACRO_F1,
-                    "crisis_recall": TARGET_CRISIS_RECALL,
-                    "false_alarm_rate": TARGET_FALSE_ALARMS,
-                    "entity_recall": TARGET_ENTITY_RECALL,
-                    "margin_over_stock": TARGET_MARGIN,
+                    "mean_macro_f1": reporting.TARGET_MEAN_F1,
+                    "margin_between_means": reporting.TARGET_MARGIN,
+                    "recall_high_and_medium": tiers.TARGET_RECALL,
+                    "safety_question_rate": tiers.TARGET_MEDIUM_RATE,
+                    "high_false_alarms": tiers.TARGET_HIGH_FALSE_ALARMS,
+                    "entity_recall": reporting.TARGET_ENTITY_RECALL,
                 },
             }
             args.json.parent.mkdir(parents=True, exist_ok=True)
