@@ -86,7 +86,6 @@ class CrisisContext:
         new crisis), False when it already was, None when it could not be stored."""
         if self.handoff is None:
             return None
-        was_urgent = await self.still_urgent(sender)
         try:
             ref = await asyncio.to_thread(
                 self.handoff.request,
@@ -102,9 +101,8 @@ class CrisisContext:
             log.warning("urgent hand-off for unknown sender %s not stored", sender)
             return None
         if self.desk is not None:
-            # already urgent: the ticket is only updated (no new alert in the counsellors' group)
-            await self.desk.ticket_changed(ref.ticket_id, "updated" if was_urgent else ref.change)
-        return not was_urgent
+            await self.desk.ticket_changed(ref.ticket_id, ref.change)
+        return ref.change != "updated"  # created, or escalated from a normal ticket
 
     async def flag(self, sender: str, signal: CrisisSignal) -> None:
         if self.handoff is None:

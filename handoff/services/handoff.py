@@ -49,13 +49,15 @@ class RequestRef:
     created: bool  # False when an open request was updated or escalated instead
     ticket_id: int
     ticket_created: bool
+    escalated: bool = False  # this request made an open, non-urgent ticket urgent
 
     @property
     def change(self) -> str:
-        """What happened to the ticket, as a desk event kind."""
+        """What happened to the ticket, as a desk event kind: "escalated" only when it became
+        urgent now (a crisis message on an already urgent ticket is an update: no new alert)."""
         if self.ticket_created:
             return "created"
-        return "escalated" if self.urgency == Urgency.crisis else "updated"
+        return "escalated" if self.escalated else "updated"
 
 
 class HandoffService:
@@ -106,6 +108,7 @@ class HandoffService:
                 .order_by(HandoffRequest.id.desc())
                 .limit(1)
             )
+            was_normal = open_request is not None and open_request.urgency != Urgency.crisis
             if open_request is None:
                 row = HandoffRequest(
                     person_id=person.id,
@@ -140,7 +143,10 @@ class HandoffService:
                 minor=minor,
                 now=now,
             )
-            return RequestRef(row.id, row.urgency, open_request is None, ticket.id, ticket_created)
+            escalated = was_normal and row.urgency == Urgency.crisis
+            return RequestRef(
+                row.id, row.urgency, open_request is None, ticket.id, ticket_created, escalated
+            )
 
     def flag(self, pseudo_id: str, signal: CrisisSignal) -> None:
         """A worrying (medium-tier) message the young person then said was fine: recorded on
