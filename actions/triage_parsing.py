@@ -33,6 +33,8 @@ DIGRESSIONS = frozenset(
         "crisis_suicide",
         "crisis_violence",
         "crisis_shelter",
+        # a worrying message (medium risk): the safety question first, the answer after
+        "crisis_check",
     }
 )
 NEEDS = {
