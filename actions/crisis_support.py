@@ -19,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from handoff.calendar import OpeningHours
+from maraude.text import DAYS_FR, MONTHS_FR
 
 CRISIS_KINDS = {
     "crisis_suicide": "suicide",
@@ -135,21 +136,6 @@ def default_reply(turns: int) -> int:
 
 
 # --- when the team is there ---------------------------------------------------------------
-_DAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 def clock_fr(moment: time) -> str:
@@ -174,9 +160,7 @@ def hours_fr(hours: OpeningHours) -> str:
     parts = []
     for first, last, (opening, closing) in groups:
         days = (
-            f"le {_DAYS_FR[first]}"
-            if first == last
-            else f"du {_DAYS_FR[first]} au {_DAYS_FR[last]}"
+            f"le {DAYS_FR[first]}" if first == last else f"du {DAYS_FR[first]} au {DAYS_FR[last]}"
         )
         parts.append(f"{days}, de {clock_fr(opening)} à {clock_fr(closing)}")
     return " et ".join(parts)
@@ -188,8 +172,8 @@ def _day_fr(day: date, today: date) -> str:
     if day == today + timedelta(days=1):
         return "demain"
     if day < today + timedelta(days=7):
-        return _DAYS_FR[day.weekday()]
-    return f"le {day.day} {_MONTHS_FR[day.month - 1]}"
+        return DAYS_FR[day.weekday()]
+    return f"le {day.day} {MONTHS_FR[day.month - 1]}"
 
 
 def presence_fr(hours: OpeningHours, now: datetime) -> str:

@@ -81,6 +81,7 @@ from handoff.models import (
 )
 from handoff.services.sla import SlaPolicy
 from maraude.settings import Settings
+from maraude.text import MONTHS_FR
 from maraude.turns import LOW_CONFIDENCE
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -190,22 +191,6 @@ def period_key(moment: datetime, grain: str) -> tuple[int, int]:
     if grain == "quarter":
         return local.year, (local.month - 1) // 3 + 1
     return local.year, local.month
-
-
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 def period_label(key: tuple[int, int], grain: str) -> str:
