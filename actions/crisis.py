@@ -100,6 +100,9 @@ class CrisisContext:
         except LookupError:
             log.warning("urgent hand-off for unknown sender %s not stored", sender)
             return None
+        except Exception:  # the helplines must go out even when the database fails
+            log.exception("urgent hand-off for %s not stored", sender)
+            return None
         if self.desk is not None:
             await self.desk.ticket_changed(ref.ticket_id, ref.change)
         return ref.change != "updated"  # created, or escalated from a normal ticket
@@ -111,6 +114,8 @@ class CrisisContext:
             await asyncio.to_thread(self.handoff.flag, sender, signal)
         except LookupError:
             log.warning("crisis flag for unknown sender %s not stored", sender)
+        except Exception:  # the conversation goes on even when the database fails
+            log.exception("crisis flag for %s not stored", sender)
 
     async def still_urgent(self, sender: str) -> bool:
         """The person still has an open urgent ticket (true when it cannot be checked)."""

@@ -156,6 +156,11 @@ class ConversationPipeline:
             items, replies = [], [Reply(text) for text in self.texts.without_engine(kinds)]
             if kinds:
                 await self._urgent(person.pseudo_id, shown, kinds[0].name, reason="app_check")
+        if engine_ok and not replies and (kinds := self.texts.crisis_kinds(shown)):
+            # The engine said nothing to a crisis message (an action failed): the app's own
+            # helplines and urgent ticket, as when the engine is down.
+            replies = [Reply(text) for text in self.texts.without_engine(kinds)]
+            await self._urgent(person.pseudo_id, shown, kinds[0].name, reason="app_check")
         if any(item.get("custom") == ERASE_SIGNAL for item in items):
             # The engine has saved this turn: now erase it with everything else, log nothing.
             if self.desk is not None:
@@ -193,14 +198,18 @@ class ConversationPipeline:
         counsellor holds the conversation, "app_check" when the engine is down); the message
         that raised it goes on the ticket, even without consent (vital interest)."""
         trigger = text[:MAX_TRIGGER]
-        ref = await asyncio.to_thread(
-            self.handoff.request,
-            pseudo_id,
-            TriageSummary(excerpt=trigger),
-            source="crisis",
-            urgency=Urgency.crisis,
-            crisis_kind=kind,
-            signal=CrisisSignal(text=trigger, tier="high", reason=reason, kind=kind),
-        )
+        try:
+            ref = await asyncio.to_thread(
+                self.handoff.request,
+                pseudo_id,
+                TriageSummary(excerpt=trigger),
+                source="crisis",
+                urgency=Urgency.crisis,
+                crisis_kind=kind,
+                signal=CrisisSignal(text=trigger, tier="high", reason=reason, kind=kind),
+            )
+        except Exception:  # the helplines go out even when the ticket cannot be stored
+            log.exception("urgent ticket for %s not stored", pseudo_id)
+            return
         if self.desk is not None:
             await self.desk.ticket_changed(ref.ticket_id, ref.change)

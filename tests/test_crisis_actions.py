@@ -465,3 +465,19 @@ def test_team_presence_in_plain_words() -> None:
     assert "elle revient lundi à 9h" in presence_fr(HOURS, thursday)  # 25th is a holiday
     saturday = OpeningHours.parse({"mon-fri": "09:00-17:00", "sat": "10:00-12:00"})
     assert hours_fr(saturday) == "du lundi au vendredi, de 9h à 17h et le samedi, de 10h à 12h"
+
+
+async def test_the_helplines_go_out_even_when_the_database_fails(tmp_path: Any) -> None:
+    broken = Database.from_url(f"sqlite:///{tmp_path / 'no-tables.db'}")  # never migrated
+    context = CrisisContext(HandoffService(broken, repo_router()), None, HOURS)
+    dispatcher = CollectingDispatcher()
+    events = await ActionCrisis(context).run(
+        dispatcher, tracker("y-1", "jvais me foutre en lair", "crisis_suicide"), {}
+    )
+    assert responses(dispatcher) == ["utter_crisis_suicide", "utter_handoff_urgent"]
+    assert slots_of(events)["crisis_mode"] is True
+    dispatcher = CollectingDispatcher()
+    t = tracker("y-1", "jsuis vide", "crisis_check", risk=MEDIUM, slots={"safety_asked": "x"})
+    await ActionSafetyCheck(context).run(dispatcher, t, {})
+    assert responses(dispatcher) == ["utter_ask_safety"]
+    broken.dispose()

@@ -17,6 +17,7 @@ from handoff.models import Channel
 from handoff.services.erasure import ErasureService
 from handoff.services.handoff import HandoffService
 from handoff.services.people import PeopleService
+from tests.fakes.json_http import JsonHandler, JsonServer
 from tests.support import free_port, repo_router
 
 TEXTS = AppTexts.load()
@@ -182,3 +183,35 @@ def test_engine_output_to_replies() -> None:
 
 def test_fold() -> None:
     assert fold("J'suis À LA rue !!!") == "j suis a la rue"
+
+
+class _SilentEngineHandler(JsonHandler):
+    """An engine whose custom action failed: it answers, with no message at all."""
+
+    def do_POST(self) -> None:
+        self.read_json()
+        self.reply_json([])
+
+    def do_GET(self) -> None:
+        self.reply_json({})
+
+
+async def test_a_crisis_the_engine_left_unanswered_gets_the_apps_helplines(
+    sqlite_url: str,
+) -> None:
+    migrate.upgrade(sqlite_url)
+    db = Database.from_url(sqlite_url)
+    handoff = HandoffService(db, repo_router())
+    with JsonServer(_SilentEngineHandler) as engine:
+        client = EngineClient(engine.url, timeout=5)
+        pipeline = ConversationPipeline(
+            PeopleService(db, "p" * 40), client, TEXTS, ErasureService(db, db), handoff
+        )
+        replies = await pipeline.handle_text(Channel.telegram, "200", "jvais me foutre en lair")
+        quiet = await pipeline.handle_text(Channel.telegram, "201", "salut")
+        await client.aclose()
+    assert any("3114" in r.text for r in replies)
+    person = pipeline.people.identify(Channel.telegram, "200")
+    [request] = handoff.open_requests(person.pseudo_id)
+    assert request.urgency == "crisis"
+    assert quiet == []  # an ordinary message the engine did not answer is left alone
