@@ -290,7 +290,7 @@ def followup(
         if response == last:
             response = f"utter_crisis_followup_{default_reply(turns + 1)}"
     dispatcher.utter_message(response=response)
-    if topic == "talk":
+    if response == responses["talk"]:
         dispatcher.utter_message(response="utter_crisis_presence", presence=context.presence())
     return [SlotSet("crisis_turns", float(turns + 1)), SlotSet("crisis_offer", response)]
 
