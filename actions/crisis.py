@@ -40,11 +40,12 @@ from actions.crisis_support import (
     is_minor,
     presence_fr,
 )
+from actions.summary import summary_from, words_of
 from handoff.calendar import OpeningHours
 from handoff.clock import Clock, SystemClock
 from handoff.desk import HandoffDesk
 from handoff.models import Urgency
-from handoff.services.handoff import CrisisSignal, HandoffService, TriageSummary
+from handoff.services.handoff import CrisisSignal, HandoffService
 from maraude.settings import Handoff as HandoffSettings
 
 log = logging.getLogger(__name__)
@@ -80,17 +81,19 @@ class CrisisContext:
         return presence_fr(self.hours, self.now())
 
     async def urgent(
-        self, sender: str, kind: str, signal: CrisisSignal | None, minor: bool
+        self, tracker: Tracker, kind: str, signal: CrisisSignal | None, minor: bool
     ) -> bool | None:
-        """Open or escalate the person's urgent ticket: True when it was not urgent before (a
-        new crisis), False when it already was, None when it could not be stored."""
+        """Open or escalate the person's urgent ticket, with what the triage knows so far: True
+        when it was not urgent before (a new crisis), False when it already was, None when it
+        could not be stored."""
         if self.handoff is None:
             return None
+        sender = tracker.sender_id
         try:
             ref = await asyncio.to_thread(
                 self.handoff.request,
                 sender,
-                TriageSummary(),
+                summary_from(tracker, words_of(tracker)),
                 source="crisis",
                 urgency=Urgency.crisis,
                 crisis_kind=kind,
@@ -238,7 +241,7 @@ class ActionCrisis(Action):
             _original(latest), tracker.get_slot("age"), latest.get("entities")
         )
         # A new urgent ticket (or a normal one made urgent) is a new crisis: every block again.
-        fresh = await self.context.urgent(tracker.sender_id, kind, signal, minor)
+        fresh = await self.context.urgent(tracker, kind, signal, minor)
         given = [] if fresh else list(tracker.get_slot("crisis_kinds") or [])
         events: list[EventType] = []
         if kind in given:
@@ -322,7 +325,7 @@ class ActionCrisisFollowup(Action):
         text = _original(latest)
         if is_minor(text, None, latest.get("entities")):
             # "j'ai 16 ans", "ils prennent pas les mineurs": the ticket says so too.
-            await self.context.urgent(tracker.sender_id, kind, None, True)
+            await self.context.urgent(tracker, kind, None, True)
         return followup(dispatcher, tracker, self.context, kind)
 
 

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.crisis import ActionCrisis, CrisisContext
 from actions.crisis_support import crisis_kind
+from actions.summary import summary_from, words_of
 from actions.triage_parsing import (
     SKIPPED,
     Answer,
@@ -26,7 +27,7 @@ from actions.triage_parsing import (
 from handoff.desk import HandoffDesk
 from handoff.models import Milestone, Urgency
 from handoff.policies import Policies
-from handoff.services.handoff import HandoffService, TriageSummary
+from handoff.services.handoff import HandoffService
 from handoff.services.people import PeopleService
 
 log = logging.getLogger(__name__)
@@ -180,25 +181,6 @@ def _passthrough(slot: str) -> Any:
 # Values are parsed in extract_*; validation only passes them on.
 for _slot in ("needs", "age", "location", "situation", "followed", "contact"):
     setattr(ValidateTriageForm, f"validate_{_slot}", _passthrough(_slot))
-
-
-def summary_from(tracker: Tracker, excerpt: str | None = None) -> TriageSummary:
-    needs = tracker.get_slot("needs") or []
-
-    def value(slot: str) -> str | None:
-        raw = tracker.get_slot(slot)
-        return None if raw in (None, SKIPPED) else str(raw)
-
-    return TriageSummary(
-        needs=[n for n in needs if n != SKIPPED],
-        age=value("age"),
-        location=value("location"),
-        situation=value("situation"),
-        followed=value("followed"),
-        contact=value("contact"),
-        availability=value("availability"),
-        excerpt=excerpt,
-    )
 
 
 def summary_text(tracker: Tracker) -> str:
@@ -363,7 +345,7 @@ class ActionRequestHandoff(Action):
             crisis = self.crisis or CrisisContext(self.handoff, self.desk)
             return await ActionCrisis(crisis).run(dispatcher, tracker, domain)
         source = "triage" if tracker.get_slot("needs") else "ask_human"
-        excerpt = self._excerpt(tracker)
+        excerpt = words_of(tracker)
         try:
             ref = await asyncio.to_thread(
                 self.handoff.request,
@@ -379,14 +361,3 @@ class ActionRequestHandoff(Action):
                 await self.desk.ticket_changed(ref.ticket_id, ref.change)
         dispatcher.utter_message(response="utter_handoff_done", delay=self.promised_delay)
         return [SlotSet("handoff_requested", True)]
-
-    @staticmethod
-    def _excerpt(tracker: Tracker) -> str | None:
-        """The young person's own words, in order, from the start (what they came with)."""
-        texts = [
-            str(e.get("text"))
-            for e in tracker.events
-            if e.get("event") == "user" and e.get("text") and not str(e.get("text")).startswith("/")
-        ]
-        excerpt = " / ".join(texts)
-        return (excerpt if len(excerpt) <= 500 else excerpt[:499] + "…") or None

@@ -481,3 +481,17 @@ async def test_the_helplines_go_out_even_when_the_database_fails(tmp_path: Any) 
     await ActionSafetyCheck(context).run(dispatcher, t, {})
     assert responses(dispatcher) == ["utter_ask_safety"]
     broken.dispose()
+
+
+async def test_the_urgent_ticket_keeps_what_the_triage_knew(world: World) -> None:
+    pseudo = world.person("30", consent=True)
+    events = [{"event": "user", "text": "jcherche un appart"}]
+    slots = {"needs": ["logement"], "age": "19"}
+    t = tracker(pseudo, "jveux mourir", "crisis_suicide", slots=slots, events=events)
+    await ActionCrisis(world.context).run(CollectingDispatcher(), t, {})
+    request = world.ticket(pseudo)
+    assert (request.needs, request.age, request.excerpt) == (
+        ["logement"],
+        "19",
+        "jcherche un appart",
+    )
