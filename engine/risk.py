@@ -1,15 +1,18 @@
 """Risk tiers of one message (standard library only): what the crisis guard decides.
 
 - HIGH: a crisis pattern matches (`engine/crisis_patterns.txt`), or the classifiers predict a
-  crisis intent with at least `high` confidence in a message with no harmless phrasing of the
-  patterns' `[exceptions]` ("a la rue de la gare": then MEDIUM). The bot gives the helplines
-  and opens an urgent ticket at once.
+  crisis intent with at least `high` confidence. The bot gives the helplines and opens an
+  urgent ticket at once.
 - MEDIUM: no clear sign, but danger words (the `[danger ...]` sections of the patterns file), a
   crisis intent the classifiers predict under `high`, a crisis intent in their top `top` with at
   least `medium` confidence, or the crisis intents' confidences summed reaching `medium_sum`.
   The bot asks once "Est-ce que tu es en sécurité, là, maintenant ?" (Non / Je sais pas -> the
   high-risk path; Oui -> the conversation goes on and the message is flagged).
 - Otherwise no risk (None).
+
+A message with a harmless phrasing of the patterns' `[exceptions]` ("a la rue de la gare", "je
+veux pas mourir", "mort de rire") and no crisis pattern is judged on its danger words alone: the
+classifiers learnt crisis words, and these are those words used harmlessly.
 
 Both the engine's `CrisisGuard` (engine/components.py) and the NLU benchmark (bench/nlu) call
 `assess`, so the benchmark replays exactly what the engine decides.
@@ -117,17 +120,17 @@ def assess(
         # higher-priority one (suicide > violence > shelter).
         kind = name if name in rank and rank[name] <= rank[best.intent] else best.intent
         return Risk(HIGH, "pattern", str(kind), best.matched_text, score, tuple(matches))
+    danger = patterns.danger_match(text, lexicon, already_normalised=already_normalised)
+    normalised = text if already_normalised else normalise(text, lexicon)
+    if patterns.mask_exceptions(normalised) != normalised:
+        # A harmless phrasing of the [exceptions] ("a la rue de la gare", "je veux pas mourir",
+        # "ce taf me tue") and no crisis pattern: the classifiers' crisis words are most likely
+        # those words, so they do not count; danger words elsewhere in the message still do.
+        ranked, score, name = [], 0.0, None
     if name is not None and is_crisis(name) and confidence >= thresholds.high:
-        normalised = text if already_normalised else normalise(text, lexicon)
-        if patterns.mask_exceptions(normalised) == normalised:
-            return Risk(HIGH, "intent", name, _fmt(name, confidence), score)
-        # A harmless phrasing of the [exceptions] ("a la rue de la gare", "mort de rire") and no
-        # crisis pattern: the classifiers alone do not raise the alarm, the bot asks.
-        detail = f"{_fmt(name, confidence)}, tournure anodine"
-        return Risk(MEDIUM, "intent", name, detail, score)
+        return Risk(HIGH, "intent", name, _fmt(name, confidence), score)
     if name is not None and is_crisis(name):
         return Risk(MEDIUM, "intent", name, _fmt(name, confidence), score)
-    danger = patterns.danger_match(text, lexicon, already_normalised=already_normalised)
     if danger:
         return Risk(MEDIUM, "danger_words", danger[0].intent, danger[0].matched_text, score)
     for intent, conf in ranked[: thresholds.top]:

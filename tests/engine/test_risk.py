@@ -48,11 +48,17 @@ class AssessTest(unittest.TestCase):
         self.assertEqual((risk.tier, risk.reason, risk.kind), (HIGH, "intent", "crisis_shelter"))
         self.assertEqual(risk.detail, "crisis_shelter 0.50")
 
-    def test_a_harmless_phrasing_makes_a_confident_classifier_ask_instead(self) -> None:
-        ranking = [("crisis_suicide", 0.9)]
-        risk = _assess("ptdr mort de rire", ("crisis_suicide", 0.9), ranking)
-        self.assertEqual((risk.tier, risk.reason, risk.kind), (MEDIUM, "intent", "crisis_suicide"))
-        self.assertIn("tournure anodine", risk.detail)
+    def test_a_harmless_phrasing_leaves_only_the_danger_words(self) -> None:
+        # the classifiers read "mort" as a crisis word: with "mort de rire" they do not count
+        ranking = [("crisis_suicide", 0.9), ("crisis_violence", 0.05)]
+        self.assertIsNone(_assess("ptdr mort de rire", ("crisis_suicide", 0.9), ranking))
+        risk = _assess("mort de rire mais j'ai peur de lui", ("crisis_suicide", 0.9), ranking)
+        self.assertEqual(
+            (risk.tier, risk.reason, risk.kind), (MEDIUM, "danger_words", "crisis_violence")
+        )
+        # a crisis pattern still wins whatever else the message says
+        risk = _assess("mort de rire... je veux mourir", ("greet", 0.9), [("greet", 0.9)])
+        self.assertEqual(risk.tier, HIGH)
 
     def test_an_unsure_crisis_intent_is_medium(self) -> None:
         ranking = [("crisis_suicide", 0.31), ("need_job", 0.3)]
