@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             configs[name] = work / f"config-{name}.yml"
             shutil.copy(path, configs[name])
         domain = run.ROOT / "domain"
+        phrasings = run.tiers.phrasing_cases(run.PHRASINGS)
         results: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in configs}
         for seed in args.seeds:
             cases = split(run.ROOT / "nlu_data", seed, work / f"split-{seed}")
@@ -196,16 +197,22 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {name}: training FAILED, see {trained['log']}")
                     continue
                 preds = asyncio.run(run.parse_all(trained["model"], cases))
-                # kept for later replays (other thresholds) without retraining
-                (fold_work / "predictions.json").write_text(
-                    json.dumps(
-                        [
-                            {"text": c["text"], "gold": c["intent"], **p}
-                            for c, p in zip(cases, preds, strict=True)
-                        ]
-                    ),
-                    encoding="utf-8",
-                )
+                # kept for later replays (other thresholds, risk tiers) without retraining; the
+                # guard's phrasings too (tests/engine/phrasings/: lookalikes for tiers.py)
+                extra = asyncio.run(run.parse_all(trained["model"], phrasings))
+                for name_, kept, parsed in (
+                    ("predictions.json", cases, preds),
+                    ("phrasings.json", phrasings, extra),
+                ):
+                    (fold_work / name_).write_text(
+                        json.dumps(
+                            [
+                                {"text": c["text"], "gold": c["intent"], **p}
+                                for c, p in zip(kept, parsed, strict=True)
+                            ]
+                        ),
+                        encoding="utf-8",
+                    )
                 m = run.metrics(cases, preds)
                 figures = {"as_trained": m["macro_f1"]}
                 for a in args.ambiguity:

@@ -13,7 +13,9 @@ other thresholds, which is how config.yml's CrisisGuard thresholds are chosen:
 
 On held-out training data the patterns catch every crisis example (they were written from that
 data), so the classifiers' thresholds are chosen on what they add when the patterns are left out:
-`classifier recall` is the crisis recall of the classifiers' tiers alone.
+`classifier recall` is the crisis recall of the classifiers' tiers alone. The guard's harmless
+lookalikes (tests/engine/phrasings/lookalikes.yml, which `cv.py` also parses with each split's
+model) break near-ties: fewer high-risk alarms on them first.
 """
 
 from __future__ import annotations
@@ -173,14 +175,23 @@ def replay(
 
 
 def grid_search(
-    splits: list[list[dict[str, Any]]], patterns: CrisisPatterns
+    splits: list[list[dict[str, Any]]],
+    patterns: CrisisPatterns,
+    lookalikes: list[list[dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every grid point: mean figures over the splits, with and without the patterns."""
+    """Every grid point: mean figures over the splits, with and without the patterns, and on
+    the guard's harmless lookalikes parsed by each split's model (`lookalikes`, if given)."""
     rows = []
     for high, medium, medium_sum in itertools.product(*GRID.values()):
         if medium > high:
             continue
         thresholds = Thresholds(high=high, medium=medium, medium_sum=medium_sum)
+        look: list[TierFigures] = []
+        for preds in lookalikes or []:
+            harmless = [p for p in preds if p["gold"] == LOOKALIKE]
+            tiers_ = replay(harmless, thresholds, patterns)
+            items = [(str(p["text"]), False, t) for p, t in zip(harmless, tiers_, strict=True)]
+            look.append(figures(items))
         full, alone = [], []
         for preds in splits:
             gold = [str(p["gold"]).startswith(CRISIS_PREFIX) for p in preds]
@@ -204,6 +215,8 @@ def grid_search(
                 "medium_rate": mean([f.medium_rate for f in full]),
                 "classifier_high_recall": mean([f.high_recall for f in alone]),
                 "classifier_recall": mean([f.any_recall for f in alone]),
+                "lookalike_high": mean([f.high_false_alarms for f in look]) if look else 0.0,
+                "lookalike_medium": mean([f.medium_rate for f in look]) if look else 0.0,
             }
         )
     return rows
@@ -223,8 +236,9 @@ def choose(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     return max(
         fit,
         key=lambda r: (
-            round(r["classifier_recall"], 3),
-            round(r["classifier_high_recall"], 3),
+            round(r["classifier_recall"], 2),
+            -round(r["lookalike_high"], 2),
+            round(r["classifier_high_recall"], 2),
             -r["medium_rate"],
             -r["high_false_alarms"],
         ),
@@ -237,7 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=12, help="grid rows to print")
     args = parser.parse_args(argv)
     splits = [json.loads(path.read_text(encoding="utf-8")) for path in args.predictions]
-    rows = grid_search(splits, default_patterns())
+    extra = [path.with_name("phrasings.json") for path in args.predictions]
+    lookalikes = [json.loads(p.read_text(encoding="utf-8")) for p in extra if p.is_file()]
+    rows = grid_search(splits, default_patterns(), lookalikes)
     best = choose(rows)
     ranked = sorted(
         rows,
@@ -253,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         "medium_rate",
         "classifier_recall",
         "classifier_high_recall",
+        "lookalike_high",
+        "lookalike_medium",
     ]
     print(f"{len(splits)} held-out splits, {sum(len(s) for s in splits)} messages")
     print("".join(f"{c[:17]:>18}" for c in columns))
