@@ -28,7 +28,9 @@ from handoff.services.insights import forget_turn_texts
 from handoff.services.signals import forget_signal_texts
 from maraude.text import storable
 
-NOTICE_VERSION = "2026-11"
+# The privacy notice the consent answers (handoff/web/templates/privacy.html, docs/privacy.md):
+# 2026-12 adds the trigger message kept for an urgent hand-off without consent (vital interest).
+NOTICE_VERSION = "2026-12"
 
 
 def pseudonymise(secret: str, channel: Channel, channel_user_id: str) -> str:
