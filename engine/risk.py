@@ -40,7 +40,7 @@ def is_crisis(intent: Optional[str]) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
-    """Where the tiers start (config.yml, CrisisGuard; chosen with bench/nlu/cv.py --tiers)."""
+    """Where the tiers start (config.yml, CrisisGuard; chosen with bench/nlu/tiers.py)."""
 
     high: float = 0.5
     medium: float = 0.1
