@@ -15,18 +15,29 @@ What is checked:
   name a slot (or a value the custom action passes);
 - the training data: intents of rules and stories are declared; declared intents have
   examples; no example under two intents; annotated entities are declared; the contract
-  intents of DESIGN.md are all there; actions and slots used in rules are declared.
+  intents of DESIGN.md are all there; actions and slots used in rules are declared;
+- the knowledge base (FAQ): each retrieval intent `faq/<name>` has examples and an answer
+  `utter_faq/<name>`, and the reverse; each answer carries `metadata: {source: "https://…",
+  checked_on: "AAAA-MM-JJ"}` (missing or malformed: error); an answer checked more than
+  FAQ_MAX_AGE_MONTHS ago is a warning, so that a manager re-reads it against its source
+  (`today` is a parameter of `run_checks`, for tests);
+- the tone of every response (domain responses and bot/texts.yml): no vouvoiement
+  ("vous", "votre", "vos": error) except on the parent path (`utter_parent_*` responses,
+  `parent_*` texts), and short messages (a line longer than TONE_MAX_LINE_CHARS or more than
+  TONE_MAX_LINES lines: warning).
 """
 
 from __future__ import annotations
 
 import ast
+import calendar
 import json
 import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +104,29 @@ ENTITY_RE = re.compile(
 )
 PLACEHOLDER_RE = re.compile(r"(?<!\{)\{([^{}\n]+?)\}(?!\})")
 PAYLOAD_RE = re.compile(r"^/(?P<intent>[^{}\s]+)(?P<entities>\{.*\})?\s*$", re.DOTALL)
+
+# The knowledge base: every FAQ answer says where its facts come from and when a person last
+# checked them against that source; older than this, `maraude check` asks for a re-check.
+FAQ_RESPONSE_PREFIX = "utter_faq/"
+FAQ_MAX_AGE_MONTHS = 12
+HTTPS_URL_RE = re.compile(r"^https://[^\s/]+\.[^\s/]+(/\S*)?$")
+ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# Tone (../shared/CONVERSATION.md): the bot says "tu". Only the parent path (a parent writing
+# for their child, answered as who they are) says "vous". "rendez-vous" is not vouvoiement.
+TONE_EXEMPT_RESPONSES = ("utter_parent_",)
+TONE_EXEMPT_TEXTS = ("parent_",)
+VOUS_RE = re.compile(r"(?<![\w-])(vous|votre|vos)\b", re.IGNORECASE)
+# Short messages: a line (between two \n) longer than this is several screens of a phone
+# (about 40 characters a row); the guide asks for 1-3 lines, FAQ answers have up to 5.
+TONE_MAX_LINE_CHARS = 200
+TONE_MAX_LINES = 6
+TEXTS_FILE = "bot/texts.yml"
+
+
+def today() -> date:
+    """The date the FAQ ages are measured from (replaced in tests, or pass `today=`)."""
+    return date.today()
 
 
 # Problems ----------------------------------------------------------------------------------
@@ -719,7 +753,8 @@ def responses_in_code(root: Path) -> dict[str, ActionUse]:
 
 
 # The checks --------------------------------------------------------------------------------
-def check_domain_and_data(root: Path, report: Report) -> None:
+def check_domain_and_data(root: Path, report: Report, on: date | None = None) -> None:
+    """The domain and the training data; `on`: the day FAQ ages are measured from."""
     project = Project()
     before = len(report.errors)
     read_domain(root, project, report)
@@ -940,6 +975,8 @@ def check_domain_and_data(root: Path, report: Report) -> None:
                 )
             )
     out.extend(_check_experiments(project))
+    out.extend(_check_knowledge_base(project, on or today()))
+    out.extend(_check_tone_of_responses(project))
 
 
 def _check_experiments(project: Project) -> Iterator[Problem]:
@@ -994,6 +1031,229 @@ def _check_experiments(project: Project) -> Iterator[Problem]:
                     "change le texte de l'une des deux",
                 )
             texts.setdefault(text, vid)
+
+
+# The knowledge base (FAQ) ----------------------------------------------------------------
+def _check_knowledge_base(project: Project, on: date) -> Iterator[Problem]:
+    """Each retrieval intent has examples and answers; each FAQ answer has its source and the
+    date it was checked, and is not older than FAQ_MAX_AGE_MONTHS."""
+    contract = {name for name in CONTRACT_INTENTS if "/" in name}  # reported above
+    declared = set(project.intents)
+    answers = {
+        name.removeprefix("utter_"): where
+        for name, where in project.responses.items()
+        if "/" in name and name.split("/")[0].removeprefix("utter_") in declared
+    }
+    for intent, items in sorted(project.examples.items()):
+        base = intent.split("/")[0]
+        if "/" not in intent or base not in declared or not items or intent in contract:
+            continue
+        if intent not in answers:
+            where = project.example_blocks[intent]
+            yield Problem(
+                where.file,
+                where.line,
+                f"la question « {intent} » a des exemples mais aucune réponse « utter_{intent} » "
+                "dans le domaine : le robot ne saurait pas quoi répondre",
+                f"ajoute « utter_{intent}: » avec sa réponse dans responses: de "
+                f"domain/{base}.yml (ou corrige le nom après « - intent: »)",
+            )
+    for intent, where in sorted(answers.items()):
+        if intent in contract or project.examples.get(intent):
+            continue
+        yield Problem(
+            where.file,
+            where.line,
+            f"la réponse « utter_{intent} » n'a aucun exemple « {intent} » dans nlu_data/ : le "
+            "robot ne la donnera jamais",
+            f"ajoute « - intent: {intent} » et une dizaine d'exemples de questions dans "
+            f"nlu_data/nlu/{intent.split('/')[0]}.yml, ou retire la réponse",
+        )
+    for name, doc, path, variant in project.variants:
+        if name.startswith(FAQ_RESPONSE_PREFIX) and isinstance(variant, dict):
+            yield from _check_faq_metadata(name, doc, path, variant, on)
+
+
+FAQ_METADATA_FIX = (
+    'ajoute sous le texte « metadata: {source: "https://…", checked_on: "AAAA-MM-JJ"} » : '
+    "la page officielle où tu as vérifié la réponse, et la date de ce jour-là"
+)
+
+
+def _check_faq_metadata(
+    name: str, doc: Doc, path: tuple[Any, ...], variant: dict[Any, Any], on: date
+) -> Iterator[Problem]:
+    metadata = variant.get("metadata")
+    line = doc.line(*path, "metadata") or doc.line(*path)
+    if not isinstance(metadata, dict):
+        yield Problem(
+            doc.rel,
+            line,
+            f"la réponse « {name} » ne dit pas d'où viennent ses informations ni quand elles "
+            "ont été vérifiées (metadata: source et checked_on)",
+            FAQ_METADATA_FIX,
+        )
+        return
+    source = metadata.get("source")
+    source_line = doc.line(*path, "metadata", "source")
+    if not isinstance(source, str) or not source.strip():
+        yield Problem(
+            doc.rel,
+            source_line,
+            f"la réponse « {name} » n'a pas de source (metadata: source)",
+            FAQ_METADATA_FIX,
+        )
+    elif not HTTPS_URL_RE.match(source.strip()):
+        yield Problem(
+            doc.rel,
+            source_line,
+            f"la source de « {name} » (« {source} ») n'est pas une adresse web en https://",
+            "mets l'adresse complète de la page officielle, qui commence par https:// "
+            "(copie-la depuis la barre d'adresse du navigateur)",
+        )
+    raw = metadata.get("checked_on")
+    date_line = doc.line(*path, "metadata", "checked_on")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        yield Problem(
+            doc.rel,
+            date_line,
+            f"la réponse « {name} » n'a pas de date de vérification (metadata: checked_on)",
+            FAQ_METADATA_FIX,
+        )
+        return
+    if isinstance(raw, date):
+        yield Problem(
+            doc.rel,
+            date_line,
+            f"la date checked_on de « {name} » n'est pas entre guillemets : le moteur la lirait "
+            "comme une date et ne pourrait plus enregistrer les conversations où cette "
+            "réponse est donnée",
+            f'écris-la entre guillemets : checked_on: "{raw.isoformat()}"',
+        )
+        return
+    checked = _iso_date(raw)
+    if checked is None:
+        yield Problem(
+            doc.rel,
+            date_line,
+            f"la date checked_on de « {name} » (« {raw} ») n'est pas une date AAAA-MM-JJ",
+            "écris le jour de la vérification sous la forme année-mois-jour, entre "
+            'guillemets : "2026-12-06"',
+        )
+        return
+    if checked > on:
+        yield Problem(
+            doc.rel,
+            date_line,
+            f"la date checked_on de « {name} » ({checked.isoformat()}) est dans le futur",
+            "mets la date du jour où tu as vérifié la réponse",
+        )
+    elif on > _add_months(checked, FAQ_MAX_AGE_MONTHS):
+        where = f" ({source.strip()})" if isinstance(source, str) and source.strip() else ""
+        yield Problem(
+            doc.rel,
+            date_line,
+            f"la réponse « {name} » a été vérifiée le {checked.isoformat()}, il y a plus de "
+            f"{FAQ_MAX_AGE_MONTHS} mois : montants, âges ou conditions ont pu changer",
+            f"relis-la avec sa source{where}, corrige ce qui a changé, puis mets la date du "
+            "jour dans checked_on",
+            error=False,
+        )
+
+
+def _iso_date(value: Any) -> date | None:
+    if not isinstance(value, str) or not ISO_DATE_RE.match(value.strip()):
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def _add_months(day: date, months: int) -> date:
+    """The same day `months` later (the month's last day when that month is shorter)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+# Tone --------------------------------------------------------------------------------------
+def _check_tone_of_responses(project: Project) -> Iterator[Problem]:
+    for name, doc, path, variant in project.variants:
+        if not isinstance(variant, dict) or name.startswith(TONE_EXEMPT_RESPONSES):
+            continue
+        text = variant.get("text")
+        if isinstance(text, str):
+            line = doc.line(*path, "text")
+            yield from _tone_problems(doc.rel, line, f"la réponse « {name} »", text)
+        for index, button in enumerate(_list(variant.get("buttons"))):
+            title = button.get("title") if isinstance(button, dict) else None
+            if isinstance(title, str):
+                where = doc.line(*path, "buttons", index, "title")
+                yield from _vouvoiement(doc.rel, where, f"un bouton de « {name} »", title)
+
+
+def check_texts_tone(root: Path, report: Report) -> None:
+    """The tone of what the app says by itself (bot/texts.yml), when the file is there."""
+    path = root / TEXTS_FILE
+    if not path.is_file():
+        return
+    doc = load_yaml(path, TEXTS_FILE, report)
+    if doc is None or not isinstance(doc.data, dict):
+        return
+    for keys, text in _strings(doc.data, ()):
+        if str(keys[0]).startswith(TONE_EXEMPT_TEXTS) or "patterns" in keys:
+            continue
+        what = f"le texte « {'.'.join(str(k) for k in keys)} »"
+        report.problems.extend(_tone_problems(doc.rel, doc.line(*keys), what, text))
+
+
+def _strings(value: Any, keys: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    if isinstance(value, str) and keys:
+        yield keys, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*keys, key))
+
+
+def _tone_problems(file: str, line: int | None, what: str, text: str) -> Iterator[Problem]:
+    yield from _vouvoiement(file, line, what, text)
+    lines = text.strip().split("\n")
+    for number, content in enumerate(lines, 1):
+        if len(content) > TONE_MAX_LINE_CHARS:
+            yield Problem(
+                file,
+                line,
+                f"{what} a une ligne de {len(content)} caractères (la ligne {number} du "
+                f"message, {TONE_MAX_LINE_CHARS} au plus) : sur un téléphone, c'est un pavé "
+                f"(« {content[:40]}… »)",
+                "coupe-la en phrases courtes, chacune sur sa ligne (\\n entre deux lignes), "
+                "ou garde l'essentiel",
+                error=False,
+            )
+    if len(lines) > TONE_MAX_LINES:
+        yield Problem(
+            file,
+            line,
+            f"{what} fait {len(lines)} lignes ({TONE_MAX_LINES} au plus) : trop long pour un "
+            "message",
+            "garde l'essentiel (1 à 3 lignes, c'est l'idéal), ou propose la suite en un "
+            "second temps",
+            error=False,
+        )
+
+
+def _vouvoiement(file: str, line: int | None, what: str, text: str) -> Iterator[Problem]:
+    found = sorted({m.group(1) for m in VOUS_RE.finditer(text)}, key=str.lower)
+    if found:
+        words = ", ".join(f"« {w} »" for w in found)
+        yield Problem(
+            file,
+            line,
+            f"{what} vouvoie ({words}) : le robot tutoie les jeunes",
+            "reformule en tutoyant (tu, ton, ta, tes), comme le dirait un·e éduc ; seul le "
+            "parcours parent (réponses utter_parent_…, textes parent_…) vouvoie",
+        )
 
 
 def _missing_response(name: str, where: Where) -> Problem:
@@ -1124,9 +1384,12 @@ def _rel(path: Path, root: Path) -> str:
 OTHER_YAML = ("endpoints.yml", "credentials.yml")
 
 
-def run_checks(config: str | os.PathLike[str] | None = None) -> Report:
+def run_checks(
+    config: str | os.PathLike[str] | None = None, *, today: date | None = None
+) -> Report:
     """Every static check of the project whose settings file is `config` (its folder is the
-    project root, as for `load_settings`)."""
+    project root, as for `load_settings`). `today`: the day the FAQ answers' ages are
+    measured from (by default the real one, `checks.today()`)."""
     path = Path(config or os.environ.get("MARAUDE_CONFIG") or "maraude.yml")
     root = path.resolve().parent
     report = Report()
@@ -1135,5 +1398,6 @@ def run_checks(config: str | os.PathLike[str] | None = None) -> Report:
     for name in OTHER_YAML:
         if (root / name).is_file():
             load_yaml(root / name, name, report)
-    check_domain_and_data(root, report)
+    check_domain_and_data(root, report, on=today)
+    check_texts_tone(root, report)
     return report

@@ -6,12 +6,15 @@ in the broken file's text, independently of the checker) and the message manager
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from maraude import checks
 from maraude.checks import Problem, Report, run_checks
 from maraude.cli import main
 from tests.support import ROOT, write_config
@@ -20,17 +23,36 @@ PROJECT_FILES = ("config.yml", "endpoints.yml", "credentials.yml")
 PROJECT_DIRS = ("domain", "nlu_data", "actions", "engine")
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
+def last_checked(domain: Path) -> date:
+    """The newest `checked_on` of the FAQ answers: the checks' "today" in these tests, so that
+    they never depend on the real date (an answer re-checked later moves it along)."""
+    text = (domain / "faq.yml").read_text(encoding="utf-8")
+    return max(date.fromisoformat(d) for d in re.findall(r'checked_on: "([0-9-]+)"', text))
+
+
+@pytest.fixture(autouse=True)
+def checks_today(monkeypatch: pytest.MonkeyPatch) -> date:
+    day = last_checked(ROOT / "domain")
+    monkeypatch.setattr(checks, "today", lambda: day)
+    return day
+
+
+def copy_project(folder: Path) -> Path:
     """A copy of what managers edit (and what the checks read), settings included."""
-    folder = tmp_path / "project"
     folder.mkdir()
     for name in PROJECT_FILES:
         shutil.copy(ROOT / name, folder / name)
     for name in PROJECT_DIRS:
         shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "maraude.yml", folder / "maraude.yml")
+    (folder / "bot").mkdir()
+    shutil.copy(ROOT / checks.TEXTS_FILE, folder / checks.TEXTS_FILE)
     return folder
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return copy_project(tmp_path / "project")
 
 
 def replace(path: Path, old: str, new: str, count: int = 1) -> int:
@@ -164,16 +186,20 @@ def test_placeholder_naming_no_slot(project: Path) -> None:
 
 
 def test_placeholder_the_custom_action_no_longer_fills(project: Path) -> None:
-    # utter_handoff_done gets {delay} from action_request_handoff (the real project passes).
+    # utter_handoff_done and utter_parent_handoff_done get {delay} from the hand-off
+    # (actions/handoff.py; the real project passes).
     domain = project / "domain" / "triage.yml"
     lines = [
         number
         for number, text in enumerate(domain.read_text(encoding="utf-8").splitlines(), 1)
         if "{delay}" in text
     ]
-    assert len(lines) == 2  # two variants
+    assert len(lines) == 3  # two variants, and the parent's wording
     replace(
-        project / "actions" / "triage.py", "delay=self.promised_delay", "when=self.promised_delay"
+        project / "actions" / "handoff.py",
+        "delay=self.promised_delay",
+        "when=self.promised_delay",
+        count=2,
     )
     report = check(project)
     assert [(p.file, p.line) for p in report.errors] == [("domain/triage.yml", n) for n in lines]

@@ -215,5 +215,5 @@ def test_the_page_shows_counsellor_messages_as_text(tmp_path: Path) -> None:
         assert page.locator(".msg.bot", has_text="3114").count() == 1
 
         run(svc.desk.resolve(ticket_id, anna, "sante", None, via="web"))
-        page.locator(".msg.relay", has_text="a clôturé votre échange").wait_for()
+        page.locator(".msg.relay", has_text="a terminé l'échange avec toi").wait_for()
         assert page.locator(".msg.relay").count() == 4
