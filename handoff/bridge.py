@@ -111,6 +111,7 @@ SOURCE_LABELS = {
 }
 VIA_LABELS = {"telegram": "sur Telegram", "web": "sur le tableau de bord", "api": "par l'API"}
 SKIPPED = "passé"  # what the triage stores for a question the person skipped
+WRITER_LABELS = {"parent": "un parent", "proche": "un proche"}
 
 
 # Rendering (pure functions) ---------------------------------------------------------------
@@ -169,6 +170,9 @@ def summary_text(ticket: TicketView, team_names: dict[str, str], outcomes: dict[
     )
     if ticket.minor:
         head += " · mineur·e"
+    writer = WRITER_LABELS.get(str(summary.get("writer") or ""))
+    if writer:
+        head += f" · écrit par {writer}"
     excerpt = summary.get("excerpt")
     lines = [
         head,
@@ -183,6 +187,8 @@ def summary_text(ticket: TicketView, team_names: dict[str, str], outcomes: dict[
         f"Déjà suivi : {field('followed')}",
         f"Contact : {field('contact')}",
         f"Disponibilités : {field('availability')}",
+        f"Téléphone : {field('phone')}",
+        *question_lines(ticket),
         *urgency_lines(ticket),
         f"Extrait : « {excerpt} »" if excerpt else "Extrait : —",
         "",
@@ -194,6 +200,17 @@ def summary_text(ticket: TicketView, team_names: dict[str, str], outcomes: dict[
     if ticket.is_open:
         lines += ["", "Écris dans ce sujet pour répondre au jeune (après « Je prends »)."]
     return "\n".join(lines)[:4096]
+
+
+def question_lines(ticket: TicketView) -> list[str]:
+    """ "Questions à reprendre :" and each question the bot could not answer, if any."""
+    questions = ticket.summary.get("questions") or []
+    if not isinstance(questions, list):
+        questions = [questions]
+    asked = [str(q) for q in questions if q and q != SKIPPED]
+    if not asked:
+        return []
+    return ["Questions à reprendre :", *(f"• « {q} »" for q in asked)]
 
 
 def urgency_lines(ticket: TicketView) -> list[str]:

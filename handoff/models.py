@@ -191,6 +191,13 @@ class HandoffRequest(Base):
     followed: Mapped[str | None] = mapped_column(String(120), nullable=True)
     contact: Mapped[str | None] = mapped_column(String(64), nullable=True)
     availability: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    # A phone number to call back on, given with consent (normalised "0612345678" / "+33…").
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # Questions the bot could not answer, kept for the counsellor (their own words).
+    questions: Mapped[list[str] | None] = mapped_column(JSON, nullable=True, default=list)
+    # Who wrote: None for the young person themself, "parent" / "proche" for someone
+    # writing on their behalf (answered as who they are).
+    writer: Mapped[str | None] = mapped_column(String(16), nullable=True)
     excerpt: Mapped[str | None] = mapped_column(Text, nullable=True)
     # The young person said they are under 18 (set by the caller, never unset by a later request).
     minor: Mapped[bool] = mapped_column(Boolean, default=False)

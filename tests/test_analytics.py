@@ -368,7 +368,14 @@ def test_delays_medians_p90_and_sla(seeded: Any) -> None:
         360,
     )
     assert (normal.claim_within_sla, normal.unclaimed_late) == (3, 1)  # P6 still waiting
-    assert normal.claim_sla_rate == pytest.approx(3 / 4)
+    # P6, still unclaimed past the SLA, is a miss: in the share, not left out of it.
+    assert (normal.claim_judged, normal.claim_pending) == (5, 0)
+    assert normal.claim_sla_rate == pytest.approx(3 / 5)
+    # Replies: P1 in time, P2 late, P6 still waiting past the SLA; P5 and P8 were closed
+    # without a reply in the app (neither in time nor late).
+    assert (normal.reply_late, normal.reply_pending, normal.reply_judged) == (1, 0, 3)
+    assert normal.reply_sla_rate == pytest.approx(1 / 3)
+    assert (crisis.sla_label, normal.sla_label, every.sla_label) == ("15 min", "4 h ouvrées", None)
     assert (normal.replied, normal.reply_median, normal.reply_p90, normal.reply_within_sla) == (
         2,
         240,
@@ -549,15 +556,18 @@ def test_csv_exports(app_client: Any) -> None:
     assert lens[-2][2] == "3"
     delays = read_csv(client.get("/tableau/resultats/delais.csv", params=PERIOD_QUERY))
     normal = next(row for row in delays if row[0] == "Normale")
-    assert normal[1:7] == ["240", "5", "4", "165", "360", "3"]
-    assert normal[7] == "75,0"  # share within the SLA, French decimal comma
+    assert normal[1:7] == ["4 h ouvrées", "5", "4", "165", "360", "3"]
+    assert normal[7:10] == ["1", "60,0", "0"]  # late (P6, a miss), share in the SLA, pending
+    assert delays[0][1] == "Délai visé"
     outcomes = read_csv(client.get("/tableau/resultats/issues.csv", params=PERIOD_QUERY))
     assert ["mission_locale", "Orienté·e vers la Mission Locale", "oui", "1", "25,0"] in outcomes
     nudges = read_csv(client.get("/tableau/resultats/relances.csv", params=PERIOD_QUERY))
     assert nudges[1][1:] == ["1", "2", "2", "100,0"]
     intents = read_csv(client.get("/tableau/resultats/intentions.csv", params=PERIOD_QUERY))
-    assert intents[1] == ["need_job", "3", "37,5"]
+    assert intents[1] == ["besoin : emploi", "3", "37,5"]  # French names, not intent codes
+    assert ["(aucune intention)", "1", "12,5"] in intents
     assert ["Repli (fallback)", "1", "12,5"] in intents
+    assert ["Mal compris (repli ou confiance < 45 %)", "2", "25,0"] in intents
     variants = read_csv(client.get("/tableau/resultats/variantes.csv", params=PERIOD_QUERY))
     b = next(row for row in variants if row[:2] == ["utter_greet", "b"])
     assert b[2:5] == ["4", "3", "75,0"]
@@ -576,3 +586,67 @@ def test_bad_filters_fall_back_to_the_default_period(app_client: Any) -> None:
     page = client.get("/tableau/resultats", params={"du": "n'importe", "au": "2026-02-30"})
     assert page.status_code == 200
     assert "Période invalide" in page.text
+
+
+# The tickets still waiting count ------------------------------------------------------------
+def test_urgent_tickets_still_waiting_count_in_the_sla_share(tmp_path: Path) -> None:
+    """One urgent ticket claimed in time while twelve wait past the 15 minutes: the share is
+    1/13, not 1/1; two opened a moment ago are "en attente", outside it."""
+    clock = HandClock(utc(3, 2, 9))
+    app = create_app(make_settings(tmp_path), clock=clock)
+    with TestClient(app) as client:
+        services = app.state.services
+        lea = services.accounts.add("lea@example.org", "Léa", PASSWORD, team="lens")
+        services.accounts.add("chef@example.org", "Chef", PASSWORD, role=Role.manager)
+
+        def urgent(key: str) -> int:
+            person = services.people.identify(Channel.telegram, key)
+            ref = services.handoff.request(
+                person.pseudo_id,
+                TriageSummary(location="Lens"),
+                source="crisis",
+                urgency=Urgency.crisis,
+                crisis_kind="suicide",
+            )
+            return int(ref.ticket_id)
+
+        first = urgent("u0")
+        clock.at(utc(3, 2, 9, 5))
+        services.tickets.claim(first, lea)
+        for n in range(12):
+            urgent(f"u{n + 1}")
+        clock.at(utc(3, 2, 10))
+        for n in range(2):
+            urgent(f"v{n}")
+        clock.at(utc(3, 2, 10, 5))  # the twelve: 60 min; the last two: 5 min
+
+        service = AnalyticsService(services.db, services.settings, clock)
+        crisis = {r.urgency: r for r in service.delays(PERIOD)}["crisis"]
+        assert (crisis.claimed, crisis.claim_within_sla) == (1, 1)
+        assert (crisis.unclaimed_late, crisis.claim_pending, crisis.claim_judged) == (12, 2, 13)
+        assert crisis.claim_sla_rate == pytest.approx(1 / 13)
+        assert (crisis.replied, crisis.reply_late, crisis.reply_pending) == (0, 13, 2)
+        assert crisis.reply_sla_rate == 0
+
+        log_in(client, "chef@example.org")
+        page = client.get("/tableau/resultats", params=PERIOD_QUERY).text
+        assert "7,7 % (1/13) · 2 en attente" in page
+        assert "100,0 % (1/1)" not in page
+        assert "Prise en charge en moins de 15 min (urgences)" in page
+        assert "Première réponse en moins de 15 min (urgences)" in page
+        assert "0,0 % (0/13) · 2 en attente" in page
+
+
+def test_one_threshold_one_label_on_the_results_page(app_client: Any) -> None:
+    client, services = app_client
+    log_in(client, "chef@example.org")
+    page = client.get("/tableau/resultats", params=PERIOD_QUERY).text
+    # The SLA: "15 min" and "4 h ouvrées", the same in the text, the chart and the table.
+    assert "15 min (temps réel" in page and "4 h ouvrées (heures d'ouverture)" in page
+    assert "Prise en charge en moins de 4 h ouvrées (demandes normales)" in page
+    assert "<td>Normale</td><td>4 h ouvrées</td>" in page  # the delays table
+    assert "240 min" not in page and "Délai visé (min)" not in page
+    # The inbox's threshold of a misunderstood message: the app's one, everywhere.
+    assert "confiance &lt; 45 %" in page and "60 %" not in page
+    # Intents by their French names.
+    assert "besoin : emploi" in page and ">need_job<" not in page

@@ -197,6 +197,42 @@ def test_list_orders_the_queue_and_filters(api_any: Api) -> None:
         assert isinstance(response.json()["detail"], list)
 
 
+def test_the_list_shows_the_request_only_where_the_token_may_see_the_ticket(api: Api) -> None:
+    """As the dashboard's queue: the first words of the request, age and place; the young
+    person's words (and phone, questions) only for the team's tickets, those one holds, or
+    for a manager."""
+    lea, lea_h = api.account("Léa", team="lens")
+    _, boss_h = api.account("Chloé", role=Role.manager)
+    lens = api.ticket(location="62300")
+    lille = api.ticket(location="59000")
+    for ticket, phone in ((lens, "0612345678"), (lille, "0698765432")):
+        ref = api.services.tickets.get(ticket)
+        api.services.handoff.request(
+            ref.person_pseudo,
+            TriageSummary(phone=phone, questions=["et le CEJ ?"], writer="parent"),
+            source="triage",
+        )
+
+    def listed(headers: dict[str, str]) -> dict[int, dict[str, Any]]:
+        response = api.client.get("/api/v1/tickets", headers=headers)
+        assert response.status_code == 200, response.text
+        return {item["id"]: item for item in response.json()["items"]}
+
+    items = listed(lea_h)
+    assert items[lens]["request"] == "jcherche un taf"
+    assert items[lens]["summary"]["phone"] == "0612345678"
+    assert items[lens]["summary"]["questions"] == ["et le CEJ ?"]
+    assert items[lens]["summary"]["writer"] == "parent"
+    other = items[lille]
+    assert other["request"] is None
+    assert (other["summary"]["excerpt"], other["summary"]["phone"]) == (None, None)
+    assert other["summary"]["questions"] == []
+    assert (other["summary"]["age"], other["summary"]["location"]) == ("19", "59000")
+    api.services.tickets.claim(lille, lea)  # held: Léa may see it now
+    assert listed(lea_h)[lille]["summary"]["phone"] == "0698765432"
+    assert listed(boss_h)[lens]["request"] == "jcherche un taf"
+
+
 def test_get_with_transcript_notes_and_summary(api: Api) -> None:
     _, headers = api.account("Awa")
     ticket = api.ticket(location="62300", said=("salut", "jcherche un taf <b>vite</b>"))

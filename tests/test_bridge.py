@@ -49,6 +49,9 @@ SUMMARY = TriageSummary(
     followed="non",
     contact="ici sur Telegram",
     availability="le matin",
+    phone="0612345678",
+    questions=["c'est quoi la garantie jeunes ?"],
+    writer="proche",
     excerpt="je dors chez un pote en ce moment",
 )
 
@@ -189,11 +192,14 @@ def test_a_new_ticket_opens_a_topic_with_the_summary_and_buttons(env: Env) -> No
         "Déjà suivi : non",
         "Contact : ici sur Telegram",
         "Disponibilités : le matin",
+        "Téléphone : 0612345678",
+        "Questions à reprendre :\n• « c'est quoi la garantie jeunes ? »",
         "Urgence : non",
         "Extrait : « je dors chez un pote en ce moment »",
         "Statut : 🟢 Nouveau",
     ):
         assert line in text
+    assert text.splitlines()[0] == f"📋 Ticket #{ticket_id} · écrit par un proche"
     assert str(chat_id) not in text and pseudo not in text
     assert buttons(summary) == [
         ("Je prends", f"tk:{ticket_id}:claim"),

@@ -727,3 +727,173 @@ def test_a_follow_up_can_carry_a_message_for_the_young_person(
     client.clear_follow_up(ticket)
     kinds = {f.kind for f in services.followups.pending(person)}
     assert not kinds & {FollowUpKind.youth_followup, FollowUpKind.counsellor_reminder}
+
+
+# What the queue, the search and the ticket page tell (need to know) ---------------------------
+def request_for(services: Any, key: str, location: str | None = "Lens", **summary: Any) -> int:
+    """A hand-off request of the young person `key` (who consented): their open ticket."""
+    person = services.people.identify(Channel.simulator, key)
+    services.people.record_consent(person.pseudo_id, True)
+    ref = services.handoff.request(
+        person.pseudo_id,
+        TriageSummary(location=location, **summary),
+        source="triage",
+        urgency=Urgency.normal,
+    )
+    return int(ref.ticket_id)
+
+
+LONG_REQUEST = (
+    "Salut je cherche un appart sur Lens parce que chez ma mère ça se passe vraiment mal "
+    "depuis que j'ai arrêté le lycée"
+)
+
+
+def test_queue_shows_the_request_age_and_place_where_one_may_see_the_ticket(
+    http: TestClient, services: Any
+) -> None:
+    lea = account(services, "Léa", team="lens")
+    boss = account(services, "Nadia", role=Role.manager, team=None)
+    mine = request_for(services, "a", "Lens", age="19", needs=["logement"], excerpt=LONG_REQUEST)
+    other = request_for(services, "b", "Lille", age="22", excerpt="secret lillois", writer="parent")
+    held = request_for(services, "c", "Roubaix", age="17", excerpt="je tiens ce ticket")
+    services.tickets.claim(held, lea)
+    client = logged_in(http, services, lea)
+
+    rows = {row["id"]: row for row in client.queue(equipe="tous")}
+    assert rows[mine]["request"] == (
+        "Salut je cherche un appart sur Lens parce que chez ma mère ça se passe vraiment…"
+    )
+    assert (rows[mine]["age"], rows[mine]["location"], rows[mine]["needs"]) == (
+        "19",
+        "Lens",
+        ["logement"],
+    )
+    # Another team's ticket: age and place, not the young person's words.
+    assert (rows[other]["request"], rows[other]["request_hidden"]) == ("", True)
+    assert (rows[other]["age"], rows[other]["location"]) == ("22", "Lille")
+    assert rows[other]["writer"] == "un parent"
+    assert rows[held]["request"] == "je tiens ce ticket"  # Lille's, but Léa holds it
+    page = client.get("/tableau", equipe="tous").text
+    assert "« Salut je cherche un appart" in page and "secret lillois" not in page
+    assert "(demande réservée à l'équipe)" in page and "écrit par un parent" in page
+    assert '<td data-label="Âge">22</td>' in page and '<td data-label="Lieu">Lille</td>' in page
+
+    nadia = DashboardClient(second_browser(http))
+    nadia.login(boss.email, PASSWORD)
+    assert {r["id"]: r["request"] for r in nadia.queue()}[other] == "secret lillois"
+
+
+def search_hits(response: httpx.Response) -> list[int]:
+    return [
+        int(i)
+        for i in re.findall(r'<tr class="ticket-row[^"]*" data-ticket="(\d+)"', response.text)
+    ]
+
+
+def test_search_finds_only_what_the_counsellor_may_see(http: TestClient, services: Any) -> None:
+    lea = account(services, "Léa", team="lens")
+    boss = account(services, "Nadia", role=Role.manager, team=None)
+    lens = request_for(
+        services, "a", "Liévin", needs=["santé"], phone="0612345678", excerpt="mal au dos"
+    )
+    lille = request_for(services, "b", "59100", needs=["logement"], phone="0698765432")
+    client = logged_in(http, services, lea)
+    assert 'id="search-form"' in client.get("/tableau").text
+
+    def find(q: str, par: str = "tout") -> list[int]:
+        response = client.get("/tableau/recherche", q=q, par=par)
+        assert response.status_code == 200, response.text
+        return search_hits(response)
+
+    for typed in (f"#{lens}", str(lens), "06 12 34 56 78", "+33 6 12 34 56 78", "06.12.34.56.78"):
+        assert find(typed) == [lens], typed
+    assert find("lievin") == [lens] and find("LIÉVIN", "lieu") == [lens]
+    assert find("sante", "besoin") == [lens]
+    page = client.get("/tableau/recherche", q="sante").text
+    assert "« mal au dos »" in page and "1 ticket trouvé" in page
+    # Another team's ticket cannot be found, however it is asked for.
+    for typed in (f"#{lille}", "06 98 76 54 32", "59100", "logement"):
+        response = client.get("/tableau/recherche", q=typed)
+        assert search_hits(response) == [], typed
+        assert "Aucun ticket trouvé parmi ceux que tu peux voir." in response.text
+    assert find("%%", "lieu") == [] and find("__") == []  # no LIKE wildcard
+    nadia = DashboardClient(second_browser(http))
+    nadia.login(boss.email, PASSWORD)
+    assert search_hits(nadia.get("/tableau/recherche", q="06 98 76 54 32")) == [lille]
+    assert search_hits(nadia.get("/tableau/recherche", q="logement")) == [lille]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"q": ""}, "Tape ce que tu cherches"),
+        ({"q": "#abc"}, "Référence invalide"),
+        ({"q": "06 12 34"}, "Numéro de téléphone invalide"),
+        ({"q": "lens", "par": "telephone"}, "Numéro de téléphone invalide"),
+        ({"q": "x"}, "Tape au moins 2 caractères"),
+        ({"q": "%"}, "Tape au moins 2 caractères"),
+        ({"q": "lens", "par": "adresse"}, "Type de recherche inconnu"),
+        ({"q": "a" * 5000}, "Recherche trop longue"),
+        ({"q": "\x00"}, "Tape ce que tu cherches"),
+        ({"q": "#99999999999999999999"}, "Référence invalide"),
+    ],
+)
+def test_bad_searches_get_a_french_message_never_an_error(
+    http: TestClient, services: Any, params: dict[str, str], message: str
+) -> None:
+    client = logged_in(http, services, account(services, "Léa"))
+    response = client.get("/tableau/recherche", **params)
+    assert response.status_code == 400
+    assert message in html.unescape(response.text)
+    assert 'id="search-error"' in response.text
+    assert client.get("/tableau/recherche").status_code == 200  # the empty form
+
+
+def test_ticket_page_shows_phone_questions_writer_and_the_persons_other_tickets(
+    http: TestClient, services: Any, clock: FixedClock
+) -> None:
+    lea = account(services, "Léa", team="lens")
+    sam = account(services, "Sam", team="lille")
+    boss = account(services, "Nadia", role=Role.manager, team=None)
+    in_lille = request_for(services, "kim", "Lille", needs=["logement"])
+    services.tickets.claim(in_lille, sam)
+    services.tickets.add_note(in_lille, sam, "note lilloise confidentielle")
+    services.tickets.resolve(in_lille, sam, "logement")
+    clock.advance(days=2)
+    in_lens = request_for(services, "kim", "Lens", needs=["emploi"])
+    services.tickets.claim(in_lens, lea)
+    services.tickets.add_note(in_lens, lea, "rappeler <b>lundi</b>")
+    services.tickets.resolve(in_lens, lea, "emploi")
+    clock.advance(days=2)
+    now = request_for(
+        services,
+        "kim",
+        "Lens",
+        phone="0612345678",
+        questions=["c'est quoi le CEJ ?", "<script>x</script>"],
+        writer="proche",
+    )
+    client = logged_in(http, services, lea)
+    page = client.ticket_page(now).text
+    assert "<dt>Téléphone</dt><dd>06 12 34 56 78</dd>" in page
+    assert "Questions à reprendre" in page and "« c&#39;est quoi le CEJ ? »" in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x" not in page
+    assert 'id="writer"' in page and "Écrit par un proche" in page
+    others = page.split('id="others"', 1)[1].split("</section>", 1)[0]
+    # Her team's earlier ticket, with its dates, outcome, counsellor and notes...
+    assert f'href="/tableau/tickets/{in_lens}"' in others
+    assert "Emploi" in others and "suivi par Léa" in others
+    assert "rappeler &lt;b&gt;lundi&lt;/b&gt;" in others
+    # ... and of the Lille one only that it exists.
+    assert f"#{in_lille} (antérieur) · suivi par une autre équipe" in others
+    assert f'href="/tableau/tickets/{in_lille}"' not in others
+    for secret in ("note lilloise", "Solution de logement", "Sam", "logement"):
+        assert secret not in others, secret
+
+    nadia = DashboardClient(second_browser(http))
+    nadia.login(boss.email, PASSWORD)
+    theirs = nadia.ticket_page(now).text.split('id="others"', 1)[1].split("</section>", 1)[0]
+    assert "note lilloise confidentielle" in theirs and "suivi par Sam" in theirs
+    first = nadia.ticket_page(in_lille).text.split('id="others"', 1)[1]
+    assert f"#{now}</a> (plus récent)" in first.split("</section>", 1)[0]

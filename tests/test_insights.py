@@ -410,7 +410,9 @@ def test_inbox_page_groups_annotates_and_is_for_managers_only(
     shown = inbox_rows(page.text)
     assert set(shown) == set(ids.values())  # the well-understood message is not there
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text and "<script>alert" not in page.text
-    assert "besoin : emploi (need_job)" in page.text and "42 %" in page.text
+    # French names only (maraude/intents.py), never the intent's code on screen
+    assert "besoin : emploi" in page.text and "(need_job)" not in page.text
+    assert "42 %" in page.text
     stage = [ids["jcherche un stage de cuisine"], ids["je cherche un stage en cuisine"]]
     groups = re.findall(r'data-group="(\d+)"', page.text)
     assert len(groups) == 3 and groups[0] == str(stage[0])  # the biggest group first
@@ -453,3 +455,117 @@ def test_inbox_page_groups_annotates_and_is_for_managers_only(
     with services.db.transaction() as session:
         annotated_by = session.scalar(select(NluTurn.annotated_by).where(NluTurn.id == stage[0]))
     assert annotated_by == manager.id
+
+
+# Intents by their French names --------------------------------------------------------------
+def test_every_intent_of_the_domain_has_its_french_name_defined_once() -> None:
+    from actions.triage_parsing import NEEDS
+    from handoff.services.insights import DEFAULT_DOMAIN
+    from maraude.intents import INTENT_LABELS, NEED_LABELS, NO_INTENT, intent_label
+
+    contract = (
+        "greet goodbye affirm deny thanks bot_challenge ask_human opt_out delete_data dont_know "
+        "out_of_scope inform need_job need_training need_orientation need_housing need_money "
+        "need_health need_mobility need_admin need_morale need_childcare crisis_suicide "
+        "crisis_violence crisis_shelter faq/cej faq/service_civique faq/mission_locale "
+        "faq/apprentissage faq/aides nlu_fallback"
+    ).split()
+    for name in contract:
+        assert name in INTENT_LABELS, name
+    for name in domain_intents(DEFAULT_DOMAIN):  # a new one gets a readable name at least
+        assert intent_label(name) != name and "_" not in intent_label(name), name
+    assert NEED_LABELS == NEEDS  # the triage's words for the needs
+    assert intent_label("need_job") == "besoin : emploi"
+    assert intent_label("faq/cej") == "question : Contrat d'Engagement Jeune (CEJ)"
+    assert intent_label("faq/bourse_permis") == "question : bourse permis"  # a new FAQ key
+    assert intent_label("need_sport") == "besoin : sport"
+    assert intent_label("crisis_autre") == "CRISE : autre"
+    assert intent_label("truc_nouveau") == "autre : truc nouveau"
+    assert intent_label(None) == intent_label("") == NO_INTENT
+
+
+# A message's own analysis, and its place in the conversation ---------------------------------
+def test_a_message_after_a_crisis_replay_does_not_take_the_earlier_analysis(
+    insights: InsightsService, people: PeopleService, database: Database, clock: FixedClock
+) -> None:
+    """After the safety question, actions/crisis.py replays the worrying message: the
+    engine's latest message is then that earlier one, not the young person's answer."""
+    ref = person(people, "crise")
+    worrying = "jsuis au bout jcrois"
+    observe(insights, ref, turn(worrying, "crisis_check", 0.41), shown=worrying)
+    clock.advance(minutes=1)
+    replayed = TurnInfo(
+        text=worrying,
+        normalised="je suis au bout je crois",
+        intent="need_morale",
+        confidence=0.38,
+        actions=["utter_morale"],
+    )
+    observe(insights, ref, replayed, shown="oui ca va")
+    first, answer = rows(database, ref.id)
+    assert (first.text, first.intent, first.confidence) == (worrying, "crisis_check", 0.41)
+    assert (answer.text, answer.intent, answer.confidence) == ("oui ca va", None, None)
+    assert answer.normalised is None and answer.fallback is False
+    assert answer.action == "utter_morale"  # what the bot did after it is still this exchange
+    # In the inbox each message has its own analysis: "oui ca va" is not shown as need_morale.
+    assert [(t.text, t.intent) for t in insights.misunderstood()] == [(worrying, "crisis_check")]
+    # The same text with other spacing or case is the same message.
+    clock.advance(minutes=1)
+    observe(insights, ref, turn("JSUIS  au bout", "need_morale", 0.3), shown="jsuis au bout")
+    assert rows(database, ref.id)[-1].intent == "need_morale"
+
+
+def test_the_inbox_shows_the_bots_message_before_and_its_answer_after(
+    http: TestClient, clock: FixedClock
+) -> None:
+    from handoff.models import Direction, Origin
+    from handoff.services.people import LoggedMessage
+    from handoff.services.turn_context import turn_contexts
+
+    services: Any = http.app.state.services  # type: ignore[attr-defined]
+    young = person(services.people, "ctx")
+    other = person(services.people, "ctx2")
+
+    def said(who: PersonRef, *lines: tuple[str, str]) -> None:
+        services.people.log_messages(
+            who.id,
+            [
+                LoggedMessage(
+                    Direction.incoming if by == "jeune" else Direction.outgoing,
+                    Origin.youth if by == "jeune" else Origin.bot,
+                    text,
+                )
+                for by, text in lines
+            ],
+        )
+
+    said(young, ("robot", "Salut !"), ("robot", "T'as quel âge ?"), ("jeune", "bof chais pas"))
+    said(young, ("robot", "Pas de souci, on passe."), ("robot", "Tu cherches quoi ?"))
+    first = services.insights.record(
+        young.id, "bof chais pas", turn("bof chais pas", "inform", 0.3)
+    )
+    clock.advance(minutes=3)
+    said(other, ("robot", "Question de l'autre"), ("jeune", "jsp trop"), ("robot", "Réponse autre"))
+    services.insights.record(other.id, "jsp trop", turn("jsp trop"))
+    clock.advance(minutes=2)
+    said(young, ("jeune", "jsp trop"), ("robot", "J'ai pas compris, tu peux reformuler ?"))
+    second = services.insights.record(young.id, "jsp trop", turn("jsp trop"))
+    nothing = services.insights.record(young.id, "jamais logué", turn("jamais logué"))
+
+    contexts = turn_contexts(services.db, services.insights.misunderstood())
+    assert first is not None and second is not None and nothing is not None
+    assert contexts[first].asked == "T'as quel âge ?"
+    assert contexts[first].answered == ["Pas de souci, on passe.", "Tu cherches quoi ?"]
+    assert contexts[second].asked == "Tu cherches quoi ?"  # the other person's are not hers
+    assert contexts[second].answered == ["J'ai pas compris, tu peux reformuler ?"]
+    assert nothing not in contexts
+
+    manager = account(services, "Marc", role=Role.manager)
+    marc = DashboardClient(TestClient(http.app))
+    assert marc.login(manager.email, PASSWORD).status_code == 200
+    page = marc.get("/tableau/incompris").text
+    cell = inbox_rows(page)[first]
+    assert cell.index("T&#39;as quel âge ?") < cell.index("bof chais pas")
+    assert cell.index("bof chais pas") < cell.index("Tu cherches quoi ?")
+    assert "Robot avant" in cell and "Robot après" in cell
+    assert "donne une info (âge, code postal, commune)" in page

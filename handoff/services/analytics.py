@@ -27,8 +27,13 @@ Definitions (the results page repeats them in French):
   reply = first_reply_at - created_at, in real minutes; median (statistics.median) and p90
   (nearest rank: the ceil(0.9 n)-th smallest value). Within SLA: the claim (or first reply)
   came within settings.handoff.sla_minutes of the urgency, counted as the SLA counts it
-  (working minutes of the opening hours for normal tickets, real minutes for crises:
-  handoff/services/sla.py). Tickets still unclaimed past their SLA are counted apart.
+  (working minutes of the opening hours for normal tickets, real minutes for crises from
+  when the ticket became urgent: handoff/services/sla.py). The SLA share counts the tickets
+  still waiting: an open ticket still unclaimed (or still without a first reply) once its
+  SLA is over is a miss, in the share's denominator (`claim_late`, `reply_late`); one whose
+  SLA is not over yet is "pending", outside the share (`claim_pending`, `reply_pending`).
+  A ticket closed without a claim (or without a reply in the app: a phone call, unreachable)
+  is in neither.
 - Outcomes: tickets closed in the period (resolved_at), by outcome code.
 - Nudges: follow_up rows to a young person (every kind but counsellor_reminder) sent in the
   period, by (kind, step). Answered = the young person wrote within RESPONSE_WINDOW (72 h) after
@@ -60,6 +65,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from handoff.clock import Clock, SystemClock
 from handoff.db import Database
 from handoff.models import (
+    OPEN_STATUSES,
     ConsentRecord,
     ConsentStatus,
     Direction,
@@ -79,7 +85,7 @@ from handoff.models import (
     Urgency,
     YoungPerson,
 )
-from handoff.services.sla import SlaPolicy
+from handoff.services.sla import SlaPolicy, limit_fr
 from maraude.settings import Settings
 from maraude.text import MONTHS_FR
 from maraude.turns import LOW_CONFIDENCE
@@ -264,19 +270,32 @@ class DelayRow:
     claim_median: float | None  # minutes
     claim_p90: float | None
     claim_within_sla: int
-    unclaimed_late: int  # still unclaimed and past the SLA now
+    unclaimed_late: int  # open, still unclaimed and past the SLA now: a miss
     replied: int
     reply_median: float | None
     reply_p90: float | None
     reply_within_sla: int
+    claim_pending: int = 0  # open, still unclaimed, SLA not over yet: not judged yet
+    reply_late: int = 0  # open, no first reply yet and past the SLA now: a miss
+    reply_pending: int = 0  # open, no first reply yet, SLA not over yet
+    sla_label: str | None = None  # "15 min", "4 h ouvrées" (handoff/services/sla.py limit_fr)
+
+    @property
+    def claim_judged(self) -> int:
+        """The tickets the claim share is about: claimed, or waiting past the SLA."""
+        return self.claimed + self.unclaimed_late
+
+    @property
+    def reply_judged(self) -> int:
+        return self.replied + self.reply_late
 
     @property
     def claim_sla_rate(self) -> float | None:
-        return share(self.claim_within_sla, self.claimed)
+        return share(self.claim_within_sla, self.claim_judged)
 
     @property
     def reply_sla_rate(self) -> float | None:
-        return share(self.reply_within_sla, self.replied)
+        return share(self.reply_within_sla, self.reply_judged)
 
 
 @dataclass(frozen=True)
@@ -571,7 +590,14 @@ class AnalyticsService:
     # Delays ---------------------------------------------------------------------------------
     def _delays(self, session: Session, filters: Filters) -> list[DelayRow]:
         rows = session.execute(
-            select(Ticket.urgency, Ticket.created_at, Ticket.claimed_at, Ticket.first_reply_at)
+            select(
+                Ticket.urgency,
+                Ticket.status,
+                Ticket.created_at,
+                Ticket.urgent_since,
+                Ticket.claimed_at,
+                Ticket.first_reply_at,
+            )
             .where(
                 Ticket.created_at >= filters.since,
                 Ticket.created_at < filters.until,
@@ -596,19 +622,27 @@ class AnalyticsService:
     ) -> DelayRow:
         claims: list[float] = []
         replies: list[float] = []
-        claim_ok = reply_ok = late = 0
+        claim_ok = reply_ok = 0
+        waiting = {"claim_late": 0, "claim_pending": 0, "reply_late": 0, "reply_pending": 0}
         for row in rows:
             limit = policy.limit(row.urgency)
+            start = row.created_at
+            if row.urgency == Urgency.crisis and row.urgent_since is not None:
+                start = max(row.urgent_since, row.created_at)  # as the SLA counts it
+            still_open = row.status in OPEN_STATUSES
+            over = still_open and policy.elapsed(row.urgency, start, now) > limit
             if row.claimed_at is not None:
                 claims.append(_minutes(row.claimed_at - row.created_at))
-                if policy.elapsed(row.urgency, row.created_at, row.claimed_at) <= limit:
+                if policy.elapsed(row.urgency, start, row.claimed_at) <= limit:
                     claim_ok += 1
-            elif policy.elapsed(row.urgency, row.created_at, now) > limit:
-                late += 1
+            elif still_open:
+                waiting["claim_late" if over else "claim_pending"] += 1
             if row.first_reply_at is not None:
                 replies.append(_minutes(row.first_reply_at - row.created_at))
-                if policy.elapsed(row.urgency, row.created_at, row.first_reply_at) <= limit:
+                if policy.elapsed(row.urgency, start, row.first_reply_at) <= limit:
                     reply_ok += 1
+            elif still_open:
+                waiting["reply_late" if over else "reply_pending"] += 1
         sla = None if urgency == "all" else int(policy.limit(urgency).total_seconds() // 60)
         return DelayRow(
             urgency=urgency,
@@ -618,11 +652,15 @@ class AnalyticsService:
             claim_median=median(claims),
             claim_p90=p90(claims),
             claim_within_sla=claim_ok,
-            unclaimed_late=late,
+            unclaimed_late=waiting["claim_late"],
             replied=len(replies),
             reply_median=median(replies),
             reply_p90=p90(replies),
             reply_within_sla=reply_ok,
+            claim_pending=waiting["claim_pending"],
+            reply_late=waiting["reply_late"],
+            reply_pending=waiting["reply_pending"],
+            sla_label=None if urgency == "all" else limit_fr(policy, urgency),
         )
 
     # Outcomes -------------------------------------------------------------------------------

@@ -9,16 +9,22 @@ become a hand-off (handoff/services/signals.py).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from handoff.clock import Clock, SystemClock
 from handoff.db import Database
 from handoff.models import (
     OPEN_STATUSES,
     ConsentStatus,
+    Counsellor,
+    EventKind,
     HandoffRequest,
     Ticket,
+    TicketEvent,
+    TicketStatus,
     Urgency,
     YoungPerson,
 )
@@ -39,6 +45,9 @@ class TriageSummary:
     followed: str | None = None
     contact: str | None = None
     availability: str | None = None
+    phone: str | None = None  # kept only with consent, like the excerpt
+    questions: list[str] = field(default_factory=list)  # unanswered, for the counsellor
+    writer: str | None = None  # "parent" / "proche" when someone writes for the young person
     excerpt: str | None = None
 
 
@@ -76,6 +85,7 @@ class HandoffService:
         crisis_kind: str | None = None,
         signal: CrisisSignal | None = None,
         minor: bool = False,
+        counsellor_id: int | None = None,
     ) -> RequestRef:
         """Create a request, or update the one on the person's open ticket (escalating,
         never downgrading); either way the request is on a ticket when this returns.
@@ -84,7 +94,9 @@ class HandoffService:
         `signal` (what raised a crisis) goes on the ticket; for an urgent request its message
         is kept even without consent (vital interest, for the hand-off only). `minor` marks
         the request and its ticket "mineur·e" (a later request never unsets it). The person's
-        flags waiting for a ticket are attached to this one.
+        flags waiting for a ticket are attached to this one. `counsellor_id`: a young person
+        coming back chose the counsellor who knew them; a new ticket goes straight to them
+        (if still active), in their team.
         """
         now = self._clock.now()
         with self._db.transaction() as session:
@@ -98,6 +110,8 @@ class HandoffService:
             values = asdict(summary)
             if person.consent != ConsentStatus.granted:
                 values["excerpt"] = None
+                values["phone"] = None
+                values["questions"] = []
             open_request = session.scalar(
                 select(HandoffRequest)
                 .join(Ticket, Ticket.id == HandoffRequest.ticket_id)
@@ -133,6 +147,8 @@ class HandoffService:
                 row.minor = row.minor or minor
                 row.updated_at = now
             ticket, ticket_created = attach_request(session, row, self._router, now)
+            if ticket_created and counsellor_id is not None:
+                _reopen_with(session, ticket, counsellor_id, now)
             signals.on_request(
                 session,
                 person,
@@ -177,3 +193,26 @@ class HandoffService:
                     .order_by(HandoffRequest.id)
                 )
             )
+
+
+def _reopen_with(session: Session, ticket: Ticket, counsellor_id: int, now: datetime) -> None:
+    """The new ticket goes to the counsellor the young person asked for again."""
+    counsellor = session.get(Counsellor, counsellor_id)
+    if counsellor is None or not counsellor.active:
+        return
+    if counsellor.team:
+        ticket.team = counsellor.team
+    ticket.assignee_id = counsellor.id
+    ticket.status = TicketStatus.claimed
+    ticket.claimed_at = now
+    ticket.updated_at = now
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            kind=EventKind.claimed,
+            actor_id=counsellor.id,
+            via="bot",
+            data={"returning": True},
+            created_at=now,
+        )
+    )

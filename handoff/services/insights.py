@@ -8,6 +8,14 @@ language). The text is kept only while the person's consent is granted, like the
 log; refusing consent later drops the texts again (`forget_turn_texts`, called by
 PeopleService.record_consent), and erasure deletes the rows (cascade on the person).
 
+A turn is recorded with the engine's analysis only when that analysis is of the typed message:
+the crisis actions replay an earlier worrying message once the young person has answered the
+safety question (actions/crisis.py `_replay`), and the engine's "latest message" is then that
+earlier message, not the answer; the answer is then recorded without analysis (no intent, no
+confidence), so that the inbox never shows a message with another message's analysis.
+
+Each message of the inbox is shown in its conversation: handoff/services/turn_context.py.
+
 Besides low-confidence turns, the inbox lists the messages that raised a crisis a counsellor
 then called a false alarm (`review_reason` "false_alarm", written by
 handoff/services/alarms.py): with their text when the person consented (annotated and
@@ -113,6 +121,7 @@ class TurnView:
     created_at: datetime
     review_reason: str | None = None  # "false_alarm": a crisis a counsellor called false
     review_note: str | None = None  # the counsellor's reason
+    person_id: int | None = None
 
     @property
     def false_alarm(self) -> bool:
@@ -228,7 +237,15 @@ def _turn_view(row: NluTurn) -> TurnView:
         row.created_at,
         row.review_reason,
         row.review_note,
+        row.person_id,
     )
+
+
+def same_message(typed: str, analysed: str | None) -> bool:
+    """Whether the engine's analysis (of `analysed`) is about the message typed."""
+    if not analysed:
+        return True  # nothing to compare with: the engine gave no text back
+    return fold(typed) == fold(analysed)
 
 
 class InsightsService:
@@ -261,6 +278,17 @@ class InsightsService:
                 return None
             consent = person.consent == ConsentStatus.granted
             text = typed or turn.text or ""
+            if not same_message(text, turn.text):
+                # The engine's latest message is another one (replayed by a crisis action):
+                # its analysis is not this message's.
+                turn = TurnInfo(
+                    text=text,
+                    normalised=None,
+                    intent=None,
+                    confidence=None,
+                    actions=list(turn.actions),
+                    model=turn.model,
+                )
             row = NluTurn(
                 person_id=person_id,
                 text=storable(text) if consent and text else None,

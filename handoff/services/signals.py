@@ -37,6 +37,7 @@ from handoff.models import (
     Urgency,
     YoungPerson,
 )
+from maraude.intents import intent_label
 from maraude.text import storable
 
 MAX_SIGNAL_TEXT = 500
@@ -139,12 +140,13 @@ class SignalView:
     @property
     def why(self) -> str:
         """Why it was raised, in French: "phrase repérée : « me foutre en l'air »",
-        "compris par le robot : crisis_suicide (62 %)", "réponse à « ... » : « non »"."""
+        "compris par le robot : « CRISE : idées suicidaires » (62 %)" (the intent's French name,
+        maraude/intents.py), "réponse à « ... » : « non »"."""
         label = REASON_LABELS.get(self.reason, self.reason)
         parts = []
         if self.reason == "intent" and (self.intent or self.confidence is not None):
             confidence = f" ({round(self.confidence * 100)} %)" if self.confidence else ""
-            parts.append(f"{self.intent or '?'}{confidence}")
+            parts.append(f"« {intent_label(self.intent) if self.intent else '?'} »{confidence}")
         elif self.detail:
             parts.append(f"« {self.detail} »")
         if self.answer and self.reason == "safety_answer":

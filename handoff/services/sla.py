@@ -195,6 +195,13 @@ def duration_fr(delta: timedelta) -> str:
     return f"{days} j {hours} h" if hours else f"{days} j"
 
 
+def limit_fr(policy: SlaPolicy, urgency: Urgency | str) -> str:
+    """The SLA of an urgency, labelled the one way every page says it: "15 min" (real time,
+    crises), "4 h ouvrées" (working time of the opening hours, the others)."""
+    label = duration_fr(policy.limit(urgency))
+    return f"{label} ouvrées" if policy.working(urgency) else label
+
+
 def waited_fr(status: SlaStatus) -> str:
     """ "4 h ouvrées" for working time, "15 min" for real time."""
     label = duration_fr(status.elapsed)

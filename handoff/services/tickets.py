@@ -44,6 +44,7 @@ from maraude.text import storable
 MAX_TEXT = 4096
 TOPIC_RESERVATION = timedelta(minutes=5)
 MAX_NOTE = 10_000
+REQUEST_SHOWN = 80  # characters of the young person's request in lists (queue, API, search)
 STATUS_LABELS = {
     TicketStatus.new: "Nouveau",
     TicketStatus.claimed: "Pris en charge",
@@ -60,6 +61,9 @@ SUMMARY_FIELDS = (
     "followed",
     "contact",
     "availability",
+    "phone",
+    "questions",
+    "writer",
     "excerpt",
 )
 
@@ -142,6 +146,19 @@ class TicketView:
     def reference(self) -> str:
         """How counsellors name the ticket (the young person's pseudonym never leaves here)."""
         return f"#{self.id}"
+
+    @property
+    def request_excerpt(self) -> str:
+        """The first words of the young person's request (its excerpt, kept with consent),
+        at most REQUEST_SHOWN characters, cut between words; "" without one. Lists show it
+        only to who may see the ticket (handoff/services/access.py)."""
+        text = " ".join(str(self.summary.get("excerpt") or "").split())
+        if len(text) <= REQUEST_SHOWN:
+            return text
+        cut = text[: REQUEST_SHOWN - 1]
+        if text[len(cut)] != " " and " " in cut[REQUEST_SHOWN // 2 :]:
+            cut = cut.rsplit(" ", 1)[0]  # not in the middle of a word
+        return cut.rstrip(" ,;:.") + "…"
 
     def waiting_minutes(self, now: datetime) -> int:
         """Minutes waited for a first claim (or since, if still unclaimed)."""

@@ -25,6 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
 from handoff.models import OPEN_STATUSES, Direction, Origin, TicketStatus, Urgency
+from handoff.services.access import may_see
 from handoff.services.accounts import CounsellorRef
 from handoff.services.alarms import MAX_REASON
 from handoff.services.signals import SignalView
@@ -95,6 +96,16 @@ class Summary(BaseModel):
     followed: str | None = None
     contact: str | None = None
     availability: str | None = None
+    phone: str | None = Field(
+        default=None, description="numéro pour être rappelé·e (donné avec consentement)"
+    )
+    questions: list[str] = Field(
+        default=[], description="questions que le robot n'a pas su répondre, à reprendre"
+    )
+    writer: str | None = Field(
+        default=None,
+        description="`parent` ou `proche` si quelqu'un a écrit pour le jeune ; sinon null",
+    )
     excerpt: str | None = None
 
 
@@ -142,6 +153,12 @@ class TicketOut(BaseModel):
     minor: bool = Field(description="le jeune a dit avoir moins de 18 ans")
     alert: SignalOut | None = Field(description="ce qui a déclenché l'urgence (tickets urgents)")
     assignee: Assignee | None
+    request: str | None = Field(
+        default=None,
+        description="premiers mots de la demande du jeune (80 caractères au plus) ; null "
+        "pour un ticket d'une autre équipe que tu ne suis pas (dans la liste, le résumé "
+        "n'a alors ni extrait, ni téléphone, ni questions)",
+    )
     summary: Summary
     outcome: str | None
     outcome_label: str | None
@@ -354,6 +371,18 @@ def _ticket_out(view: TicketView, outcomes: dict[str, str]) -> TicketOut:
     return TicketOut(**_ticket_fields(view, outcomes))
 
 
+def _listed(view: TicketView, actor: CounsellorRef, outcomes: dict[str, str]) -> TicketOut:
+    """A line of the list: the request's words only for a ticket `actor` may see (need to
+    know, as the dashboard's queue)."""
+    fields = _ticket_fields(view, outcomes)
+    if not may_see(actor, view.team, view.assignee_id):
+        fields["request"] = None
+        fields["summary"] = fields["summary"].model_copy(
+            update={"excerpt": None, "phone": None, "questions": []}
+        )
+    return TicketOut(**fields)
+
+
 def _ticket_fields(view: TicketView, outcomes: dict[str, str]) -> dict[str, Any]:
     return {
         "id": view.id,
@@ -372,6 +401,7 @@ def _ticket_fields(view: TicketView, outcomes: dict[str, str]) -> dict[str, Any]
             if view.assignee_id is not None
             else None
         ),
+        "request": view.request_excerpt or None,
         "summary": Summary(**{k: v for k, v in view.summary.items() if v is not None}),
         "outcome": view.outcome,
         "outcome_label": outcomes.get(view.outcome) if view.outcome else None,
@@ -435,7 +465,9 @@ def list_tickets(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> TicketPage:
-    """La file d'attente : urgences d'abord, puis les plus anciens."""
+    """La file d'attente : urgences d'abord, puis les plus anciens. Pour un ticket d'une autre
+    équipe que tu ne suis pas (sauf responsable), ni `request`, ni extrait, téléphone ou
+    questions dans le résumé."""
     filters = QueueFilter(
         team=team,
         statuses=tuple(dict.fromkeys(status_)) if status_ else OPEN_STATUSES,
@@ -444,7 +476,7 @@ def list_tickets(
         offset=offset,
     )
     outcomes = services.tickets.outcomes
-    items = [_ticket_out(view, outcomes) for view in services.tickets.queue(filters)]
+    items = [_listed(view, actor, outcomes) for view in services.tickets.queue(filters)]
     return TicketPage(items=items, limit=limit, offset=offset)
 
 

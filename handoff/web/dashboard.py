@@ -25,8 +25,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.routing import APIRoute
 
 from handoff.models import OPEN_STATUSES, RELAY_STATUSES, Origin, TicketStatus, Urgency
+from handoff.services.access import may_see
 from handoff.services.accounts import CounsellorRef
 from handoff.services.alarms import MAX_REASON
+from handoff.services.history import HistoryService, OtherTicket
 from handoff.services.signals import SignalView
 from handoff.services.sla import Digest, SlaPolicy, SlaStage, waited_fr
 from handoff.services.tickets import (
@@ -99,6 +101,7 @@ SUMMARY_ROWS = (
     ("contact", "Contact"),
     ("availability", "Disponibilités"),
 )
+WRITER_LABELS = {"parent": "un parent", "proche": "un proche"}
 MESSAGE_LIMIT = 500  # transcript items per poll
 TRIGGER_SHOWN = 90  # characters of the message that raised a crisis, in the queue
 
@@ -321,6 +324,33 @@ def _field(ticket: TicketView, name: str) -> str:
     return "—" if value in (None, "", SKIPPED) else str(value)
 
 
+def phone_label(phone: str | None) -> str:
+    """ "06 12 34 56 78" for a stored "0612345678"; anything else as stored."""
+    if not phone or phone == SKIPPED:
+        return ""
+    if len(phone) == 10 and phone.isdigit():
+        return " ".join(phone[i : i + 2] for i in range(0, 10, 2))
+    return phone
+
+
+def writer_label(ticket: TicketView) -> str:
+    """ "un parent" / "un proche" when someone wrote for the young person, else ""."""
+    writer = ticket.summary.get("writer")
+    return WRITER_LABELS.get(str(writer), str(writer)) if writer else ""
+
+
+def _questions(ticket: TicketView) -> list[str]:
+    questions = ticket.summary.get("questions") or []
+    if not isinstance(questions, list):
+        questions = [questions]
+    return [str(q) for q in questions if q and q != SKIPPED]
+
+
+def _request(ticket: TicketView, me: CounsellorRef) -> str:
+    """The first words of the young person's request, only for a ticket `me` may see."""
+    return ticket.request_excerpt if may_see(me, ticket.team, ticket.assignee_id) else ""
+
+
 def _ticket_row(
     ticket: TicketView, now: datetime, me: CounsellorRef, services: Services
 ) -> dict[str, Any]:
@@ -354,6 +384,11 @@ def _ticket_row(
         "team_name": _team_names(services).get(ticket.team, ticket.team),
         "territory": ticket.territory or "",
         "needs": _needs(ticket),
+        "age": _field(ticket, "age"),
+        "location": _field(ticket, "location"),
+        "request": _request(ticket, me),
+        "request_hidden": not may_see(me, ticket.team, ticket.assignee_id),
+        "writer": writer_label(ticket),
         "assignee": ticket.assignee_name or "",
         "mine": ticket.assignee_id == me.id,
         "can_claim": ticket.status == TicketStatus.new,
@@ -656,6 +691,31 @@ def _event_line(
     }
 
 
+def _other_ticket(
+    other: OtherTicket, teams: dict[str, str], outcomes: dict[str, str]
+) -> dict[str, Any]:
+    """Another ticket of the same young person: everything, or only its reference."""
+    line: dict[str, Any] = {"reference": other.reference, "visible": other.visible}
+    line["when"] = "plus récent" if other.later else "antérieur"
+    if not other.visible:
+        return line
+    return {
+        **line,
+        "url": f"{QUEUE_PATH}/tickets/{other.id}",
+        "opened": local_time(other.created_at, "%d/%m/%Y"),
+        "closed": local_time(other.resolved_at, "%d/%m/%Y"),
+        "status_label": other.status_label,
+        "outcome": outcomes.get(other.outcome or "", other.outcome or ""),
+        "assignee": other.assignee_name or "",
+        "team_name": teams.get(other.team or "", other.team or ""),
+        "needs": other.needs,
+        "notes": [
+            {"author": n.author_name or "—", "text": n.text, "at": local_time(n.created_at)}
+            for n in other.notes
+        ],
+    }
+
+
 def _ticket_state(ticket: TicketView) -> dict[str, Any]:
     return {
         "status": str(ticket.status),
@@ -676,6 +736,7 @@ async def ticket_page(
     alarms = services.desk.alarms
     signals = await asyncio.to_thread(alarms.signals, ticket_id) if alarms else []
     colleagues = await asyncio.to_thread(services.accounts.list)
+    others = await asyncio.to_thread(HistoryService(services.db).others, ticket_id, me)
     now = tickets.now()
     teams = _team_names(services)
     outcomes = tickets.outcomes
@@ -683,6 +744,7 @@ async def ticket_page(
     mine = ticket.assignee_id == me.id
     holder = mine or me.can_manage
     summary = [(label, _field(ticket, name)) for name, label in SUMMARY_ROWS]
+    summary.append(("Téléphone", phone_label(ticket.summary.get("phone")) or "—"))
     messages = [_message(item) for item in transcript]
     return _render(
         request,
@@ -697,6 +759,9 @@ async def ticket_page(
             "needs": _needs(ticket),
             "summary": summary,
             "excerpt": ticket.summary.get("excerpt") or "",
+            "questions": _questions(ticket),
+            "writer": writer_label(ticket),
+            "others": [_other_ticket(o, teams, outcomes) for o in others],
             "crisis": ticket.urgency == Urgency.crisis,
             "crisis_label": _crisis_label(ticket),
             "signals": [_signal_line(signal) for signal in signals],

@@ -4,7 +4,9 @@ Managers and admins only (a counsellor gets 403). The page lists the misundersto
 messages (fallback or low confidence) kept with consent, grouped by similarity, with the
 intent the engine guessed; a manager picks the right intent or "hors sujet" for a whole
 group, and may override it message by message. The annotations become training data with
-`maraude annotate export` (maraude/annotations.py). The routes go through the dashboard's
+`maraude annotate export` (maraude/annotations.py). Each message comes with the bot's message
+just before it and the bot's answer after it (handoff/services/turn_context.py); intents
+are shown by their French names (maraude/intents.py). The routes go through the dashboard's
 DashboardRoute (session + CSRF); the service owns the database.
 
 Above them, marked "fausse alerte": the messages that raised a crisis a counsellor then
@@ -27,6 +29,7 @@ from handoff.services.insights import (
     UnknownIntent,
     group_turns,
 )
+from handoff.services.turn_context import TurnContext, turn_contexts
 from handoff.web import auth
 from handoff.web.dashboard import (
     QUEUE_PATH,
@@ -37,6 +40,7 @@ from handoff.web.dashboard import (
     _render,
     local_time,
 )
+from maraude.intents import intent_label
 
 if TYPE_CHECKING:
     from handoff.services.accounts import CounsellorRef
@@ -47,55 +51,13 @@ MESSAGES_SHOWN = 25  # messages shown per group
 SAME_AS_GROUP = ""  # per-message choice: follow the group's choice
 LATER = "plus_tard"  # per-message choice: leave this message in the inbox
 MAX_TURN_ID = 2**62
-INTENT_LABELS = {
-    "start": "démarrer",
-    "consent_accept": "accepte qu'on garde la conversation",
-    "consent_refuse": "refuse qu'on garde la conversation",
-    "privacy": "question sur ses données",
-    "greet": "salutation",
-    "goodbye": "au revoir",
-    "affirm": "oui",
-    "deny": "non",
-    "thanks": "merci",
-    "bot_challenge": "« t'es un robot ? »",
-    "ask_human": "veut parler à un·e conseiller·e",
-    "opt_out": "ne plus recevoir de relances",
-    "delete_data": "effacer ses données",
-    "dont_know": "« je sais pas »",
-    "out_of_scope": "hors sujet",
-    "crisis_suicide": "CRISE : idées suicidaires",
-    "crisis_violence": "CRISE : violences",
-    "crisis_shelter": "CRISE : nulle part où dormir",
-    "inform": "donne une info (âge, code postal, commune)",
-    "ask_why": "demande pourquoi on pose la question",
-    "insult": "insulte",
-    "correct": "corrige une réponse",
-    "need_job": "besoin : emploi",
-    "need_training": "besoin : formation",
-    "need_orientation": "besoin : orientation",
-    "need_housing": "besoin : logement",
-    "need_money": "besoin : argent",
-    "need_health": "besoin : santé",
-    "need_mobility": "besoin : mobilité",
-    "need_admin": "besoin : démarches administratives",
-    "need_morale": "besoin : moral",
-    "need_childcare": "besoin : garde d'enfant",
-    "faq/cej": "question : CEJ",
-    "faq/service_civique": "question : Service civique",
-    "faq/mission_locale": "question : Mission Locale",
-    "faq/apprentissage": "question : apprentissage",
-    "faq/aides": "question : aides",
-    "nlu_fallback": "pas compris (réponse de secours)",
-}
 
 router = APIRouter(prefix=QUEUE_PATH, include_in_schema=False, route_class=DashboardRoute)
 
 
-def intent_label(intent: str | None) -> str:
-    if not intent:
-        return "—"
-    label = INTENT_LABELS.get(intent)
-    return f"{label} ({intent})" if label else intent
+def _label(intent: str | None) -> str:
+    """The French name of an intent (maraude/intents.py); "?" is a turn without one."""
+    return intent_label(None if intent == "?" else intent)
 
 
 def _forbidden(request: Request, me: CounsellorRef) -> Response | None:
@@ -109,11 +71,14 @@ def _forbidden(request: Request, me: CounsellorRef) -> Response | None:
     )
 
 
-def _turn(turn: TurnView) -> dict[str, Any]:
+def _turn(turn: TurnView, contexts: dict[int, TurnContext] | None = None) -> dict[str, Any]:
+    context = (contexts or {}).get(turn.id) or TurnContext()
     return {
         "id": turn.id,
         "text": turn.text,
-        "intent": intent_label(turn.intent),
+        "asked": context.asked or "",
+        "answered": context.answered,
+        "intent": _label(turn.intent),
         "confidence": f"{round(turn.confidence * 100)} %" if turn.confidence is not None else "—",
         "fallback": turn.fallback,
         "at": local_time(turn.created_at, "%d/%m %H:%M"),
@@ -122,12 +87,14 @@ def _turn(turn: TurnView) -> dict[str, Any]:
     }
 
 
-def _group(group: TurnGroup, false_alarm: bool = False) -> dict[str, Any]:
+def _group(
+    group: TurnGroup, contexts: dict[int, TurnContext], false_alarm: bool = False
+) -> dict[str, Any]:
     return {
         "id": group.id,
         "count": group.count,
-        "intents": [(intent_label(name), n) for name, n in group.intents],
-        "turns": [_turn(t) for t in group.turns[:MESSAGES_SHOWN]],
+        "intents": [(_label(name), n) for name, n in group.intents],
+        "turns": [_turn(t, contexts) for t in group.turns[:MESSAGES_SHOWN]],
         "more": max(0, group.count - MESSAGES_SHOWN),
         "false_alarm": false_alarm,
     }
@@ -144,14 +111,20 @@ async def inbox_page(request: Request, services: ServicesDep, me: Me) -> Respons
     counts = await asyncio.to_thread(insights.counts)
     intents = await asyncio.to_thread(insights.intents)
     choices = [(name, intent_label(name)) for name in intents if name != OUT_OF_SCOPE]
+    shown = [
+        turn
+        for group in [*alarm_groups[:GROUPS_SHOWN], *groups[:GROUPS_SHOWN]]
+        for turn in group.turns[:MESSAGES_SHOWN]
+    ]
+    contexts = await asyncio.to_thread(turn_contexts, services.db, shown)
     return _render(
         request,
         services,
         "dashboard_inbox.html",
         {
-            "alarm_groups": [_group(g, True) for g in alarm_groups[:GROUPS_SHOWN]],
+            "alarm_groups": [_group(g, contexts, True) for g in alarm_groups[:GROUPS_SHOWN]],
             "hidden_alarms": [_turn(t) for t in alarms if not t.text][:GROUPS_SHOWN],
-            "groups": [_group(g) for g in groups[:GROUPS_SHOWN]],
+            "groups": [_group(g, contexts) for g in groups[:GROUPS_SHOWN]],
             "groups_total": len(groups),
             "counts": counts,
             "choices": choices,

@@ -42,6 +42,7 @@ from handoff.services.analytics import (
     Impact,
     Options,
     Results,
+    share,
 )
 from handoff.web.dashboard import (
     DashboardRoute,
@@ -52,6 +53,8 @@ from handoff.web.dashboard import (
     local_time,
 )
 from handoff.web.deps import get_services
+from maraude.intents import intent_label
+from maraude.turns import LOW_CONFIDENCE
 
 if TYPE_CHECKING:
     from maraude.app import Services
@@ -85,6 +88,7 @@ MONTHS_SHORT = (
 )
 GRAINS = {"mois": "month", "trimestre": "quarter"}
 WINDOW_HOURS = int(RESPONSE_WINDOW.total_seconds() // 3600)
+LOW_CONFIDENCE_PCT = round(LOW_CONFIDENCE * 100)  # the one label of the inbox's threshold
 
 
 # Number formatting (French) ----------------------------------------------------------------
@@ -145,47 +149,59 @@ def funnel_table(results: Results) -> Table:
     )
 
 
+def sla_text(within: int, judged: int, pending: int) -> str:
+    """ "7,7 % (1/13)", and the tickets not judged yet: "… · 3 en attente"."""
+    text = f"{pct(share(within, judged))} % ({within}/{judged})" if judged else "—"
+    return text + (f" · {pending} en attente" if pending else "")
+
+
 def delays_table(results: Results) -> Table:
     def row(d: DelayRow) -> list[str]:
         return [
             URGENCY_LABELS.get(d.urgency, d.urgency),
-            "" if d.sla_minutes is None else str(d.sla_minutes),
+            d.sla_label or "selon l'urgence",
             str(d.tickets),
             str(d.claimed),
             num(d.claim_median),
             num(d.claim_p90),
             str(d.claim_within_sla),
-            pct(d.claim_sla_rate),
             str(d.unclaimed_late),
+            pct(d.claim_sla_rate),
+            str(d.claim_pending),
             str(d.replied),
             num(d.reply_median),
             num(d.reply_p90),
             str(d.reply_within_sla),
+            str(d.reply_late),
             pct(d.reply_sla_rate),
+            str(d.reply_pending),
         ]
 
     columns = [
         "Urgence",
-        "Délai visé (min)",
+        "Délai visé",
         "Tickets ouverts",
         "Pris en charge",
         "Prise en charge : médiane (min)",
         "Prise en charge : p90 (min)",
         "Pris dans le délai",
+        "Pas encore pris, délai dépassé",
         "Pris dans le délai (%)",
-        "Toujours en attente, hors délai",
+        "Pas encore pris, en attente (délai pas encore atteint)",
         "Avec une réponse",
         "Première réponse : médiane (min)",
         "Première réponse : p90 (min)",
         "Réponse dans le délai",
+        "Pas encore de réponse, délai dépassé",
         "Réponse dans le délai (%)",
+        "Pas encore de réponse, en attente (délai pas encore atteint)",
     ]
     return Table(
         "delais",
         "Délais de prise en charge et de première réponse",
         columns,
         [row(d) for d in results.delays],
-        frozenset(range(1, len(columns))),
+        frozenset(range(2, len(columns))),
         total_rows=1,
     )
 
@@ -244,13 +260,13 @@ def nudges_table(results: Results) -> Table:
 def intents_table(results: Results) -> Table:
     intents = results.intents
     rows = [
-        [r.intent or "(aucune)", str(r.count), pct(r.count / intents.turns)] for r in intents.top
+        [intent_label(r.intent), str(r.count), pct(r.count / intents.turns)] for r in intents.top
     ]
     rows.append(["Tous les messages", str(intents.turns), pct(1 if intents.turns else None)])
     rows.append(["Repli (fallback)", str(intents.fallback), pct(intents.fallback_rate)])
     rows.append(
         [
-            "Mal compris (repli ou confiance < 60 %)",
+            f"Mal compris (repli ou confiance < {LOW_CONFIDENCE_PCT} %)",
             str(intents.low_confidence),
             pct(intents.low_confidence_rate),
         ]
@@ -642,29 +658,31 @@ def _charts(results: Results) -> dict[str, Any]:
     for d in results.delays:
         if d.urgency == "all":
             continue
-        name = URGENCY_LABELS[d.urgency].lower()
-        if d.claimed:
+        name = KPI_LABELS[d.urgency]
+        if d.claim_judged or d.claim_pending:
             sla_items.append(
                 BarItem(
-                    f"Prise en charge dans le délai ({name}, {d.sla_minutes} min)",
+                    f"Prise en charge en moins de {d.sla_label} ({name})",
                     (d.claim_sla_rate or 0) * 100,
-                    f"{pct(d.claim_sla_rate)} % ({d.claim_within_sla}/{d.claimed})",
+                    sla_text(d.claim_within_sla, d.claim_judged, d.claim_pending),
                     f"bar sla-{d.urgency}",
                 )
             )
-        if d.replied:
+        if d.reply_judged or d.reply_pending:
             sla_items.append(
                 BarItem(
-                    f"Première réponse dans le délai ({name})",
+                    f"Première réponse en moins de {d.sla_label} ({name})",
                     (d.reply_sla_rate or 0) * 100,
-                    f"{pct(d.reply_sla_rate)} % ({d.reply_within_sla}/{d.replied})",
+                    sla_text(d.reply_within_sla, d.reply_judged, d.reply_pending),
                     f"bar sla-{d.urgency}",
                 )
             )
     sla_chart = bar_chart(
         "chart-sla",
         "Dans le délai",
-        "Part des tickets pris en charge, et ayant reçu une première réponse, dans le délai.",
+        "Part des tickets pris en charge, et ayant reçu une première réponse, dans le délai ; "
+        "les tickets qui attendent encore au-delà du délai comptent comme hors délai, ceux "
+        "dont le délai court encore sont « en attente », à part.",
         sla_items,
         maximum=100,
     )
@@ -698,7 +716,7 @@ def _charts(results: Results) -> dict[str, Any]:
         "Intentions",
         "Messages par intention reconnue (les plus fréquentes).",
         [
-            BarItem(r.intent or "(aucune)", r.count, str(r.count), "bar intent")
+            BarItem(intent_label(r.intent), r.count, str(r.count), "bar intent")
             for r in results.intents.top
         ],
     )
@@ -774,9 +792,12 @@ async def results_page(request: Request, services: ServicesDep, me: Me) -> Respo
                     "median": minutes_label(d.claim_median),
                     "p90": minutes_label(d.claim_p90),
                     "late": d.unclaimed_late,
+                    "pending": d.claim_pending,
+                    "share": sla_text(d.claim_within_sla, d.claim_judged, d.claim_pending),
                 }
                 for d in results.delays
             ],
+            "sla_labels": {d.urgency: d.sla_label for d in results.delays if d.sla_label},
             "fallback_rate": pct(results.intents.fallback_rate),
             "low_rate": pct(results.intents.low_confidence_rate),
         },

@@ -81,10 +81,28 @@
       box.appendChild(document.createTextNode(" "));
       box.appendChild(el("span", "badge minor", "mineur·e"));
     }
+    if (ticket.writer) {
+      box.appendChild(document.createTextNode(" "));
+      box.appendChild(el("span", "badge writer", "écrit par " + ticket.writer));
+    }
     if (ticket.alert_text) {
       var trigger = el("div", "trigger", "« " + ticket.alert_text + " »");
       trigger.title = ticket.alert_why;
       box.appendChild(trigger);
+    }
+    return box;
+  }
+
+  // The needs, and the first words of the request (only for a ticket the counsellor may see).
+  function requestCell(ticket) {
+    var box = document.createDocumentFragment();
+    box.appendChild(el("div", "needs", ticket.needs.length ? ticket.needs.join(", ") : "—"));
+    if (ticket.request) {
+      box.appendChild(el("div", "request", "« " + ticket.request + " »"));
+    } else if (ticket.request_hidden) {
+      var hidden = el("div", "request hint", "(demande réservée à l'équipe)");
+      hidden.title = "Réservé à l'équipe du ticket et à qui le suit";
+      box.appendChild(hidden);
     }
     return box;
   }
@@ -100,9 +118,11 @@
     sla.title = ticket.waiting_title;
     tr.appendChild(cell("Attente", sla));
     tr.appendChild(cell("Statut", ticket.status_label));
+    tr.appendChild(cell("Demande", requestCell(ticket)));
+    tr.appendChild(cell("Âge", ticket.age));
+    tr.appendChild(cell("Lieu", ticket.location));
     tr.appendChild(cell("Équipe", ticket.team_name));
     tr.appendChild(cell("Territoire", ticket.territory || "—"));
-    tr.appendChild(cell("Besoins", ticket.needs.length ? ticket.needs.join(", ") : "—"));
     tr.appendChild(cell("Suivi par", ticket.assignee || "—"));
     var action = el("td", "actions");
     if (ticket.can_claim) {
@@ -144,7 +164,7 @@
         if (!data.tickets.length) {
           var empty = el("tr", "empty");
           var td = el("td", null, "Aucun ticket ici pour l'instant.");
-          td.colSpan = 9;
+          td.colSpan = 11;
           empty.appendChild(td);
           rows.appendChild(empty);
         }
