@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.reading import stops_questions
 from handoff.policies import CHECKIN_ANSWERS, Policies
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,10 @@ log = logging.getLogger(__name__)
 
 class ActionOptOut(Action):
     """/stop: every pending nudge is cancelled at once and none comes again, then it is
-    confirmed. Writing /start again allows them again (action_welcome)."""
+    confirmed. Writing /start again allows them again (action_welcome).
+
+    "stop" typed during the triage ("stop avec tes questions") stops the questions only: the
+    follow-ups stay, and the bot says which it did and how to stop those too."""
 
     def __init__(self, policies: Policies | None = None) -> None:
         self.policies = policies
@@ -28,10 +32,25 @@ class ActionOptOut(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        text = str(tracker.latest_message.get("text") or "")
+        typed = not text.startswith("/")
+        if typed and (_triage_just_stopped(tracker) or stops_questions(text)):
+            dispatcher.utter_message(response="utter_stop_questions")
+            return []
         if self.policies is not None:
             await asyncio.to_thread(self.policies.opt_out, tracker.sender_id)
         dispatcher.utter_message(response="utter_opt_out")
         return []
+
+
+def _triage_just_stopped(tracker: Tracker) -> bool:
+    """The triage form was active when this message came (the rule deactivated it)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") == "action_deactivate_loop":
+            return True
+    return False
 
 
 class ActionCheckinAnswer(Action):

@@ -11,6 +11,7 @@ from actions.crisis import (
     ActionSafetyCheck,
     CrisisContext,
 )
+from actions.handoff import ActionOfferCounsellor, ActionRequestHandoff, LinkContext
 from actions.nudges import ActionCheckinAnswer, ActionOptOut
 from actions.privacy import ActionEraseData
 from actions.triage import (
@@ -18,15 +19,15 @@ from actions.triage import (
     ActionExplainQuestion,
     ActionFallback,
     ActionGreet,
-    ActionRequestHandoff,
     ActionTriageSummary,
-    ValidateTriageForm,
 )
+from actions.triage_form import ASK_ACTIONS, ValidateTriageForm
 from actions.welcome import ActionRecordConsent, ActionWelcome
 from handoff.clock import Clock, SystemClock
 from handoff.desk import HandoffDesk
 from handoff.policies import Policies
 from handoff.services.handoff import HandoffService
+from handoff.services.link import LinkService
 from handoff.services.people import PeopleService
 from handoff.services.sla import SlaPolicy
 from maraude.settings import Settings
@@ -39,13 +40,19 @@ def build_executor(
     desk: HandoffDesk | None = None,
     policies: Policies | None = None,
     clock: Clock | None = None,
+    link: LinkService | None = None,
 ) -> ActionExecutor:
     """`policies` (handoff/policies.py) schedules and cancels the follow-up nudges; `clock`
-    dates the safety question and says when the team is there (crisis answers)."""
+    dates the safety question and says when the team is there (crisis answers); `link` tells
+    the state of the young person's tickets (news instead of a second offer)."""
     executor = ActionExecutor()
-    crisis = CrisisContext(
-        handoff, desk, SlaPolicy.from_settings(settings).hours, clock or SystemClock()
+    hours = SlaPolicy.from_settings(settings).hours
+    clock = clock or SystemClock()
+    crisis = CrisisContext(handoff, desk, hours, clock)
+    ctx = LinkContext(
+        handoff, link, settings.organisation.promised_delay, desk, crisis, hours, clock
     )
+    questions = settings.triage.questions
     executor.register_action(
         ActionWelcome(
             structure=settings.organisation.name,
@@ -59,13 +66,16 @@ def build_executor(
     executor.register_action(ActionOptOut(policies))
     executor.register_action(ActionCheckinAnswer(policies))
     for action in (
-        ValidateTriageForm(policies, settings.triage.questions),
-        ActionTriageSummary(people),
+        ValidateTriageForm(policies, questions, link),
+        *ASK_ACTIONS,
+        ActionTriageSummary(people, questions),
         ActionCorrect(),
         ActionExplainQuestion(),
-        ActionFallback(),
-        ActionGreet(settings.triage.questions),
-        ActionRequestHandoff(handoff, settings.organisation.promised_delay, desk, crisis),
+        ActionFallback(ctx),
+        ActionFallback(ctx, name="action_out_of_scope"),
+        ActionGreet(questions, ctx),
+        ActionOfferCounsellor(ctx),
+        ActionRequestHandoff(ctx),
         ActionCrisis(crisis),
         ActionCrisisFollowup(crisis),
         ActionSafetyCheck(crisis),

@@ -26,6 +26,9 @@ def summary_from(tracker: Tracker, excerpt: str | None = None) -> TriageSummary:
         followed=value("followed"),
         contact=value("contact"),
         availability=value("availability"),
+        phone=value("phone"),
+        questions=[str(q) for q in tracker.get_slot("questions") or []],
+        writer=value("writer"),
         excerpt=excerpt,
     )
 

@@ -1,4 +1,5 @@
-"""The triage conversation: form validation, summary, corrections and hand-off requests."""
+"""Around the triage form (actions/triage_form.py): the summary, corrections, "pourquoi tu
+demandes ça ?", hello again, and what the bot says when it did not understand."""
 
 from __future__ import annotations
 
@@ -7,32 +8,19 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.crisis import ActionCrisis, CrisisContext
-from actions.crisis_support import crisis_kind
-from actions.summary import summary_from, words_of
-from actions.triage_parsing import (
-    SKIPPED,
-    Answer,
-    parse_age,
-    parse_contact,
-    parse_followed,
-    parse_location,
-    parse_needs,
-    parse_situation,
-)
-from handoff.desk import HandoffDesk
-from handoff.models import Milestone, Urgency
-from handoff.policies import Policies
-from handoff.services.handoff import HandoffService
+from actions import reading
+from actions.handoff import LinkContext, returning_buttons
+from actions.triage_form import TRIAGE_SLOTS, consented
+from actions.triage_parsing import SKIPPED, Answer, phone_in
+from handoff.models import Milestone
 from handoff.services.people import PeopleService
 
 log = logging.getLogger(__name__)
 
-TRIAGE_SLOTS = ("needs", "age", "location", "situation", "followed", "contact")
 FIELD_LABELS = {
     "needs": "Ce que tu cherches",
     "age": "Âge",
@@ -40,6 +28,7 @@ FIELD_LABELS = {
     "situation": "En ce moment",
     "followed": "Déjà suivi·e",
     "contact": "Contact",
+    "phone": "Téléphone",
 }
 
 
@@ -47,150 +36,17 @@ def _answer(tracker: Tracker) -> Answer:
     return Answer.from_latest(tracker.latest_message)
 
 
-def _requested(tracker: Tracker, slot: str) -> bool:
-    return tracker.get_slot("requested_slot") == slot
-
-
-class ValidateTriageForm(FormValidationAction):
-    """Reads each answer with actions.triage_parsing; a digression fills nothing.
-
-    Every answer also (re)schedules the "on reprend ?" nudge for a triage left part-way, or
-    cancels it once every question is answered (handoff/policies.py)."""
-
-    def __init__(
-        self, policies: Policies | None = None, questions: Sequence[str] = TRIAGE_SLOTS
-    ) -> None:
-        super().__init__()
-        self.policies = policies
-        # The questions asked, in order (maraude.yml `triage.questions`); others are skipped.
-        self.questions = tuple(questions)
-
-    def name(self) -> str:
-        return "validate_triage_form"
-
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: dict[str, Any],
-    ) -> list[str]:
-        """The configured questions, in the configured order (the domain lists all six)."""
-        return [slot for slot in self.questions if slot in domain_slots]
-
-    async def extract_needs(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        # Also on activation (no requested slot yet): "jcherche du taf" both starts the
-        # triage and answers its first question.
-        requested = tracker.get_slot("requested_slot")
-        if requested not in (None, "needs"):
-            return {}
-        if requested is None and tracker.get_slot("needs"):
-            return {}
-        value = parse_needs(_answer(tracker))
-        if value is None:
-            return {}
-        return {"needs": value if isinstance(value, list) else [value]}
-
-    async def extract_age(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        answer = _answer(tracker)
-        if not _requested(tracker, "age"):
-            # An age given spontaneously ("j'ai 19 ans et je cherche du taf") is kept too.
-            entity = answer.entity("age")
-            return {"age": entity} if entity and not tracker.get_slot("age") else {}
-        value = parse_age(answer)
-        return {"age": value} if value else {}
-
-    async def extract_location(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        if not _requested(tracker, "location"):
-            return {}
-        value = parse_location(_answer(tracker))
-        return {"location": value} if value else {}
-
-    async def extract_situation(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        if not _requested(tracker, "situation"):
-            return {}
-        value = parse_situation(_answer(tracker))
-        return {"situation": value} if value else {}
-
-    async def extract_followed(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        if not _requested(tracker, "followed"):
-            return {}
-        value = parse_followed(_answer(tracker))
-        return {"followed": value} if value else {}
-
-    async def extract_contact(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        if not _requested(tracker, "contact"):
-            return {}
-        value = parse_contact(_answer(tracker))
-        if value is None:
-            return {}
-        if isinstance(value, str):  # skipped
-            return {"contact": value}
-        how, when = value
-        return {"contact": how, "availability": when}
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        events = await super().run(dispatcher, tracker, domain)
-        # Availability is not a required slot (never asked on its own): rasa_sdk drops it
-        # from the validated events, so it rides along with the contact answer here.
-        if any(e.get("event") == "slot" and e.get("name") == "contact" for e in events):
-            events.append(SlotSet("availability", tracker.get_slot("availability")))
-        if self.policies is not None and not _answer(tracker).external:
-            # A nudge the app triggered is not an answer: it must not re-plan itself.
-            await self._schedule_nudge(tracker, events)
-        return events
-
-    async def _schedule_nudge(self, tracker: Tracker, events: list[EventType]) -> None:
-        slots = {slot: tracker.get_slot(slot) for slot in self.questions}
-        slots.update({e["name"]: e.get("value") for e in events if e.get("event") == "slot"})
-        complete = all(slots.get(slot) is not None for slot in self.questions)
-        assert self.policies is not None
-        try:
-            await asyncio.to_thread(self.policies.triage_progress, tracker.sender_id, complete)
-        except Exception:  # a nudge must never break the triage itself
-            log.exception("could not schedule the triage nudge for %s", tracker.sender_id)
-
-
-def _passthrough(slot: str) -> Any:
-    async def validate(
-        self: ValidateTriageForm,
-        value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: dict[str, Any],
-    ) -> dict[str, Any]:
-        return {slot: value}
-
-    return validate
-
-
-# Values are parsed in extract_*; validation only passes them on.
-for _slot in ("needs", "age", "location", "situation", "followed", "contact"):
-    setattr(ValidateTriageForm, f"validate_{_slot}", _passthrough(_slot))
-
-
 def summary_text(tracker: Tracker) -> str:
     lines = []
-    for slot in TRIAGE_SLOTS:
+    for slot in (*TRIAGE_SLOTS, "phone"):
         raw = tracker.get_slot(slot)
+        if slot == "phone" and not raw:
+            continue
         if isinstance(raw, list):
             raw = ", ".join(raw)
-        if slot == "contact" and tracker.get_slot("availability"):
-            raw = f"{raw} ({tracker.get_slot('availability')})"
+        availability = tracker.get_slot("availability")
+        if slot == "contact" and availability and availability != SKIPPED:
+            raw = f"{raw} ({availability})"
         lines.append(f"• {FIELD_LABELS[slot]} : {raw if raw not in (None, '') else SKIPPED}")
     return "\n".join(lines)
 
@@ -198,8 +54,11 @@ def summary_text(tracker: Tracker) -> str:
 class ActionTriageSummary(Action):
     """The short summary to confirm or correct."""
 
-    def __init__(self, people: PeopleService | None = None) -> None:
+    def __init__(
+        self, people: PeopleService | None = None, questions: Sequence[str] = TRIAGE_SLOTS
+    ) -> None:
         self.people = people  # records the "triage completed" funnel milestone
+        self.questions = tuple(questions)
 
     def name(self) -> str:
         return "action_triage_summary"
@@ -207,6 +66,10 @@ class ActionTriageSummary(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if any(tracker.get_slot(slot) is None for slot in self.questions):
+            # The form stopped before its end (a parent, "stop avec tes questions"): the
+            # validation already said why; there is nothing to summarise.
+            return []
         dispatcher.utter_message(response="utter_triage_summary", summary=summary_text(tracker))
         # The first summary of a triage marks it completed; a summary shown again after a
         # correction is the same triage.
@@ -276,30 +139,114 @@ class ActionExplainQuestion(Action):
 
 
 class ActionFallback(Action):
-    """Not understood: ask to rephrase; the second time in a row, offer a human."""
+    """A message the bot did not place (nlu_fallback, or out of scope): answer what it is
+    (a phone number, a feeling, someone writing for their child, trouble writing, a bare
+    "?" or "ok", a question), else ask to rephrase; the second time in a row, choices and
+    a human. Never an emergency number: risk words go to the crisis net before this."""
+
+    def __init__(self, link: LinkContext | None = None, name: str = "action_fallback") -> None:
+        self.link = link
+        self._name = name
 
     def name(self) -> str:
-        return "action_fallback"
+        return self._name
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        user_turns = [e for e in tracker.events if e.get("event") == "user"]
-        previous = user_turns[-2] if len(user_turns) >= 2 else None
-        previous_intent = ((previous or {}).get("parse_data") or {}).get("intent") or {}
-        if previous_intent.get("name") == "nlu_fallback":
+        answer = _answer(tracker)
+        text = "" if answer.is_payload else answer.text
+        phone = phone_in(text)
+        if phone:
+            return await self._phone(phone, dispatcher, tracker)
+        who = reading.writer(text) if not tracker.get_slot("writer") else None
+        if who is not None:
+            dispatcher.utter_message(response=f"utter_{who}_intro")
+            return [SlotSet("writer", who)]
+        if reading.writing_trouble(text):
+            dispatcher.utter_message(response="utter_writing_help")
+            return []
+        if reading.feelings(text):
+            dispatcher.utter_message(response="utter_feelings")
+            return []
+        if reading.stops_questions(text):
+            dispatcher.utter_message(response="utter_stop_questions")
+            return []
+        if reading.bare_reaction(text):
+            dispatcher.utter_message(response="utter_easy_choice")
+            return []
+        if reading.is_question(text):
+            return await self._question(text, dispatcher, tracker)
+        if self._name == "action_out_of_scope":
+            dispatcher.utter_message(response="utter_out_of_scope")
+        elif _misunderstood_before(tracker):
             dispatcher.utter_message(response="utter_default_twice")
-            dispatcher.utter_message(response="utter_offer_counsellor")
         else:
             dispatcher.utter_message(response="utter_default")
         return []
 
+    async def _phone(
+        self, phone: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[EventType]:
+        if not consented(tracker):
+            dispatcher.utter_message(response="utter_phone_no_consent")
+            return []
+        dispatcher.utter_message(response="utter_phone_noted")
+        if self.link is not None and self.link.link is not None:
+            try:
+                await asyncio.to_thread(
+                    self.link.link.add_to_open_request, tracker.sender_id, phone=phone
+                )
+            except Exception:
+                log.exception("could not add the phone number to the open ticket")
+        return [SlotSet("phone", phone), SlotSet("contact", "par téléphone")]
+
+    async def _question(
+        self, text: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[EventType]:
+        """A question the bot has no answer for: said honestly, kept for the counsellor."""
+        dispatcher.utter_message(response="utter_question_noted")
+        questions = list(tracker.get_slot("questions") or [])
+        if text not in questions:
+            questions.append(text[:300])
+        if self.link is not None and self.link.link is not None:
+            try:
+                await asyncio.to_thread(
+                    self.link.link.add_to_open_request, tracker.sender_id, question=text
+                )
+            except Exception:
+                log.exception("could not note the question on the open ticket")
+        return [SlotSet("questions", questions[-10:])]
+
+
+MISUNDERSTOOD = frozenset({"action_fallback", "action_out_of_scope"})
+
+
+def _misunderstood_before(tracker: Tracker) -> bool:
+    """The bot's previous answer (before the latest message) was already a "pas compris"."""
+    seen_user = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user += 1
+            if seen_user > 1:
+                return False
+        elif event.get("event") == "action" and seen_user == 1:
+            if event.get("name") in MISUNDERSTOOD:
+                return True
+            if event.get("name") not in ("action_listen", None):
+                return False
+    return False
+
 
 class ActionGreet(Action):
-    """Hello, or, for someone who left a triage half-way, the offer to pick it up again."""
+    """Hello; for someone who left a triage half-way, the offer to pick it up again; for
+    someone whose ticket was closed, a welcome back with the counsellor who knew them."""
 
-    def __init__(self, questions: Sequence[str] = TRIAGE_SLOTS) -> None:
+    def __init__(
+        self, questions: Sequence[str] = TRIAGE_SLOTS, link: LinkContext | None = None
+    ) -> None:
         self.questions = tuple(questions)  # maraude.yml `triage.questions`
+        self.link = link
 
     def name(self) -> str:
         return "action_greet"
@@ -307,6 +254,20 @@ class ActionGreet(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if self.link is not None and tracker.get_slot("handoff_requested"):
+            state = await self.link.state(tracker.sender_id)
+            if state.open is not None:
+                dispatcher.utter_message(response="utter_greet_again")
+                self.link.news(dispatcher, state.open)
+                return []
+            past = state.last_closed
+            if past is not None and past.counsellor is not None:
+                dispatcher.utter_message(
+                    response="utter_welcome_back_link",
+                    counsellor=past.counsellor,
+                    buttons=returning_buttons(past.counsellor),
+                )
+                return [SlotSet("returning_counsellor", past.counsellor_id)]
         filled = [s for s in self.questions if tracker.get_slot(s) is not None]
         unfinished = filled and len(filled) < len(self.questions)
         if unfinished and not tracker.get_slot("handoff_requested"):
@@ -314,50 +275,3 @@ class ActionGreet(Action):
         else:
             dispatcher.utter_message(response="utter_greet")
         return []
-
-
-class ActionRequestHandoff(Action):
-    """Stores the hand-off request with the triage summary.
-
-    A crisis never waits for "2 jours ouvrés": should a crisis intent reach this action, the
-    crisis path answers it (actions/crisis.py: the helplines and an urgent ticket)."""
-
-    def __init__(
-        self,
-        handoff: HandoffService,
-        promised_delay: str,
-        desk: HandoffDesk | None = None,
-        crisis: CrisisContext | None = None,
-    ) -> None:
-        self.handoff = handoff
-        self.promised_delay = promised_delay
-        self.desk = desk  # told of the new or changed ticket (the counsellors' bridge listens)
-        self.crisis = crisis
-
-    def name(self) -> str:
-        return "action_request_handoff"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if crisis_kind(intent):
-            crisis = self.crisis or CrisisContext(self.handoff, self.desk)
-            return await ActionCrisis(crisis).run(dispatcher, tracker, domain)
-        source = "triage" if tracker.get_slot("needs") else "ask_human"
-        excerpt = words_of(tracker)
-        try:
-            ref = await asyncio.to_thread(
-                self.handoff.request,
-                tracker.sender_id,
-                summary_from(tracker, excerpt),
-                source=source,
-                urgency=Urgency.normal,
-            )
-        except LookupError:
-            log.warning("hand-off for unknown sender %s not stored", tracker.sender_id)
-        else:
-            if self.desk is not None:
-                await self.desk.ticket_changed(ref.ticket_id, ref.change)
-        dispatcher.utter_message(response="utter_handoff_done", delay=self.promised_delay)
-        return [SlotSet("handoff_requested", True)]

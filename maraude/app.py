@@ -44,12 +44,14 @@ from handoff.services.experiments import ExperimentService
 from handoff.services.followups import FollowUpService
 from handoff.services.handoff import HandoffService
 from handoff.services.insights import InsightsService
+from handoff.services.link import LinkService
 from handoff.services.people import PeopleService
 from handoff.services.tickets import TicketService
 from handoff.variants import DomainVariants
 from handoff.web import actions_route, api, auth, dashboard, pages, simulator
 from handoff.web import inbox as inbox_web
 from handoff.web import results as results_pages
+from handoff.web import search as search_web
 from maraude import __version__
 from maraude.settings import Settings
 
@@ -146,7 +148,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         erasure=erasure,
         engine=engine,
         pipeline=pipeline,
-        actions=build_executor(settings, people, handoff, desk, policies, clock),
+        actions=build_executor(
+            settings, people, handoff, desk, policies, clock, link=LinkService(db)
+        ),
         templates=Jinja2Templates(directory=WEB_DIR / "templates"),
         telegram=telegram,
         bridge=bridge,
@@ -207,6 +211,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(results_pages.router)  # manager results + impact report
     app.include_router(inbox_web.router)
+    app.include_router(search_web.router)  # ticket search (need to know)
     app.include_router(api.router)
     app.include_router(telegram_webhook_router(webhook_path(settings)))
     return app

@@ -84,7 +84,7 @@ def test_triage_ticket_dashboard_relay_and_back_to_the_bot(stack: Any) -> None:
         # Resolve: the young person is told, and the bot answers again.
         assert not dashboard.errors(dashboard.resolve(ticket.id, "mission_locale", "RDV pris"))
         closing = stack.telegram.wait_for_messages(chat.user, sent_before + 1)[-1]["text"]
-        assert "clôturé" in closing
+        assert "terminé l'échange" in closing
         resolved = services.tickets.get(ticket.id)
         assert (resolved.status, resolved.outcome) == (TicketStatus.resolved, "mission_locale")
         back = chat.say("c'est quoi le service civique ?")

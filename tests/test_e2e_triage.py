@@ -58,10 +58,13 @@ def test_full_triage_with_buttons_and_free_text(stack: Any) -> None:
     assert "Rien pour l'instant" in dict(keyboard(situation[-1]))
     assert "accompagne" in text_of(chat.press("Rien pour l'instant")).lower()
     assert "recontacte" in text_of(chat.press("Non")).lower()
-    summary = chat.say("appelle moi plutot le matin")
+    # "par tel" asks for the number (consent given), "le matin" already said when
+    assert "numéro" in text_of(chat.say("appelle moi plutot le matin"))
+    summary = chat.say("06 12 34 56 78")
     resume = text_of(summary)
     for expected in ("emploi", "19", "59100", "ni emploi", "non", "par téléphone", "le matin"):
         assert expected in resume, resume
+    assert "0612345678" in resume
     assert "recontacte" in text_of(chat.press("C'est bon")).lower()
     done = text_of(chat.press("Oui"))
     assert stack.settings.organisation.promised_delay in done
@@ -71,7 +74,7 @@ def test_full_triage_with_buttons_and_free_text(stack: Any) -> None:
     assert request.needs == ["emploi"] and request.age == "19" and request.location == "59100"
     assert request.situation == "ni emploi, ni études, ni formation"
     assert (request.followed, request.contact) == ("non", "par téléphone")
-    assert request.availability == "appelle moi plutot le matin"
+    assert (request.availability, request.phone) == ("le matin", "0612345678")
     assert request.urgency == "normal" and request.source == "triage"
     assert "jcherche du taf" in (request.excerpt or "")
     assert stack.services.people.get(sender).consent is ConsentStatus.granted

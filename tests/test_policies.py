@@ -14,9 +14,10 @@ from argon2 import PasswordHasher
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.handoff import ActionRequestHandoff, LinkContext
 from actions.nudges import ActionCheckinAnswer, ActionOptOut
 from actions.registry import build_executor
-from actions.triage import ActionRequestHandoff, ValidateTriageForm
+from actions.triage_form import ValidateTriageForm
 from actions.welcome import ActionWelcome
 from handoff.clock import FixedClock
 from handoff.db import Database
@@ -254,7 +255,7 @@ async def test_a_hand_off_request_stops_the_triage_nudge_and_says_it_is_in_progr
 ) -> None:
     person, pseudo = world.person()
     await answer_age(world, pseudo)
-    action = ActionRequestHandoff(world.handoff, "sous 48 h", world.desk)
+    action = ActionRequestHandoff(LinkContext(world.handoff, None, "sous 48 h", world.desk))
     t = tracker(pseudo, text="/affirm", intent="affirm", slots={"needs": ["emploi"]})
     await action.run(CollectingDispatcher(), t, DOMAIN)
     [pending] = world.pending(person)
@@ -451,7 +452,7 @@ async def test_wanting_to_talk_again_opens_a_new_hand_off(world: World) -> None:
     await world.desk.resolve(ticket, sam, "emploi", None, "web")
     t = tracker(pseudo, intent="ask_human")
     await ActionCheckinAnswer(world.policies).run(CollectingDispatcher(), t, DOMAIN)
-    await ActionRequestHandoff(world.handoff, "sous 48 h", world.desk).run(
+    await ActionRequestHandoff(LinkContext(world.handoff, None, "sous 48 h", world.desk)).run(
         CollectingDispatcher(), t, DOMAIN
     )
     [new] = [v for v in world.tickets.tickets_of(pseudo) if v.id != ticket]

@@ -9,23 +9,26 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.handoff import ActionRequestHandoff, LinkContext
 from actions.triage import (
     ActionCorrect,
     ActionExplainQuestion,
     ActionFallback,
     ActionGreet,
-    ActionRequestHandoff,
     ActionTriageSummary,
-    ValidateTriageForm,
 )
+from actions.triage_form import ValidateTriageForm
 from actions.triage_parsing import (
+    MISSING,
     SKIPPED,
     Answer,
     parse_age,
+    parse_availability,
     parse_contact,
     parse_followed,
     parse_location,
     parse_needs,
+    parse_phone,
     parse_situation,
 )
 from handoff import migrate
@@ -38,7 +41,16 @@ from tests.support import repo_router
 DOMAIN: dict[str, Any] = {
     "forms": {
         "triage_form": {
-            "required_slots": ["needs", "age", "location", "situation", "followed", "contact"]
+            "required_slots": [
+                "needs",
+                "age",
+                "location",
+                "situation",
+                "followed",
+                "contact",
+                "phone",
+                "availability",
+            ]
         }
     },
     "slots": {},
@@ -98,7 +110,11 @@ def test_parse_needs(text: str, intent: str, expected: Any) -> None:
         (Answer("22 piges", "inform"), "22"),
         (Answer("dix-neuf ans", "inform", [{"entity": "age", "value": "19"}]), "19"),
         (Answer("jsp", "dont_know"), SKIPPED),
-        (Answer("bientot vingt", "inform"), "bientot vingt"),
+        (Answer("bientot vingt", "inform"), "20"),
+        (Answer("vingt-deux", "inform"), "22"),
+        (Answer("dix sept ans", "inform"), "17"),
+        (Answer("triste", "inform"), MISSING),
+        (Answer("45 ans", "inform"), MISSING),
         (Answer("t un robot", "bot_challenge"), None),
     ],
 )
@@ -139,10 +155,7 @@ def test_parse_location_situation_followed_contact() -> None:
             [{"entity": "contact", "value": "telephone"}],
         )
     ) == ("par téléphone", None)
-    assert parse_contact(Answer("appelle moi le matin", "inform")) == (
-        "par téléphone",
-        "appelle moi le matin",
-    )
+    assert parse_contact(Answer("appelle moi le matin", "inform")) == ("par téléphone", "le matin")
     assert parse_contact(Answer("apres 18h", "inform")) == ("ici, par message", "apres 18h")
     assert parse_contact(Answer("jsp", "dont_know")) == SKIPPED
 
@@ -163,17 +176,23 @@ async def test_form_fills_the_requested_slot_only() -> None:
         entities=[{"entity": "age", "value": "19"}],
         slots={"needs": ["emploi"], "requested_slot": "age"},
     )
-    assert slot_events(await form.run(CollectingDispatcher(), t, DOMAIN)) == {"age": "19"}
+    assert slot_events(await form.run(CollectingDispatcher(), t, DOMAIN)) == {
+        "age": "19",
+        "requested_slot": "location",
+    }
     t = tracker(text="appelle moi le soir", intent="inform", slots={"requested_slot": "contact"})
     assert slot_events(await form.run(CollectingDispatcher(), t, DOMAIN)) == {
         "contact": "par téléphone",
-        "availability": "appelle moi le soir",
+        "availability": "le soir",
+        "requested_slot": "needs",  # the first question still unanswered in this tracker
     }
 
 
 async def test_a_digression_fills_nothing() -> None:
     t = tracker(text="pourquoi tu demandes ca", intent="ask_why", slots={"requested_slot": "age"})
-    assert slot_events(await ValidateTriageForm().run(CollectingDispatcher(), t, DOMAIN)) == {}
+    events = slot_events(await ValidateTriageForm().run(CollectingDispatcher(), t, DOMAIN))
+    # only requested_slot, which Rasa ignores when it decides the form was not answered
+    assert set(events) <= {"requested_slot"}
 
 
 # Summary, correction, why, fallback, greet -------------------------------------------------
@@ -239,15 +258,17 @@ async def test_why_explains_the_current_question() -> None:
 async def test_second_misunderstanding_in_a_row_offers_a_human() -> None:
     fallback = {"event": "user", "text": "azer", "parse_data": {"intent": {"name": "nlu_fallback"}}}
     understood = {"event": "user", "text": "slt", "parse_data": {"intent": {"name": "greet"}}}
+    answered = {"event": "action", "name": "action_greet"}
+    missed = {"event": "action", "name": "action_fallback"}
     once = CollectingDispatcher()
-    await ActionFallback().run(once, tracker(events=[understood, fallback]), {})
+    await ActionFallback().run(
+        once, tracker(text="azer", events=[understood, answered, fallback]), {}
+    )
     assert [m["response"] for m in once.messages] == ["utter_default"]
     twice = CollectingDispatcher()
-    await ActionFallback().run(twice, tracker(events=[fallback, fallback]), {})
-    assert [m["response"] for m in twice.messages] == [
-        "utter_default_twice",
-        "utter_offer_counsellor",
-    ]
+    await ActionFallback().run(twice, tracker(text="azer", events=[fallback, missed, fallback]), {})
+    # choices and a human (the buttons of utter_default_twice), never an emergency number
+    assert [m["response"] for m in twice.messages] == ["utter_default_twice"]
 
 
 async def test_greet_offers_to_resume_a_triage_left_half_way() -> None:
@@ -278,8 +299,10 @@ async def test_request_handoff_stores_the_structured_summary(services: Any) -> N
         sender=person.pseudo_id, intent="affirm", slots=FULL, events=events, active_loop=None
     )
     dispatcher = CollectingDispatcher()
-    result = await ActionRequestHandoff(handoff, "sous 48 h").run(dispatcher, t, {})
-    assert slot_events(result) == {"handoff_requested": True}
+    result = await ActionRequestHandoff(LinkContext(handoff, None, "sous 48 h")).run(
+        dispatcher, t, {}
+    )
+    assert slot_events(result) == {"handoff_requested": True, "returning_counsellor": None}
     assert dispatcher.messages[0] == {
         **dispatcher.messages[0],
         "response": "utter_handoff_done",
@@ -296,7 +319,7 @@ async def test_request_handoff_stores_the_structured_summary(services: Any) -> N
 async def test_crisis_escalates_the_open_request(services: Any) -> None:
     people, handoff = services
     person = people.identify(Channel.telegram, "322")
-    action = ActionRequestHandoff(handoff, "sous 48 h")
+    action = ActionRequestHandoff(LinkContext(handoff, None, "sous 48 h"))
     await action.run(
         CollectingDispatcher(),
         tracker(sender=person.pseudo_id, intent="affirm", slots={"needs": ["emploi"]}),
@@ -316,7 +339,16 @@ async def test_crisis_escalates_the_open_request(services: Any) -> None:
 
 @pytest.mark.parametrize(
     "parse",
-    [parse_age, parse_contact, parse_followed, parse_location, parse_needs, parse_situation],
+    [
+        parse_age,
+        parse_availability,
+        parse_contact,
+        parse_followed,
+        parse_location,
+        parse_needs,
+        parse_phone,
+        parse_situation,
+    ],
 )
 def test_a_nudge_the_app_triggered_is_never_taken_for_an_answer(parse: Any) -> None:
     # Rasa writes an external intent as a user turn whose text is "EXTERNAL: <intent>".

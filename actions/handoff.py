@@ -1,0 +1,227 @@
+"""Offering a counsellor and handing off, knowing the state of the link.
+
+With a ticket open, the young person gets news of it, not a second offer; coming back after
+a ticket was closed, they are welcomed back with the choice of the counsellor who knew them;
+a parent is answered as a parent. "Oui" to any offer produces the hand-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.crisis import ActionCrisis, CrisisContext, default_hours
+from actions.crisis_support import clock_fr, crisis_kind
+from actions.summary import summary_from, words_of
+from handoff.calendar import OpeningHours
+from handoff.clock import Clock, SystemClock
+from handoff.desk import HandoffDesk
+from handoff.models import Urgency
+from handoff.services.handoff import HandoffService
+from handoff.services.link import LinkService, LinkState, TicketNews
+from maraude.text import DAYS_FR, MONTHS_FR
+
+log = logging.getLogger(__name__)
+
+
+def since_fr(moment: datetime, now: datetime, tz: ZoneInfo) -> str:
+    """When something happened, as a youth worker says it: "ce matin", "hier", "lundi"."""
+    local, today = moment.astimezone(tz), now.astimezone(tz)
+    if now - moment < timedelta(hours=1):
+        return "il y a moins d'une heure"
+    if local.date() == today.date():
+        if local.hour < 12:
+            return "ce matin"
+        return "cet après-midi" if local.hour < 18 else "ce soir"
+    if local.date() == today.date() - timedelta(days=1):
+        return "hier"
+    if today.date() - local.date() < timedelta(days=7):
+        return DAYS_FR[local.weekday()]
+    return f"le {local.day} {MONTHS_FR[local.month - 1]}"
+
+
+@dataclass
+class LinkContext:
+    """What the hand-off actions share."""
+
+    handoff: HandoffService
+    link: LinkService | None
+    promised_delay: str
+    desk: HandoffDesk | None = None
+    crisis: CrisisContext | None = None
+    hours: OpeningHours = field(default_factory=default_hours)
+    clock: Clock = field(default_factory=SystemClock)
+
+    async def state(self, sender: str) -> LinkState:
+        if self.link is None:
+            return LinkState()
+        try:
+            return await asyncio.to_thread(self.link.state, sender)
+        except Exception:
+            log.exception("could not read the link state")
+            return LinkState()
+
+    def team_presence(self) -> str:
+        now = self.clock.now()
+        opening, _ = self.hours.presence(now)
+        if opening <= now:
+            return "L'équipe est là en ce moment."
+        back = opening.astimezone(self.hours.tz)
+        local_now = now.astimezone(self.hours.tz)
+        if back.date() == local_now.date():
+            day = "aujourd'hui"
+        elif back.date() == local_now.date() + timedelta(days=1):
+            day = "demain"
+        else:
+            day = DAYS_FR[back.weekday()]
+        return f"L'équipe revient {day} à {clock_fr(back.time())}."
+
+    def news(self, dispatcher: CollectingDispatcher, news: TicketNews) -> None:
+        now, tz = self.clock.now(), self.hours.tz
+        if news.counsellor and news.last_counsellor_at:
+            dispatcher.utter_message(
+                response="utter_news_answered",
+                counsellor=news.counsellor,
+                since=since_fr(news.last_counsellor_at, now, tz),
+            )
+        elif news.counsellor:
+            dispatcher.utter_message(
+                response="utter_news_claimed",
+                counsellor=news.counsellor,
+                since=since_fr(news.claimed_at or news.created_at, now, tz),
+            )
+        else:
+            dispatcher.utter_message(
+                response="utter_news_waiting",
+                since=since_fr(news.created_at, now, tz),
+                presence=self.team_presence(),
+            )
+
+    async def hand_off(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        counsellor_id: int | None = None,
+        counsellor: str | None = None,
+    ) -> list[EventType]:
+        """Stores the hand-off request with the triage summary and says what comes next."""
+        source = "triage" if tracker.get_slot("needs") else "ask_human"
+        try:
+            ref = await asyncio.to_thread(
+                self.handoff.request,
+                tracker.sender_id,
+                summary_from(tracker, words_of(tracker)),
+                source=source,
+                urgency=Urgency.normal,
+                counsellor_id=counsellor_id,
+            )
+        except LookupError:
+            log.warning("hand-off for an unknown sender not stored")
+        else:
+            if self.desk is not None:
+                await self.desk.ticket_changed(ref.ticket_id, ref.change)
+        if tracker.get_slot("writer") == "parent":
+            dispatcher.utter_message(
+                response="utter_parent_handoff_done", delay=self.promised_delay
+            )
+        elif counsellor:
+            dispatcher.utter_message(response="utter_handoff_returning", counsellor=counsellor)
+        else:
+            dispatcher.utter_message(response="utter_handoff_done", delay=self.promised_delay)
+            if tracker.get_slot("contact") == "par téléphone" and not tracker.get_slot("phone"):
+                dispatcher.utter_message(response="utter_ask_phone")
+        return [SlotSet("handoff_requested", True), SlotSet("returning_counsellor", None)]
+
+
+class ActionOfferCounsellor(Action):
+    """ "Je veux parler à quelqu'un": news of the open ticket, the counsellor who knew them, the
+    parent's own offer, or the usual offer."""
+
+    def __init__(self, ctx: LinkContext) -> None:
+        self.ctx = ctx
+
+    def name(self) -> str:
+        return "action_offer_counsellor"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        state = await self.ctx.state(tracker.sender_id)
+        if state.open is not None:
+            self.ctx.news(dispatcher, state.open)
+            return []
+        events: list[EventType] = []
+        if _entity(tracker, "contact") == "telephone":  # "Qu'on m'appelle"
+            events.append(SlotSet("contact", "par téléphone"))
+        returning = _entity(tracker, "returning")
+        past = state.last_closed
+        if returning == "same" and past is not None and past.counsellor_id is not None:
+            return await self.ctx.hand_off(dispatcher, tracker, past.counsellor_id, past.counsellor)
+        if returning == "other":
+            return await self.ctx.hand_off(dispatcher, tracker)
+        if tracker.get_slot("writer") == "parent":
+            dispatcher.utter_message(response="utter_parent_offer")
+            return events
+        if past is not None and past.counsellor is not None:
+            dispatcher.utter_message(
+                response="utter_offer_returning",
+                counsellor=past.counsellor,
+                buttons=returning_buttons(past.counsellor),
+            )
+            return [*events, SlotSet("returning_counsellor", past.counsellor_id)]
+        dispatcher.utter_message(response="utter_offer_counsellor")
+        return events
+
+
+def returning_buttons(counsellor: str) -> list[dict[str, str]]:
+    return [
+        {"title": f"Oui, avec {counsellor}", "payload": '/ask_human{"returning": "same"}'},
+        {"title": "Quelqu'un d'autre", "payload": '/ask_human{"returning": "other"}'},
+        {"title": "Autre chose", "payload": '/inform{"resume_triage": "oui"}'},
+    ]
+
+
+def _entity(tracker: Tracker, name: str) -> str | None:
+    for item in tracker.latest_message.get("entities") or []:
+        if item.get("entity") == name and item.get("value"):
+            return str(item["value"])
+    return None
+
+
+class ActionRequestHandoff(Action):
+    """Stores the hand-off request with the triage summary ("oui" to an offer).
+
+    A crisis never waits for "2 jours ouvrés": should a crisis intent reach this action, the
+    crisis path answers it (actions/crisis.py: the helplines and an urgent ticket). With a
+    ticket already open, the young person gets its news (nothing is asked twice)."""
+
+    def __init__(self, ctx: LinkContext) -> None:
+        self.ctx = ctx
+
+    def name(self) -> str:
+        return "action_request_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if crisis_kind(intent):
+            crisis = self.ctx.crisis or CrisisContext(self.ctx.handoff, self.ctx.desk)
+            return await ActionCrisis(crisis).run(dispatcher, tracker, domain)
+        state = await self.ctx.state(tracker.sender_id)
+        if state.open is not None and tracker.get_slot("handoff_requested"):
+            self.ctx.news(dispatcher, state.open)
+            return []
+        returning = tracker.get_slot("returning_counsellor")
+        past = state.last_closed
+        if returning is not None and past is not None and past.counsellor_id == returning:
+            return await self.ctx.hand_off(dispatcher, tracker, past.counsellor_id, past.counsellor)
+        return await self.ctx.hand_off(dispatcher, tracker)
