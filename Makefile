@@ -37,9 +37,12 @@ help:
 install: .venv/.installed .venv-rasa/.installed
 
 # Rasa also fingerprints its inputs; the stamp spares even starting it when nothing changed.
+# The stamp carries the time training started: a file edited during training is newer than it,
+# so the next make trains again.
 models/.trained: $(TRAIN_INPUTS) | .venv/.installed .venv-rasa/.installed
+	@mkdir -p models && touch models/.training-started
 	.venv/bin/maraude train
-	@touch $@
+	@mv models/.training-started $@
 
 train: models/.trained
 

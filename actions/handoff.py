@@ -18,6 +18,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import reading
 from actions.crisis import ActionCrisis, CrisisContext, default_hours
 from actions.crisis_support import clock_fr, crisis_kind
 from actions.summary import summary_from, words_of
@@ -122,6 +123,7 @@ class LinkContext:
                 source=source,
                 urgency=Urgency.normal,
                 counsellor_id=counsellor_id,
+                minor=_minor(tracker),
             )
         except LookupError:
             log.warning("hand-off for an unknown sender not stored")
@@ -139,6 +141,12 @@ class LinkContext:
             if tracker.get_slot("contact") == "par téléphone" and not tracker.get_slot("phone"):
                 dispatcher.utter_message(response="utter_ask_phone")
         return [SlotSet("handoff_requested", True), SlotSet("returning_counsellor", None)]
+
+
+def _minor(tracker: Tracker) -> bool:
+    """The young person said an age under 18 (the ticket says "mineur·e")."""
+    age = str(tracker.get_slot("age") or "")
+    return age.isdigit() and int(age) < 18
 
 
 class ActionOfferCounsellor(Action):
@@ -163,6 +171,9 @@ class ActionOfferCounsellor(Action):
             events.append(SlotSet("contact", "par téléphone"))
         returning = _entity(tracker, "returning")
         past = state.last_closed
+        if returning is None and _offered_just_before(tracker):
+            # "oui passe moi quelqu'un" to the offer itself: that is a yes
+            return [*events, *(await self.ctx.hand_off(dispatcher, tracker))]
         if returning == "same" and past is not None and past.counsellor_id is not None:
             return await self.ctx.hand_off(dispatcher, tracker, past.counsellor_id, past.counsellor)
         if returning == "other":
@@ -187,6 +198,22 @@ def returning_buttons(counsellor: str) -> list[dict[str, str]]:
         {"title": "Quelqu'un d'autre", "payload": '/ask_human{"returning": "other"}'},
         {"title": "Autre chose", "payload": '/inform{"resume_triage": "oui"}'},
     ]
+
+
+def _offered_just_before(tracker: Tracker) -> bool:
+    """The bot's last action before this message was the offer of a counsellor."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return False
+            seen_user = True
+        elif event.get("event") == "action" and seen_user:
+            name = event.get("name")
+            if name == "action_listen":
+                continue
+            return name == "action_offer_counsellor"
+    return False
 
 
 def _entity(tracker: Tracker, name: str) -> str | None:
@@ -225,3 +252,30 @@ class ActionRequestHandoff(Action):
         if returning is not None and past is not None and past.counsellor_id == returning:
             return await self.ctx.hand_off(dispatcher, tracker, past.counsellor_id, past.counsellor)
         return await self.ctx.hand_off(dispatcher, tracker)
+
+
+class ActionAcknowledge(Action):
+    """ "oui" / "ok" / "non" out of any question: a yes that names a human is the hand-off
+    ("oui passe moi quelqu'un"); at the start of a conversation, an easy choice (never a bare
+    "D'accord." that leads nowhere); otherwise a short acknowledgement."""
+
+    def __init__(self, ctx: LinkContext) -> None:
+        self.ctx = ctx
+
+    def name(self) -> str:
+        return "action_acknowledge"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        text = str(tracker.latest_message.get("text") or "")
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "affirm" and not text.startswith("/") and reading.asks_for_someone(text):
+            if tracker.get_slot("handoff_requested"):
+                return await ActionOfferCounsellor(self.ctx).run(dispatcher, tracker, domain)
+            return await self.ctx.hand_off(dispatcher, tracker)
+        if not tracker.get_slot("handoff_requested") and not tracker.get_slot("needs"):
+            dispatcher.utter_message(response="utter_easy_choice")
+            return []
+        dispatcher.utter_message(response="utter_affirm" if intent == "affirm" else "utter_deny")
+        return []

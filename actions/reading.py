@@ -13,18 +13,20 @@ import re
 from maraude.text import fold
 
 DISTRESS_EMOJIS = frozenset("😭😢😔😞😩😫😡🤬💔😰😥😿😣😖🥺😓😟☹🙁😪")
+I_AM = r"(?:je suis|j ?suis|chui|me sens)"
 FEELING_WORDS = re.compile(
     r"\b(triste|tristesse|deprime|deprimee|deprim|au fond du trou|pas bien|vais mal|ca va pas"
-    r"|ca va mal|suis seul|suis seule|me sens seul|me sens seule|tout seul|toute seule|solitude"
+    rf"|ca va mal|{I_AM} seule?|tout seul|toute seule|solitude"
     r"|honte|peur|flippe|angoisse|angoissee|angoisses|stresse|stressee|vener|venere|vnr|enerve"
-    r"|enervee|colere|en rage|marre|ras le bol|degoute|degoutee|dego|suis perdu|suis perdue"
-    r"|me sens perdu|me sens perdue|pleure|pleurer|chiale|epuise|epuisee|a bout|plus la force"
-    r"|suis nul|suis nulle|me sens nul|me sens nulle|sers a rien|mal dans ma peau|seum"
+    rf"|enervee|colere|en rage|marre|ras le bol|degoute|degoutee|dego|{I_AM} perdue?"
+    r"|pleure|pleurer|chiale|epuise|epuisee|a bout|plus la force"
+    rf"|{I_AM} nul(?:le)?|sers a rien|mal dans ma peau|seum"
     r"|moral a zero|zero moral|trop dur|c est dur|cest dur)\b"
 )
 WRITING_WORDS = re.compile(
     r"\b(pas fort a l ecrit|pas fort a lecrit|pas forte a l ecrit|pas forte a lecrit"
-    r"|ecris mal|ecri mal|sais pas (?:bien )?ecrire|sait pas (?:bien )?ecrire|dyslexi\w*"
+    r"|ecris mal|ecri mal|jecri mal|j ecri mal|sais pas (?:bien )?ecrire|sait pas (?:bien )?ecrire"
+    r"|dyslexi\w*|dislexi\w*|dislexik|dyslexik|dysortho\w*"
     r"|pas doue(?:e)? (?:pour|a) (?:l )?ecri\w*|galere a ecrire|lis mal|sais pas (?:bien )?lire"
     r"|mal a ecrire|fautes d orthographe|nul en orthographe|nulle en orthographe"
     r"|j ecris comme je peux|jecris comme je peux)\b"
@@ -61,6 +63,10 @@ QUESTION_START = re.compile(
     r"|c est quoi|cest quoi|c koi|ckoi|c quoi|kesako|qu est ce|quest ce|kes|j ai le droit"
     r"|jai le droit|j ai droit|jai droit|on peut|je peux|jpeux|tu peux|vous pouvez|y a"
     r"|il y a|ya|faut il|faut t il|je dois|jdois|a qui|aupres de qui|qui)\b"
+)
+HUMAN_WORDS = re.compile(
+    r"\b(quelqu un|quelquun|qqn|qq1|un humain|une humaine|vraie personne|vrai personne"
+    r"|conseiller|conseillere|conseiller e|un educ|une educ|parler a un|parler a une)\b"
 )
 BARE_REACTIONS = frozenset(
     """ok oki okay k ouais ouai mouais bof bah ben euh hmm hein mdr lol ptdr ah oh jsp jsais
@@ -110,3 +116,19 @@ def bare_reaction(text: str) -> bool:
     if not folded:
         return not _has_distress_emoji(text)
     return all(word in BARE_REACTIONS for word in folded.split()) and len(folded.split()) <= 3
+
+
+def asks_for_someone(text: str) -> bool:
+    """ "oui passe moi quelqu'un": a yes that names a human."""
+    return bool(HUMAN_WORDS.search(fold(text)))
+
+
+GREETING = re.compile(
+    r"^(coucou|salut|slt|bonjour|bjr|hello|re|wesh|yo|cc)\b|\b(c est encore moi|cest encore moi"
+    r"|me revoila|me revoici|je reviens|jreviens|de retour)\b"
+)
+
+
+def greets(text: str) -> bool:
+    """ "coucou cest encore moi": hello, maybe coming back."""
+    return bool(GREETING.search(fold(text)))

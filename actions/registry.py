@@ -11,7 +11,12 @@ from actions.crisis import (
     ActionSafetyCheck,
     CrisisContext,
 )
-from actions.handoff import ActionOfferCounsellor, ActionRequestHandoff, LinkContext
+from actions.handoff import (
+    ActionAcknowledge,
+    ActionOfferCounsellor,
+    ActionRequestHandoff,
+    LinkContext,
+)
 from actions.nudges import ActionCheckinAnswer, ActionOptOut
 from actions.privacy import ActionEraseData
 from actions.triage import (
@@ -75,6 +80,7 @@ def build_executor(
         ActionFallback(ctx, name="action_out_of_scope"),
         ActionGreet(questions, ctx),
         ActionOfferCounsellor(ctx),
+        ActionAcknowledge(ctx),
         ActionRequestHandoff(ctx),
         ActionCrisis(crisis),
         ActionCrisisFollowup(crisis),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,10 +15,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import reading
 from actions.handoff import LinkContext, returning_buttons
-from actions.triage_form import TRIAGE_SLOTS, consented
-from actions.triage_parsing import SKIPPED, Answer, phone_in
+from actions.triage_form import TRIAGE_SLOTS, consented, known_communes
+from actions.triage_parsing import NEED_WORDS, SKIPPED, Answer, age_stated, phone_in, place_stated
 from handoff.models import Milestone
 from handoff.services.people import PeopleService
+from maraude.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,10 @@ class ActionCorrect(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         answer = _answer(tracker)
+        if not answer.is_payload and reading.writing_trouble(answer.text):
+            # "jecri mal, dsl" reads like a correction: it is trouble writing
+            dispatcher.utter_message(response="utter_writing_help")
+            return []
         field_name = answer.entity("field")
         if field_name in TRIAGE_SLOTS:
             events: list[EventType] = [SlotSet(field_name, None)]
@@ -175,12 +181,19 @@ class ActionFallback(Action):
         if reading.bare_reaction(text):
             dispatcher.utter_message(response="utter_easy_choice")
             return []
+        if reading.greets(text) and tracker.get_slot("handoff_requested"):
+            # "coucou cest encore moi": hello again, with the news or the counsellor they knew
+            return await ActionGreet(link=self.link).run(dispatcher, tracker, domain)
         if reading.is_question(text):
             return await self._question(text, dispatcher, tracker)
-        if self._name == "action_out_of_scope":
-            dispatcher.utter_message(response="utter_out_of_scope")
-        elif _misunderstood_before(tracker):
+        if triage_facts_in(text) and not tracker.get_slot("handoff_requested"):
+            # "slt jai 22 ans jsuis sur roubaix je cherche un taf": not understood as a whole,
+            # but it says what the triage asks: the triage takes it from there.
+            return [FollowupAction("triage_form")]
+        if _misunderstood_before(tracker):
             dispatcher.utter_message(response="utter_default_twice")
+        elif self._name == "action_out_of_scope":
+            dispatcher.utter_message(response="utter_out_of_scope")
         else:
             dispatcher.utter_message(response="utter_default")
         return []
@@ -217,6 +230,14 @@ class ActionFallback(Action):
             except Exception:
                 log.exception("could not note the question on the open ticket")
         return [SlotSet("questions", questions[-10:])]
+
+
+def triage_facts_in(text: str) -> bool:
+    """A need in words, an age ("22 ans") or a town said in passing."""
+    folded = fold(text)
+    if any(re.search(pattern, folded) for pattern in NEED_WORDS.values()):
+        return True
+    return bool(age_stated(text) or place_stated(text, frozenset(known_communes())))
 
 
 MISUNDERSTOOD = frozenset({"action_fallback", "action_out_of_scope"})

@@ -15,8 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import yaml
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -29,6 +32,7 @@ from actions.triage_parsing import (
     SKIPPED,
     Answer,
     age_in,
+    age_stated,
     parse_age,
     parse_availability,
     parse_contact,
@@ -38,12 +42,34 @@ from actions.triage_parsing import (
     parse_phone,
     parse_situation,
     phone_in,
+    place_stated,
     postcode_in,
 )
 from handoff.policies import Policies
 from handoff.services.link import LinkService
+from maraude.text import fold
 
 log = logging.getLogger(__name__)
+
+COMMUNES_LOOKUP = Path(__file__).resolve().parents[1] / "nlu_data" / "lookups" / "communes.yml"
+
+
+@lru_cache(maxsize=1)
+def known_communes() -> dict[str, str]:
+    """Folded commune name -> its spelling, from the lookup `maraude train` writes from the
+    territories of maraude.yml (the first spelling listed is the accented one)."""
+    try:
+        data = yaml.safe_load(COMMUNES_LOOKUP.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    names: dict[str, str] = {}
+    for block in data.get("nlu") or []:
+        for line in str(block.get("examples") or "").splitlines():
+            name = line.strip().removeprefix("- ").strip()
+            if name:
+                names.setdefault(fold(name.replace("-", " ")), name)
+    return names
+
 
 TRIAGE_SLOTS = ("needs", "age", "location", "situation", "followed", "contact")
 # Asked after the contact question when it applies: the number for "par téléphone" (only
@@ -84,6 +110,19 @@ def known_from_history(tracker: Tracker, entity: str) -> str | None:
             if item.get("entity") == entity and item.get("value") not in (None, ""):
                 return str(item["value"])
     return None
+
+
+def _user_texts(tracker: Tracker) -> list[str]:
+    """What the young person typed in this conversation, latest first (no button payloads)."""
+    texts = [
+        str(e.get("text") or "")
+        for e in reversed(tracker.events)
+        if e.get("event") == "user" and not str(e.get("text") or "").startswith("/")
+    ]
+    latest = str(tracker.latest_message.get("text") or "")
+    if latest and not latest.startswith("/") and (not texts or texts[0] != latest):
+        texts.insert(0, latest)
+    return texts
 
 
 def consented(tracker: Tracker) -> bool:
@@ -149,7 +188,8 @@ class ValidateTriageForm(FormValidationAction):
         current = tracker.get_slot("needs")
         if requested == "needs" or (requested is None and not current):
             value = parse_needs(answer)
-            if value is None:
+            if value is None or (requested is None and value == SKIPPED):
+                # "jsp" as a first message: the need question comes, with its buttons
                 return {}
             return {"needs": value if isinstance(value, list) else [value]}
         # A need said on the way ("et un appart aussi") joins the others.
@@ -172,6 +212,8 @@ class ValidateTriageForm(FormValidationAction):
         # Given spontaneously now or earlier ("j'ai 19 ans et je cherche du taf").
         entity = answer.entity("age") or known_from_history(tracker, "age")
         value = age_in("", entity) if entity else None
+        if value is None:
+            value = next(filter(None, (age_stated(t) for t in _user_texts(tracker))), None)
         return {"age": value} if value else {}
 
     async def extract_location(
@@ -190,6 +232,13 @@ class ValidateTriageForm(FormValidationAction):
         if commune and postcode:
             return {"location": f"{commune} ({postcode})"}
         value = commune or postcode
+        if value is None:
+            communes = known_communes()
+            for text in _user_texts(tracker):
+                place = place_stated(text, frozenset(communes))
+                if place:
+                    value = communes.get(fold(place), place)
+                    break
         return {"location": value} if value else {}
 
     async def _requested_only(self, slot: str, tracker: Tracker) -> dict[str, Any]:
@@ -241,6 +290,7 @@ class ValidateTriageForm(FormValidationAction):
         if fresh:
             for event in fresh:
                 tracker.slots[event["name"]] = event["value"]
+            dispatcher.utter_message(response="utter_welcome_back_fresh")
         if answer.external:
             return await super().run(dispatcher, tracker, domain)
         if not answer.is_payload and reading.stops_questions(answer.text):
@@ -255,11 +305,12 @@ class ValidateTriageForm(FormValidationAction):
         if early is not None:
             return fresh + early
         events = await super().run(dispatcher, tracker, domain)
-        events = (
-            fresh
-            + events
-            + await self._after_answer(answer, requested, dispatcher, tracker, domain, events)
-        )
+        extra = await self._after_answer(answer, requested, dispatcher, tracker, domain, events)
+        if any(e.get("event") == "slot" and e.get("name") == "requested_slot" for e in extra):
+            # Rasa asks the first requested_slot it finds in the events: a skipped question
+            # moves on to the next one, so the earlier choice goes.
+            events = [e for e in events if e.get("name") != "requested_slot"]
+        events = fresh + events + extra
         if self.policies is not None:
             await self._schedule_nudge(tracker, events)
         return events
@@ -285,6 +336,8 @@ class ValidateTriageForm(FormValidationAction):
         if requested not in PARSERS:
             return False
         value = PARSERS[requested](answer)
+        if value == SKIPPED and not answer.is_payload and reading.feelings(answer.text):
+            return False  # "jsp jsuis perdu": a feeling first, not a skipped question
         return value not in (None, MISSING)
 
     async def _before_answer(
@@ -327,8 +380,11 @@ class ValidateTriageForm(FormValidationAction):
             held = tracker.get_slot("triage_hold")
             dispatcher.utter_message(response="utter_feelings_heard" if held else "utter_feelings")
             return [*events, SlotSet("triage_hold", True)]
-        if reading.is_question(text) and requested is not None:
-            return await self._note_question(text, dispatcher, tracker)
+        if reading.is_question(text):
+            noted = await self._note_question(text, dispatcher, tracker)
+            if requested is None:  # a question that also started the triage: both
+                return [*noted, *(await super().run(dispatcher, tracker, domain))]
+            return noted
         return None
 
     async def _note_question(
@@ -436,9 +492,32 @@ class ActionAskSlot(Action):
     ) -> list[EventType]:
         if tracker.get_slot("triage_hold"):
             return []
-        again = (tracker.get_slot("triage_retries") or {}).get(self.slot)
+        # Asked again in other words after a failed answer, or after a side answer (an FAQ,
+        # "pourquoi ?"): never the same sentence twice in a row.
+        again = (tracker.get_slot("triage_retries") or {}).get(self.slot) or _after_a_side_answer(
+            tracker
+        )
         dispatcher.utter_message(response=f"utter_ask_{self.slot}" + ("_again" if again else ""))
         return []
+
+
+# What the form itself runs between a message and its question (not a side answer).
+FORM_STEPS = frozenset({"action_listen", "triage_form", "validate_triage_form"})
+
+
+def _after_a_side_answer(tracker: Tracker) -> bool:
+    """Since the latest message, the bot said something else before asking again (an FAQ,
+    "pourquoi ?", a question noted for the counsellor)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot":
+            return True
+        name = event.get("name") or ""
+        if event.get("event") == "action" and name not in FORM_STEPS:
+            if not name.startswith("action_ask_"):
+                return True
+    return False
 
 
 ASK_ACTIONS = tuple(ActionAskSlot(slot) for slot in PARSERS)

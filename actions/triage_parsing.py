@@ -197,19 +197,65 @@ def _number_in_words(folded: str) -> int | None:
 
 
 def age_in(text: str, entity: str | None = None) -> str | None:
-    """An age in the plausible range from an entity, digits ("19", "19ans") or words
-    ("vingt-deux"), else None."""
-    candidates: list[int] = []
-    if entity and entity.isdigit():
-        candidates.append(int(entity))
+    """An age in the plausible range from the text (digits, "19ans", "vingt-deux") or else the
+    entity, else None. The text comes first: the entity extractor reads "vingt deux" as 20."""
     folded = fold(text)
-    candidates += [int(m) for m in re.findall(r"(?<!\d)(\d{1,2})(?!\d)", folded)]
+    candidates = [int(m) for m in re.findall(r"(?<!\d)(\d{1,2})(?!\d)", folded)]
     spelled = _number_in_words(folded)
     if spelled is not None:
         candidates.append(spelled)
+    if entity and entity.isdigit():
+        candidates.append(int(entity))
     for value in candidates:
         if value in AGE_RANGE:
             return str(value)
+    return None
+
+
+def age_stated(text: str) -> str | None:
+    """An age said in passing in a longer message ("jai 19 ans jhabite a lens..."): only with
+    "ans" after it, so that other numbers are never taken for an age."""
+    folded = fold(text)
+    for match in re.finditer(r"(?<!\d)(\d{1,2}) ?ans\b", folded):
+        if int(match.group(1)) in AGE_RANGE:
+            return str(int(match.group(1)))
+    words = re.search(r"((?:[a-z]+ ){0,3}[a-z]+) ans\b", folded)
+    if words:
+        value = _number_in_words(words.group(1))
+        if value is not None and value in AGE_RANGE:
+            return str(value)
+    return None
+
+
+# "jhabite a lens", "jsuis sur roubaix", "pres de montbeliard": a place said in passing.
+PLACE_IN_SENTENCE = re.compile(
+    r"\b(?:j habite|jhabite|habite|je vis|jvis|je suis|jsuis|chui|suis|je reste|jreste|vers|pres"
+    r" de|a cote de|du cote de|originaire de|viens de)\s+(?:a|au|sur|vers|a cote de|pres de|dans)?"
+    r"\s*([a-z]+(?: [a-z]+){0,2})"
+)
+PLACE_CUT_WORDS = frozenset(
+    """et mais ou donc car pour avec depuis jai j je jsuis jcherche jaimerais jveux jvoudrais
+    un une des en ce cette il elle on y ya""".split()
+)
+
+
+def place_stated(text: str, known: frozenset[str] = frozenset()) -> str | None:
+    """A town said in passing: a commune of the lookup named anywhere (`known`: folded names),
+    or a short town name after "j'habite à", "jsuis sur"... Never a sentence."""
+    folded = fold(text.replace("-", " "))
+    padded = f" {folded} "
+    for name in sorted(known, key=len, reverse=True):
+        if f" {name} " in padded:
+            return " ".join(w.capitalize() for w in name.split())
+    for match in PLACE_IN_SENTENCE.finditer(folded):
+        words = []
+        for word in match.group(1).split():
+            if word in PLACE_CUT_WORDS:
+                break
+            words.append(word)
+        town = town_in(" ".join(words)) if words else None
+        if town:
+            return town
     return None
 
 

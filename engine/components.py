@@ -330,3 +330,42 @@ class CrisisGuard(GraphComponent):
         ranking = [top] + [r for r in ranking if r.get(INTENT_NAME_KEY) != name]
         message.set(INTENT, dict(top), add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+
+
+@DefaultV1Recipe.register(
+    # Like CrisisGuard: a non-trainable intent classifier run after the others, at inference.
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER],
+    is_trainable=False,
+)
+class WordlessFallback(GraphComponent):
+    """A message with no word at all ("?", "...", an emoji) is not understood: its intent
+    becomes nlu_fallback, so that "?" never gets an FAQ answer the classifiers guessed. The
+    app then answers what it is (an easy choice, a feeling for an emoji of distress). A message
+    the crisis guard flagged is left alone."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"intent": "nlu_fallback"}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._intent = str({**self.get_default_config(), **config}["intent"])
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "WordlessFallback":
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT_ORIGINAL) or message.get(TEXT) or ""
+            if is_payload(text) or message.get(CRISIS_RISK) or any(c.isalnum() for c in text):
+                continue
+            CrisisGuard._set_intent(
+                message, [dict(r) for r in message.get(INTENT_RANKING_KEY) or []], self._intent, 1.0
+            )
+        return messages

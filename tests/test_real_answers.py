@@ -369,3 +369,53 @@ def test_since_in_words() -> None:
     assert since_fr(NOW - timedelta(days=1), NOW, paris) == "hier"
     assert since_fr(NOW - timedelta(days=3), NOW, paris) == "vendredi"
     assert since_fr(NOW - timedelta(days=20), NOW, paris) == "le 17 novembre"
+
+
+async def test_a_yes_that_names_a_human_is_the_hand_off(desk: Desk) -> None:
+    from actions.handoff import ActionAcknowledge
+
+    _, pseudo = desk.person()
+    ctx = link_ctx(desk)
+    yes = CollectingDispatcher()
+    t = tracker(sender=pseudo, text="oui passe moi quelqu'un", intent="affirm", active_loop=None)
+    events = await ActionAcknowledge(ctx).run(yes, t, {})
+    assert responses(yes) == ["utter_handoff_done"]
+    assert slot_events(events)["handoff_requested"] is True
+    assert len(desk.handoff.open_requests(pseudo)) == 1
+    # a bare "ok" at the start of a conversation gets something to click, not "D'accord."
+    ok = CollectingDispatcher()
+    await ActionAcknowledge(ctx).run(ok, tracker(text="ok", intent="affirm", active_loop=None), {})
+    assert responses(ok) == ["utter_easy_choice"]
+
+
+async def test_a_run_on_message_not_understood_still_starts_the_triage() -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker(text="slt jai 22 ans jsuis sur roubaix je cherche un taf", intent="nlu_fallback")
+    events = await ActionFallback().run(dispatcher, t, {})
+    assert events == [{"event": "followup", "timestamp": None, "name": "triage_form"}]
+    form_events, _ = await run_form(ValidateTriageForm(), t)
+    assert (form_events["needs"], form_events["age"], form_events["location"]) == (
+        ["emploi"],
+        "22",
+        "Roubaix",
+    )
+
+
+async def test_a_skip_with_a_feeling_is_a_feeling_and_questions_are_not_repeated() -> None:
+    form = ValidateTriageForm()
+    slots = {"requested_slot": "needs"}
+    events, said = await run_form(
+        form, tracker(text="jsp jsuis perdu", intent="dont_know", slots=slots)
+    )
+    assert said == ["utter_feelings"] and "needs" not in events
+    # after a side answer this turn (a question noted), the question comes in other words
+    side = tracker(
+        slots={"requested_slot": "age"},
+        events=[
+            {"event": "user", "text": "c koi le cej ?"},
+            {"event": "bot", "text": "Je sais pas te répondre sur ça, mais je le note"},
+        ],
+    )
+    again = CollectingDispatcher()
+    await ActionAskSlot("age").run(again, side, DOMAIN)
+    assert responses(again) == ["utter_ask_age_again"]

@@ -31,6 +31,7 @@ from engine.components import (
     TEXT_ORIGINAL,
     CrisisGuard,
     Normaliser,
+    WordlessFallback,
 )
 from tests.engine.support import ComponentTestCase
 
@@ -315,6 +316,35 @@ class CrisisGuardTest(ComponentTestCase):
         self.assertEqual(
             message.get(INTENT), {INTENT_NAME_KEY: "crisis_shelter", PREDICTED_CONFIDENCE_KEY: 0.9}
         )
+
+
+class WordlessFallbackTest(ComponentTestCase):
+    def _run(self, message: Message) -> Message:
+        component = WordlessFallback.create(
+            WordlessFallback.get_default_config(), self.storage, Resource("w"), self.context
+        )
+        component.process([message])
+        return message
+
+    def test_a_message_without_a_word_is_not_understood(self) -> None:
+        for text in ("?", "...", "😭 😔", "!!"):
+            message = self._run(_classified(text, "faq", 0.8, [("faq", 0.8), ("greet", 0.1)]))
+            self.assertEqual(
+                message.get(INTENT),
+                {INTENT_NAME_KEY: "nlu_fallback", PREDICTED_CONFIDENCE_KEY: 1.0},
+            )
+            ranking = message.get(INTENT_RANKING_KEY)
+            self.assertEqual(
+                [r[INTENT_NAME_KEY] for r in ranking], ["nlu_fallback", "faq", "greet"]
+            )
+
+    def test_words_payloads_and_crises_are_left_alone(self) -> None:
+        for text in ("ok ?", "19", "/affirm"):
+            message = self._run(_classified(text, "affirm", 0.7, [("affirm", 0.7)]))
+            self.assertEqual(message.get(INTENT)[INTENT_NAME_KEY], "affirm")
+        flagged = _classified("...", "crisis_check", 0.5, [])
+        flagged.set(CRISIS_RISK, {"tier": "medium"})
+        self.assertEqual(self._run(flagged).get(INTENT)[INTENT_NAME_KEY], "crisis_check")
 
 
 if __name__ == "__main__":
