@@ -299,8 +299,18 @@ class ValidateTriageForm(FormValidationAction):
                 # the follow-ups stay (/stop stops those).
                 dispatcher.utter_message(response="utter_stop_questions")
                 return [*fresh, SlotSet("triage_hold", False), SlotSet("requested_slot", None)]
+        if requested == "followed" and answer.intent == "faq" and not answer.is_payload:
+            # "oui la mission locale mais ca sert a rien" names a structure the FAQ knows,
+            # but it answers "quelqu'un t'accompagne déjà ?": read it as that answer.
+            first = fold(answer.text).split()[:1]
+            if first and first[0] in YES_NO:
+                name = "affirm" if YES_NO[first[0]] else "deny"
+                tracker.latest_message["intent"] = {"name": name, "confidence": 1.0}
+                answer = _answer(tracker)
         if answer.digression:
-            return await super().run(dispatcher, tracker, domain)
+            # Not an answer: nothing is extracted either (a town read into "jsuis pas fort a
+            # lecrit" would keep the form going), so Rasa hands the message to the rules.
+            return []
         early = await self._before_answer(answer, requested, dispatcher, tracker, domain)
         if early is not None:
             return fresh + early
@@ -336,8 +346,10 @@ class ValidateTriageForm(FormValidationAction):
         if requested not in PARSERS:
             return False
         value = PARSERS[requested](answer)
-        if value == SKIPPED and not answer.is_payload and reading.feelings(answer.text):
-            return False  # "jsp jsuis perdu": a feeling first, not a skipped question
+        if value == SKIPPED and not answer.is_payload:
+            # "jsp jsuis perdu", "jsais pas jsuis pas fort a lecrit": what they said first
+            if reading.feelings(answer.text) or reading.writing_trouble(answer.text):
+                return False
         return value not in (None, MISSING)
 
     async def _before_answer(
@@ -367,6 +379,17 @@ class ValidateTriageForm(FormValidationAction):
         if who == "proche":
             dispatcher.utter_message(response="utter_proche_intro")
             return [*(await super().run(dispatcher, tracker, domain)), SlotSet("writer", "proche")]
+        phone = phone_in(text)
+        if phone and requested != "phone":
+            # A number typed at any question: kept (with consent) for the call-back.
+            if not consented(tracker):
+                dispatcher.utter_message(response="utter_phone_no_consent")
+                return [SlotSet("triage_hold", False)]
+            dispatcher.utter_message(response="utter_phone_noted")
+            events: list[EventType] = [SlotSet("phone", phone), SlotSet("triage_hold", False)]
+            if tracker.get_slot("contact") in (None, SKIPPED):
+                events.append(SlotSet("contact", CONTACT_LABELS["telephone"]))
+            return events
         if self._valid(requested, answer):
             return None
         if text.strip() == "?" and requested in PARSERS:
@@ -497,10 +520,15 @@ class ActionAskSlot(Action):
         again = (tracker.get_slot("triage_retries") or {}).get(self.slot) or _after_a_side_answer(
             tracker
         )
-        dispatcher.utter_message(response=f"utter_ask_{self.slot}" + ("_again" if again else ""))
+        plain, other = f"utter_ask_{self.slot}", f"utter_ask_{self.slot}_again"
+        response = other if again else plain
+        if _last_question(tracker) == response:  # never the same words twice in a row
+            response = plain if again else other
+        dispatcher.utter_message(response=response)
         return []
 
 
+YES_NO = {"oui": True, "ouais": True, "ouai": True, "ui": True, "non": False, "nan": False}
 # What the form itself runs between a message and its question (not a side answer).
 FORM_STEPS = frozenset({"action_listen", "triage_form", "validate_triage_form"})
 
@@ -518,6 +546,16 @@ def _after_a_side_answer(tracker: Tracker) -> bool:
             if not name.startswith("action_ask_"):
                 return True
     return False
+
+
+def _last_question(tracker: Tracker) -> str | None:
+    """The response of the bot's latest triage question (its `utter_action`)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            name = str((event.get("metadata") or {}).get("utter_action") or "")
+            if name.startswith("utter_ask_"):
+                return name
+    return None
 
 
 ASK_ACTIONS = tuple(ActionAskSlot(slot) for slot in PARSERS)

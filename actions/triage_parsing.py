@@ -198,7 +198,10 @@ def _number_in_words(folded: str) -> int | None:
 
 def age_in(text: str, entity: str | None = None) -> str | None:
     """An age in the plausible range from the text (digits, "19ans", "vingt-deux") or else the
-    entity, else None. The text comes first: the entity extractor reads "vingt deux" as 20."""
+    entity, else None. The text comes first: the entity extractor reads "vingt deux" as 20.
+    A phone number is never read as an age ("06 12 34 56 78" is not 12)."""
+    if phone_in(text):
+        return None
     folded = fold(text)
     candidates = [int(m) for m in re.findall(r"(?<!\d)(\d{1,2})(?!\d)", folded)]
     spelled = _number_in_words(folded)
@@ -229,9 +232,9 @@ def age_stated(text: str) -> str | None:
 
 # "jhabite a lens", "jsuis sur roubaix", "pres de montbeliard": a place said in passing.
 PLACE_IN_SENTENCE = re.compile(
-    r"\b(?:j habite|jhabite|habite|je vis|jvis|je suis|jsuis|chui|suis|je reste|jreste|vers|pres"
-    r" de|a cote de|du cote de|originaire de|viens de)\s+(?:a|au|sur|vers|a cote de|pres de|dans)?"
-    r"\s*([a-z]+(?: [a-z]+){0,2})"
+    r"\b(?:(?:j habite|jhabite|habite|je vis|jvis|je suis|jsuis|chui|suis|je reste|jreste)"
+    r"\s+(?:a|au|sur|vers|a cote de|pres de)|vers|pres de|a cote de|du cote de|originaire de"
+    r"|viens de)\s+([a-z]+(?: [a-z]+){0,2})"
 )
 PLACE_CUT_WORDS = frozenset(
     """et mais ou donc car pour avec depuis jai j je jsuis jcherche jaimerais jveux jvoudrais
@@ -309,6 +312,8 @@ def town_in(text: str) -> str | None:
         return None
     if any(not w.isalpha() or w in NOT_PLACE_WORDS for w in words):
         return None
+    if len(words[0]) < 3 or len(words[-1]) < 3:
+        return None  # "fort a", "la b": pieces of a sentence
     return " ".join(w.capitalize() for w in words)
 
 

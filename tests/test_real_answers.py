@@ -419,3 +419,27 @@ async def test_a_skip_with_a_feeling_is_a_feeling_and_questions_are_not_repeated
     again = CollectingDispatcher()
     await ActionAskSlot("age").run(again, side, DOMAIN)
     assert responses(again) == ["utter_ask_age_again"]
+
+
+async def test_yes_naming_a_structure_answers_the_followed_question() -> None:
+    t = tracker(
+        text="oui la mission locale mais ca sert a rien",
+        intent="faq",
+        slots={"needs": ["logement"], "age": "23", "location": "Roubaix", "situation": "rien",
+               "requested_slot": "followed"},
+    )  # fmt: skip
+    events, said = await run_form(ValidateTriageForm(), t)
+    assert events["followed"] == "oui (mission locale)" and said == []
+
+
+async def test_the_same_question_never_twice_in_the_same_words() -> None:
+    asked_again = {"event": "bot", "text": "Juste ta ville…", "metadata": {
+        "utter_action": "utter_ask_location_again"
+    }}  # fmt: skip
+    t = tracker(
+        slots={"requested_slot": "location", "triage_retries": {"location": 1}},
+        events=[asked_again, {"event": "user", "text": "ben jcherche du taf depuis 8 mois"}],
+    )
+    dispatcher = CollectingDispatcher()
+    await ActionAskSlot("location").run(dispatcher, t, DOMAIN)
+    assert responses(dispatcher) == ["utter_ask_location"]
