@@ -380,16 +380,16 @@ class ValidateTriageForm(FormValidationAction):
             dispatcher.utter_message(response="utter_proche_intro")
             return [*(await super().run(dispatcher, tracker, domain)), SlotSet("writer", "proche")]
         phone = phone_in(text)
-        if phone and requested != "phone":
+        if phone and requested not in (None, "phone"):
             # A number typed at any question: kept (with consent) for the call-back.
             if not consented(tracker):
                 dispatcher.utter_message(response="utter_phone_no_consent")
                 return [SlotSet("triage_hold", False)]
             dispatcher.utter_message(response="utter_phone_noted")
-            events: list[EventType] = [SlotSet("phone", phone), SlotSet("triage_hold", False)]
+            kept: list[EventType] = [SlotSet("phone", phone), SlotSet("triage_hold", False)]
             if tracker.get_slot("contact") in (None, SKIPPED):
-                events.append(SlotSet("contact", CONTACT_LABELS["telephone"]))
-            return events
+                kept.append(SlotSet("contact", CONTACT_LABELS["telephone"]))
+            return kept
         if self._valid(requested, answer):
             return None
         if text.strip() == "?" and requested in PARSERS:
