@@ -173,7 +173,9 @@ NOT_PLACE_WORDS = frozenset(
     boulot ecole lycee fac aide aides argent merci stp svp jsp lol mdr ptdr et avec pour
     par sans mais donc car si tout toute tous rien trop tres aussi encore deja ans an age
     habite habites vis reste viens oublie sais connais aucune aucun idee partout nulle part
-    france bonjour salut slt wesh coucou hello""".split()
+    france bonjour salut slt wesh coucou hello bout rouleau chomage lycee college stage rsa
+    hopital mission locale centre point truc coup projet dossier affaire place pied bord
+    attente liste ecoute route recherche""".split()
 )
 MISSING = "\x00"  # a parse result meaning "said something, but not an answer to this"
 
@@ -233,7 +235,7 @@ def age_stated(text: str) -> str | None:
 # "jhabite a lens", "jsuis sur roubaix", "pres de montbeliard": a place said in passing.
 PLACE_IN_SENTENCE = re.compile(
     r"\b(?:(?:j habite|jhabite|habite|je vis|jvis|je suis|jsuis|chui|suis|je reste|jreste)"
-    r"\s+(?:a|au|sur|vers|a cote de|pres de)|vers|pres de|a cote de|du cote de|originaire de"
+    r"\s+(?:a|sur|vers|a cote de|pres de)|vers|pres de|a cote de|du cote de|originaire de"
     r"|viens de)\s+([a-z]+(?: [a-z]+){0,2})"
 )
 PLACE_CUT_WORDS = frozenset(

@@ -179,4 +179,20 @@ def test_webhook_route_runs_actions_and_refuses_bad_calls(tmp_path: Path) -> Non
             "action_crisis_followup",
             "action_safety_check",
             "action_safety_answer",
+            "action_offer_counsellor",
+            "action_acknowledge",
+            "action_out_of_scope",
+            *(
+                f"action_ask_{slot}"
+                for slot in (
+                    "needs",
+                    "age",
+                    "location",
+                    "situation",
+                    "followed",
+                    "contact",
+                    "phone",
+                    "availability",
+                )
+            ),
         }
