@@ -24,12 +24,17 @@ def turn_from_tracker(state: dict[str, Any]) -> TurnInfo | None:
     crisis guard's trace); the actions are the `action` events after the last `user` event,
     when the state was fetched with its events.
     """
+    events = state.get("events") or []
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=None)
     latest = state.get("latest_message")
+    # After Rasa's own fallback reverted the message (UserUtteranceReverted), latest_message
+    # is the message before it: the last user event still holds this one's analysis.
+    parsed = (events[last_user].get("parse_data") if last_user is not None else None) or {}
+    if isinstance(parsed, dict) and parsed.get("intent"):
+        latest = parsed
     if not isinstance(latest, dict) or not latest.get("intent"):
         return None
     intent = latest.get("intent") or {}
-    events = state.get("events") or []
-    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=None)
     actions: list[str] = []
     model = None
     if last_user is not None:

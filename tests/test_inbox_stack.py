@@ -61,7 +61,8 @@ def test_a_message_the_bot_does_not_understand_is_annotated_and_exported(
         page = client.get("/tableau/incompris")
         assert page.status_code == 200
         assert re.search(
-            rf'<tr data-turn="{target.id}">\s*<td class="text">{target.text}', page.text
+            rf'<tr data-turn="{target.id}">\s*<td class="text">.*?<div class="said">{target.text}',
+            page.text,
         )
         done = client.post(
             "/tableau/incompris/annoter",
