@@ -41,12 +41,12 @@ from actions.crisis_support import (
     presence_fr,
 )
 from actions.summary import summary_from, words_of
-from handoff.calendar import OpeningHours
-from handoff.clock import Clock, SystemClock
+from core.clock import Clock, SystemClock
+from core.models import Urgency
+from core.settings import Handoff as HandoffSettings
 from handoff.desk import HandoffDesk
-from handoff.models import Urgency
-from handoff.services.handoff import CrisisSignal, HandoffService
-from maraude.settings import Handoff as HandoffSettings
+from handoff.requests import CrisisSignal, HandoffService
+from nudges.calendar import OpeningHours
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ import unicodedata
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from handoff.calendar import OpeningHours
-from maraude.text import DAYS_FR, MONTHS_FR
+from core.text import DAYS_FR, MONTHS_FR
+from nudges.calendar import OpeningHours
 
 CRISIS_KINDS = {
     "crisis_suicide": "suicide",

@@ -22,13 +22,13 @@ from actions import reading
 from actions.crisis import ActionCrisis, CrisisContext, default_hours
 from actions.crisis_support import clock_fr, crisis_kind
 from actions.summary import summary_from, words_of
-from handoff.calendar import OpeningHours
-from handoff.clock import Clock, SystemClock
+from core.clock import Clock, SystemClock
+from core.models import Urgency
+from core.text import DAYS_FR, MONTHS_FR
 from handoff.desk import HandoffDesk
-from handoff.models import Urgency
-from handoff.services.handoff import HandoffService
-from handoff.services.link import LinkService, LinkState, TicketNews
-from maraude.text import DAYS_FR, MONTHS_FR
+from handoff.link import LinkService, LinkState, TicketNews
+from handoff.requests import HandoffService
+from nudges.calendar import OpeningHours
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.reading import stops_questions
-from handoff.policies import CHECKIN_ANSWERS, Policies
+from nudges.rules import CHECKIN_ANSWERS, Policies
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from maraude.text import fold
+from core.text import fold
 
 DISTRESS_EMOJIS = frozenset("😭😢😔😞😩😫😡🤬💔😰😥😿😣😖🥺😓😟☹🙁😪")
 I_AM = r"(?:je suis|j ?suis|chui|me sens)"

@@ -28,14 +28,14 @@ from actions.triage import (
 )
 from actions.triage_form import ASK_ACTIONS, ValidateTriageForm
 from actions.welcome import ActionRecordConsent, ActionWelcome
-from handoff.clock import Clock, SystemClock
+from core.clock import Clock, SystemClock
+from core.people import PeopleService
+from core.settings import Settings
 from handoff.desk import HandoffDesk
-from handoff.policies import Policies
-from handoff.services.handoff import HandoffService
-from handoff.services.link import LinkService
-from handoff.services.people import PeopleService
-from handoff.services.sla import SlaPolicy
-from maraude.settings import Settings
+from handoff.link import LinkService
+from handoff.requests import HandoffService
+from handoff.sla.policy import SlaPolicy
+from nudges.rules import Policies
 
 
 def build_executor(
@@ -47,7 +47,7 @@ def build_executor(
     clock: Clock | None = None,
     link: LinkService | None = None,
 ) -> ActionExecutor:
-    """`policies` (handoff/policies.py) schedules and cancels the follow-up nudges; `clock`
+    """`policies` (nudges/rules.py) schedules and cancels the follow-up nudges; `clock`
     dates the safety question and says when the team is there (crisis answers); `link` tells
     the state of the young person's tickets (news instead of a second offer)."""
     executor = ActionExecutor()

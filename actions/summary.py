@@ -6,7 +6,7 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 
 from actions.triage_parsing import SKIPPED
-from handoff.services.handoff import TriageSummary
+from handoff.requests import TriageSummary
 
 MAX_WORDS = 500
 

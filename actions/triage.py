@@ -17,9 +17,9 @@ from actions import reading
 from actions.handoff import LinkContext, returning_buttons
 from actions.triage_form import TRIAGE_SLOTS, consented, known_communes
 from actions.triage_parsing import NEED_WORDS, SKIPPED, Answer, age_stated, phone_in, place_stated
-from handoff.models import Milestone
-from handoff.services.people import PeopleService
-from maraude.text import fold
+from core.models import Milestone
+from core.people import PeopleService
+from core.text import fold
 
 log = logging.getLogger(__name__)
 

@@ -45,9 +45,9 @@ from actions.triage_parsing import (
     place_stated,
     postcode_in,
 )
-from handoff.policies import Policies
-from handoff.services.link import LinkService
-from maraude.text import fold
+from core.text import fold
+from handoff.link import LinkService
+from nudges.rules import Policies
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def consented(tracker: Tracker) -> bool:
 
 class ValidateTriageForm(FormValidationAction):
     """Reads each answer; every answer also (re)schedules the "on reprend ?" nudge for a triage
-    left part-way, or cancels it once every question is answered (handoff/policies.py)."""
+    left part-way, or cancels it once every question is answered (nudges/rules.py)."""
 
     def __init__(
         self,

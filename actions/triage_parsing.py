@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.texts import fold
-from maraude.intents import NEED_LABELS
+from core.intents import NEED_LABELS
 
 SKIPPED = "passé"
 # Intents that are never an answer to a triage question: the dialogue handles them.
@@ -38,7 +38,7 @@ DIGRESSIONS = frozenset(
         "crisis_check",
     }
 )
-NEEDS = NEED_LABELS  # intent -> the word stored for that need (one table: maraude/intents.py)
+NEEDS = NEED_LABELS  # intent -> the word stored for that need (one table: core/intents.py)
 # Words that reveal a need in free text, so that "du taf et un appart" gives both needs.
 NEED_WORDS = {
     "emploi": r"\b(taf|travail|boulot|job|emploi|bosser|taff|cdi|cdd|interim)\b",

@@ -10,8 +10,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from handoff.policies import Policies
-from handoff.services.people import PeopleService
+from core.people import PeopleService
+from nudges.rules import Policies
 
 log = logging.getLogger(__name__)
 

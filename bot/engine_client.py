@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import httpx
 
-from maraude.turns import TurnInfo
+from core.turns import TurnInfo
 
 
 class EngineUnavailable(Exception):

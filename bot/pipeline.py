@@ -21,13 +21,13 @@ from actions.privacy import ERASE_SIGNAL
 from bot.engine_client import EngineClient, EngineUnavailable
 from bot.messages import Reply, replies_from_engine
 from bot.texts import AppTexts
+from core.erasure import ErasureService
+from core.models import Channel, Direction, Origin, Urgency
+from core.people import LoggedMessage, PeopleService, PersonRef
+from core.turns import TurnInfo
 from handoff.desk import HandoffDesk
-from handoff.models import Channel, Direction, Origin, Urgency
-from handoff.services.erasure import ErasureService
-from handoff.services.handoff import CrisisSignal, HandoffService, TriageSummary
-from handoff.services.people import LoggedMessage, PeopleService, PersonRef
-from handoff.services.tickets import TicketView
-from maraude.turns import TurnInfo
+from handoff.requests import CrisisSignal, HandoffService, TriageSummary
+from handoff.tickets import TicketView
 
 log = logging.getLogger(__name__)
 

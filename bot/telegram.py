@@ -35,7 +35,7 @@ from telegram.ext import (
 from bot.messages import Reply
 from bot.ordering import PerChatUpdateProcessor
 from bot.pipeline import ConversationPipeline
-from handoff.models import Channel
+from core.models import Channel
 
 log = logging.getLogger(__name__)
 

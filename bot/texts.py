@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
+from core.text import fold
 from engine.crisis import CrisisPatterns, default_patterns, guard_patterns
 from engine.normalise import Lexicon, lexicon_paths
-from maraude.text import fold
 
 __all__ = ["AppTexts", "CrisisKind", "fold"]
 

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from handoff.models import Channel
-from handoff.services.accounts import CounsellorRef
-from handoff.services.alarms import AlarmService
-from handoff.services.tickets import (
+from core.models import Channel
+from core.text import storable
+from handoff.accounts import CounsellorRef
+from handoff.alarms import AlarmService
+from handoff.tickets import (
     MAX_TEXT,
     Delivery,
     NoteView,
@@ -26,7 +27,6 @@ from handoff.services.tickets import (
     TicketService,
     TicketView,
 )
-from maraude.text import storable
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class HandoffDesk:
         message: str | None = None,
     ) -> TicketView:
         """Set (or clear) the follow-up date; `message`, if any, goes to the young person on
-        that date, signed like a reply (listeners schedule it: handoff/policies.py)."""
+        that date, signed like a reply (listeners schedule it: nudges/rules.py)."""
         text = storable(message or "").strip() if when is not None else ""
         if len(text) > MAX_TEXT:
             raise TicketInvalid(f"Message trop long ({len(text)} caractères, {MAX_TEXT} max).")
@@ -165,7 +165,7 @@ class HandoffDesk:
         self, ticket_id: int, actor: CounsellorRef, reason: str, via: str
     ) -> TicketView:
         """The urgent ticket was a false alarm: back to normal priority, the message that
-        raised it goes to the managers' inbox (handoff/services/alarms.py). The young
+        raised it goes to the managers' inbox (handoff/alarms.py). The young
         person is told nothing (the helplines they got stay valid)."""
         if self.alarms is None:
             raise RuntimeError("the desk has no alarm service")

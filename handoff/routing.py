@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from maraude.settings import Area, Settings
-from maraude.text import fold
+from core.settings import Area, Settings
+from core.text import fold
 
 POSTCODE_RE = re.compile(r"\b(\d{5})\b")
 DEPARTEMENT_RE = re.compile(r"^(?:le |dans le )?(\d{2,3}|2[ab])$")

@@ -26,37 +26,37 @@ from bot.engine_client import EngineClient
 from bot.pipeline import ConversationPipeline
 from bot.telegram import TelegramChannel
 from bot.texts import AppTexts
-from bot.webhook import telegram_webhook_router
-from handoff import migrate
-from handoff.bridge import TelegramBridge
-from handoff.clock import Clock, SystemClock
-from handoff.db import Database
+from core import migrate
+from core.clock import Clock, SystemClock
+from core.db import Database
+from core.erasure import ErasureService
+from core.models import Channel
+from core.people import PeopleService
+from core.settings import Settings
+from handoff.accounts import AccountService
+from handoff.alarms import AlarmService
+from handoff.bridge.core import TelegramBridge
 from handoff.desk import DeskTexts, HandoffDesk
-from handoff.model_watch import MODEL_WATCH_JOB
-from handoff.models import Channel
-from handoff.policies import Policies
+from handoff.link import LinkService
+from handoff.requests import HandoffService
 from handoff.routing import Router
-from handoff.scheduler import FollowUpSweeper, build_scheduler, build_sweeper, stop_scheduler
-from handoff.services.accounts import AccountService
-from handoff.services.alarms import AlarmService
-from handoff.services.erasure import ErasureService
-from handoff.services.experiments import ExperimentService
-from handoff.services.followups import FollowUpService
-from handoff.services.handoff import HandoffService
-from handoff.services.insights import InsightsService
-from handoff.services.link import LinkService
-from handoff.services.people import PeopleService
-from handoff.services.tickets import TicketService
-from handoff.variants import DomainVariants
-from handoff.web import actions_route, api, auth, dashboard, pages, simulator
-from handoff.web import inbox as inbox_web
-from handoff.web import results as results_pages
-from handoff.web import search as search_web
+from handoff.tickets import TicketService
 from maraude import __version__
-from maraude.settings import Settings
+from nudges.rules import Policies
+from nudges.store import FollowUpService
+from nudges.sweeper import FollowUpSweeper, build_scheduler, build_sweeper, stop_scheduler
+from studio.experiments.catalog import DomainVariants
+from studio.experiments.exposures import ExperimentService
+from studio.insights import InsightsService
+from studio.model_watch import MODEL_WATCH_JOB
+from web import actions_route, api, auth, dashboard, pages, simulator
+from web import inbox as inbox_web
+from web import results as results_pages
+from web import search as search_web
+from web.telegram_webhook import telegram_webhook_router
 
 log = logging.getLogger(__name__)
-WEB_DIR = Path(__file__).resolve().parent.parent / "handoff" / "web"
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
 
 
@@ -78,7 +78,7 @@ class Services:
     bridge: TelegramBridge | None = None
     followups: FollowUpService | None = None
     policies: Policies | None = None  # the nudge policies (also a desk listener)
-    sweeper: FollowUpSweeper | None = None  # sends due follow-ups (handoff/scheduler.py)
+    sweeper: FollowUpSweeper | None = None  # sends due follow-ups (nudges/sweeper.py)
     # Started by the lifespan; with nudges.enabled false it runs only the model watch.
     scheduler: AsyncIOScheduler | None = None
     experiments: ExperimentService | None = None  # wording variants seen (observer, nudges)

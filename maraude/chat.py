@@ -15,10 +15,10 @@ import socket
 import uvicorn
 
 from bot.messages import Button, Reply
-from handoff.models import Channel
+from core.models import Channel
+from core.settings import Settings
 from maraude.app import create_app
 from maraude.engine_process import EngineProcess
-from maraude.settings import Settings
 
 
 def free_port() -> int:

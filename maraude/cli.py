@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from maraude.settings import Settings, SettingsError, load_settings
+from core.settings import Settings, SettingsError, load_settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -40,7 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from handoff import migrate
+    from core import migrate
 
     settings = _settings(args)
     migrate.upgrade(settings.effective_database_url)
@@ -63,8 +63,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from maraude.checks import run_checks
     from maraude.engine_process import rasa_executable, validate
+    from studio.checks import run_checks
 
     if not args.static:
         try:
@@ -129,9 +129,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def _account_service(args: argparse.Namespace) -> tuple[Settings, Any]:
-    from handoff import migrate
-    from handoff.db import Database
-    from handoff.services.accounts import AccountService
+    from core import migrate
+    from core.db import Database
+    from handoff.accounts import AccountService
 
     settings = _settings(args)
     migrate.upgrade(settings.effective_database_url)
@@ -148,8 +148,8 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from handoff.models import Role
-    from handoff.services.accounts import AccountError
+    from core.models import Role
+    from handoff.accounts import AccountError
 
     settings, accounts = _account_service(args)
     teams = [team.id for team in settings.teams]
@@ -194,11 +194,11 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 def cmd_annotate_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from handoff import migrate
-    from handoff.clock import SystemClock
-    from handoff.db import Database
-    from handoff.services.insights import InsightsService
-    from maraude.annotations import AnnotationExportError, export_annotations
+    from core import migrate
+    from core.clock import SystemClock
+    from core.db import Database
+    from studio.annotations import AnnotationExportError, export_annotations
+    from studio.insights import InsightsService
 
     settings = _settings(args)
     migrate.upgrade(settings.effective_database_url)

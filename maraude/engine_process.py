@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from maraude.settings import Settings
+from core.settings import Settings
 
 
 class EngineError(Exception):

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from handoff import migrate
-from handoff.db import Database
+from core import migrate
+from core.db import Database
 from tests.support import (
     CONTRACT_ENV,
     Stack,

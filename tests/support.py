@@ -19,10 +19,10 @@ import uvicorn
 import yaml
 from sqlalchemy import create_engine, text
 
+from core.settings import Settings, load_settings
 from handoff.routing import Router
 from maraude.app import create_app
 from maraude.engine_process import EngineProcess
-from maraude.settings import Settings, load_settings
 from tests.fakes.telegram_api import FakeTelegramServer
 
 ROOT = Path(__file__).resolve().parent.parent

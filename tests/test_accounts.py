@@ -10,10 +10,10 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from handoff.clock import FixedClock
-from handoff.db import Database
-from handoff.models import ApiToken, Counsellor, Role
-from handoff.services.accounts import AccountError, AccountService
+from core.clock import FixedClock
+from core.db import Database
+from core.models import ApiToken, Counsellor, Role
+from handoff.accounts import AccountError, AccountService
 from maraude.cli import main
 from tests.support import write_config
 

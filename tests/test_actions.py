@@ -12,10 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.privacy import ERASE_SIGNAL, ActionEraseData
 from actions.welcome import ActionRecordConsent, ActionWelcome
-from handoff import migrate
-from handoff.db import Database
-from handoff.models import Channel, ConsentStatus
-from handoff.services.people import PeopleService
+from core import migrate
+from core.db import Database
+from core.models import Channel, ConsentStatus
+from core.people import PeopleService
 from maraude.app import create_app
 from tests.support import make_settings
 

@@ -22,8 +22,8 @@ import pytest
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
-from handoff.db import Database
-from handoff.models import (
+from core.db import Database
+from core.models import (
     Channel,
     Direction,
     FollowUp,
@@ -37,8 +37,13 @@ from handoff.models import (
     Role,
     Urgency,
 )
-from handoff.services.accounts import AccountService
-from handoff.services.analytics import (
+from core.people import PeopleService
+from core.settings import Settings, load_settings
+from handoff.accounts import AccountService
+from handoff.requests import HandoffService, TriageSummary
+from handoff.tickets import TicketService
+from maraude.app import create_app
+from studio.analytics import (
     NO_TERRITORY,
     AnalyticsService,
     Filters,
@@ -46,11 +51,6 @@ from handoff.services.analytics import (
     two_proportion_z,
     week_label,
 )
-from handoff.services.handoff import HandoffService, TriageSummary
-from handoff.services.people import PeopleService
-from handoff.services.tickets import TicketService
-from maraude.app import create_app
-from maraude.settings import Settings, load_settings
 from tests.support import ROOT, make_settings, repo_router
 
 SETTINGS = load_settings(ROOT / "maraude.yml")

@@ -12,14 +12,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from handoff import migrate
-from handoff.clock import FixedClock
-from handoff.db import Database
-from handoff.models import Channel
-from handoff.services.insights import OUT_OF_SCOPE, InsightsService
-from handoff.services.people import PeopleService
+from core import migrate
+from core.clock import FixedClock
+from core.db import Database
+from core.models import Channel
+from core.people import PeopleService
+from core.turns import TurnInfo
 from maraude import cli
-from maraude.annotations import (
+from maraude.engine_process import engine_env
+from studio.annotations import (
     EMAIL_STAND_IN,
     NAME_STAND_INS,
     AnnotationExportError,
@@ -31,8 +32,7 @@ from maraude.annotations import (
     read_examples,
     spacy_names,
 )
-from maraude.engine_process import engine_env
-from maraude.turns import TurnInfo
+from studio.insights import OUT_OF_SCOPE, InsightsService
 from tests.support import ROOT, TEST_SECRET, make_settings
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -15,11 +15,11 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from handoff.clock import FixedClock
-from handoff.models import Channel, Direction, EventKind, Origin, Role, TicketStatus, Urgency
-from handoff.services.accounts import CounsellorRef
-from handoff.services.handoff import TriageSummary
-from handoff.services.people import LoggedMessage
+from core.clock import FixedClock
+from core.models import Channel, Direction, EventKind, Origin, Role, TicketStatus, Urgency
+from core.people import LoggedMessage
+from handoff.accounts import CounsellorRef
+from handoff.requests import TriageSummary
 from maraude.app import create_app
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import TEST_TOKEN, AppServer, make_settings
@@ -472,7 +472,7 @@ def test_follow_up_must_be_an_aware_future_date(api_any: Api) -> None:
 
 
 def test_a_follow_up_with_a_message_schedules_it_for_the_young_person(api: Api) -> None:
-    from handoff.models import FollowUpKind
+    from core.models import FollowUpKind
 
     _, headers = api.account("Awa")
     ticket = api.ticket()

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.core.result import Ok
 
-from handoff.models import Channel, Role, Urgency
-from handoff.services.handoff import TriageSummary
+from core.models import Channel, Role, Urgency
+from handoff.requests import TriageSummary
 from maraude.app import create_app
 from tests.support import AppServer, make_settings, postgres_schema, postgres_url
 

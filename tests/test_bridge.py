@@ -18,7 +18,9 @@ from typing import Any, TypeVar
 import pytest
 
 from bot.texts import AppTexts
-from handoff.bridge import (
+from core.models import Channel, TicketStatus, Urgency
+from handoff.accounts import CounsellorRef
+from handoff.bridge.core import (
     BUTTON_INVALID,
     CLAIM_FIRST,
     HELD_BY,
@@ -29,10 +31,8 @@ from handoff.bridge import (
     UNKNOWN_COMMAND,
     TelegramBridge,
 )
-from handoff.models import Channel, TicketStatus, Urgency
-from handoff.services.accounts import CounsellorRef
-from handoff.services.handoff import TriageSummary
-from handoff.services.tickets import TicketConflict
+from handoff.requests import TriageSummary
+from handoff.tickets import TicketConflict
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import TEST_TOKEN, AppServer, make_settings
 

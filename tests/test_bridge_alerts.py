@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from handoff.bridge import FALSE_ALARM_EMPTY, ICON_CRISIS
-from handoff.models import Role, TicketStatus, Urgency
-from handoff.services.handoff import CrisisSignal, TriageSummary
+from core.models import Role, TicketStatus, Urgency
+from handoff.bridge.core import FALSE_ALARM_EMPTY, ICON_CRISIS
+from handoff.requests import CrisisSignal, TriageSummary
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import TEST_TOKEN, AppServer, make_settings
 from tests.test_bridge import GROUP, Env, eventually

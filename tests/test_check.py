@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from maraude import checks
-from maraude.checks import Problem, Report, run_checks
 from maraude.cli import main
+from studio import checks
+from studio.checks import Problem, Report, run_checks
 from tests.support import ROOT, write_config
 
 PROJECT_FILES = ("config.yml", "endpoints.yml", "credentials.yml")
@@ -144,7 +144,7 @@ def test_settings_file_written_by_the_tests_helpers_is_fine(tmp_path: Path) -> N
     # write_config re-serialises maraude.yml: the checks must not depend on its layout.
     config = write_config(tmp_path / "cfg", server={"port": 8123})
     report = Report()
-    from maraude.checks import check_settings
+    from studio.checks import check_settings
 
     check_settings(config.parent, config, report)
     assert report.problems == []

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from maraude import checks
-from maraude.checks import FAQ_MAX_AGE_MONTHS, TONE_MAX_LINE_CHARS, Problem, Report, run_checks
+from studio import checks
+from studio.checks import FAQ_MAX_AGE_MONTHS, TONE_MAX_LINE_CHARS, Problem, Report, run_checks
 from tests.support import ROOT
 from tests.test_check import copy_project, last_checked, line_of, replace
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from handoff import migrate
+from core import migrate
 from maraude.cli import main
 from tests.support import ROOT, write_config
 
@@ -70,7 +70,7 @@ def test_unknown_command_is_a_usage_error() -> None:
 
 
 def test_repository_settings_are_valid() -> None:
-    from maraude.settings import load_settings
+    from core.settings import load_settings
 
     settings = load_settings(ROOT / "maraude.yml")
     assert settings.organisation.name and settings.root == ROOT

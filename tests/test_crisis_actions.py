@@ -19,14 +19,14 @@ from actions.crisis import (
     CrisisContext,
 )
 from actions.crisis_support import followup_topic, hours_fr, is_minor, presence_fr
-from handoff import migrate
-from handoff.calendar import OpeningHours
-from handoff.clock import FixedClock
-from handoff.db import Database
-from handoff.models import Channel
-from handoff.services.alarms import AlarmService
-from handoff.services.handoff import HandoffService, TriageSummary
-from handoff.services.people import PeopleService
+from core import migrate
+from core.clock import FixedClock
+from core.db import Database
+from core.models import Channel
+from core.people import PeopleService
+from handoff.alarms import AlarmService
+from handoff.requests import HandoffService, TriageSummary
+from nudges.calendar import OpeningHours
 from tests.support import repo_router
 
 HOURS = OpeningHours.parse({"mon-fri": "09:00-12:30, 13:30-17:30"})

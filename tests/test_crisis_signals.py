@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select
 
-from handoff import migrate
-from handoff.clock import FixedClock
-from handoff.db import Database
-from handoff.models import (
+from core import migrate
+from core.clock import FixedClock
+from core.db import Database
+from core.erasure import ErasureService
+from core.models import (
     CrisisSignalRecord,
     EventKind,
     HandoffRequest,
@@ -30,18 +31,17 @@ from handoff.models import (
     TicketStatus,
     Urgency,
 )
-from handoff.services.alarms import AlarmService
-from handoff.services.erasure import ErasureService
-from handoff.services.handoff import CrisisSignal, TriageSummary
-from handoff.services.insights import InsightsService
-from handoff.services.signals import NORMAL_SEVERITY, severity_of
-from handoff.services.tickets import (
+from core.turns import TurnInfo
+from handoff.alarms import AlarmService
+from handoff.requests import CrisisSignal, TriageSummary
+from handoff.signals import NORMAL_SEVERITY, severity_of
+from handoff.tickets import (
     TicketConflict,
     TicketForbidden,
     TicketInvalid,
     TicketNotFound,
 )
-from maraude.turns import TurnInfo
+from studio.insights import InsightsService
 from tests.support import ROOT
 from tests.test_tickets import START, Desk, build
 

@@ -23,13 +23,13 @@ import pytest
 from markupsafe import escape
 from starlette.testclient import TestClient
 
-from handoff.clock import FixedClock
-from handoff.models import Channel, Origin, Role, TicketStatus, Urgency
-from handoff.services.accounts import CounsellorRef
-from handoff.services.handoff import TriageSummary
-from handoff.web.auth import SESSION_COOKIE
+from core.clock import FixedClock
+from core.models import Channel, Origin, Role, TicketStatus, Urgency
+from handoff.accounts import CounsellorRef
+from handoff.requests import TriageSummary
 from maraude.app import create_app
 from tests.support import make_settings
+from web.auth import SESSION_COOKIE
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "un-mot-de-passe-solide"
@@ -711,7 +711,7 @@ def test_dashboard_client_works_over_real_http(tmp_path: Path) -> None:
 def test_a_follow_up_can_carry_a_message_for_the_young_person(
     http: TestClient, services: Any
 ) -> None:
-    from handoff.models import FollowUpKind
+    from core.models import FollowUpKind
 
     lea = account(services, "Léa")
     ticket = new_ticket(services)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from handoff.models import Channel, Origin, TicketStatus
-from handoff.services.handoff import TriageSummary
+from core.models import Channel, Origin, TicketStatus
+from handoff.requests import TriageSummary
 from tests.support import AppServer, make_settings
 
 pytestmark = [pytest.mark.browser]

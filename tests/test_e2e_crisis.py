@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from handoff.models import Channel, Role
-from handoff.services.people import pseudonymise
+from core.models import Channel, Role
+from core.people import pseudonymise
 from tests.test_e2e_telegram import keyboard, start, texts
 
 pytestmark = pytest.mark.engine

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from handoff.models import Role, TicketStatus
+from core.models import Role, TicketStatus
 from tests.test_dashboard import DashboardClient
 from tests.test_e2e_telegram import pseudo, start
 from tests.test_e2e_triage import Chat, text_of

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from handoff.models import Channel, FollowUpKind, FollowUpStatus
+from core.models import Channel, FollowUpKind, FollowUpStatus
 from tests.test_e2e_telegram import keyboard, start
 from tests.test_e2e_triage import Chat, text_of
 

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import text
 
 from bot.texts import AppTexts
-from handoff.db import Database
-from handoff.models import Channel, ConsentStatus, Direction
-from handoff.services.people import pseudonymise
+from core.db import Database
+from core.models import Channel, ConsentStatus, Direction
+from core.people import pseudonymise
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import TEST_TOKEN, AppServer, free_port, make_settings
 
@@ -161,7 +161,7 @@ def test_blocked_bot_is_recorded(stack: Any) -> None:
     tg.fail_next("sendMessage", status=403, chat_id=user, times=5)
     tg.push_message(user, "slt")
     tg.wait_until(lambda: tg.calls("sendMessage", chat_id=user), timeout=30, what="a send attempt")
-    from handoff.models import YoungPerson
+    from core.models import YoungPerson
 
     def blocked() -> bool:
         with stack.services.db.transaction() as session:

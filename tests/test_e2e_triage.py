@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from handoff.models import ConsentStatus
+from core.models import ConsentStatus
 from tests.test_e2e_telegram import keyboard, new_user, pseudo, start
 
 pytestmark = pytest.mark.engine

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, func, select
 
-from handoff.db import Database
-from handoff.models import Channel, ConsentRecord, Direction, Message, Origin
-from handoff.services.erasure import ErasureService
-from handoff.services.people import LoggedMessage, PeopleService
+from core.db import Database
+from core.erasure import ErasureService
+from core.models import Channel, ConsentRecord, Direction, Message, Origin
+from core.people import LoggedMessage, PeopleService
 
 # The columns of rasa.core.tracker_store.SQLTrackerStore.SQLEvent (Rasa 3.6).
 metadata = MetaData()
@@ -57,11 +57,11 @@ def test_erase_without_tracker_table_still_erases_the_app_side(database: Databas
 
 
 def test_erase_removes_tickets_notes_events_and_relayed_messages(database: Database) -> None:
-    from handoff.models import HandoffRequest, Role, Ticket, TicketEvent, TicketNote
-    from handoff.services.accounts import AccountService
-    from handoff.services.handoff import HandoffService, TriageSummary
-    from handoff.services.tickets import TicketService
-    from maraude.settings import load_settings
+    from core.models import HandoffRequest, Role, Ticket, TicketEvent, TicketNote
+    from core.settings import load_settings
+    from handoff.accounts import AccountService
+    from handoff.requests import HandoffService, TriageSummary
+    from handoff.tickets import TicketService
     from tests.support import ROOT, repo_router
 
     settings = load_settings(ROOT / "maraude.yml")

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from handoff.clock import FixedClock
-from handoff.models import Channel, EventKind, Role, TicketStatus, Urgency
-from handoff.services.accounts import CounsellorRef
-from handoff.services.handoff import CrisisSignal, TriageSummary
+from core.clock import FixedClock
+from core.models import Channel, EventKind, Role, TicketStatus, Urgency
+from handoff.accounts import CounsellorRef
+from handoff.requests import CrisisSignal, TriageSummary
 from maraude.app import create_app
 from tests.support import make_settings
 from tests.test_dashboard import START, DashboardClient, account, logged_in

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from handoff.clock import FixedClock
-from handoff.db import Database
-from handoff.models import Channel, FollowUpKind, FollowUpStatus
-from handoff.services.followups import FollowUpService
-from handoff.services.people import PeopleService
+from core.clock import FixedClock
+from core.db import Database
+from core.models import Channel, FollowUpKind, FollowUpStatus
+from core.people import PeopleService
+from nudges.store import FollowUpService
 
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 

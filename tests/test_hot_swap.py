@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from handoff.model_watch import MODEL_WATCH_JOB, newest_model, watch_interval
+from studio.model_watch import MODEL_WATCH_JOB, newest_model, watch_interval
 from tests.support import (
     ROOT,
     Stack,
@@ -98,7 +98,7 @@ def new_model(stack: Stack, name: str, source: Path | None = None, ahead: float 
 def test_triage_in_flight_survives_a_model_swap(
     swap: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="handoff.model_watch")
+    caplog.set_level(logging.INFO, logger="studio.model_watch")
     scheduler = swap.services.scheduler
     assert scheduler.get_job(MODEL_WATCH_JOB) is not None
     first = served(swap)
@@ -153,7 +153,7 @@ def test_triage_in_flight_survives_a_model_swap(
 def test_a_model_the_engine_refuses_is_logged_and_not_retried(
     swap: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="handoff.model_watch")
+    caplog.set_level(logging.INFO, logger="studio.model_watch")
     before = served(swap)
     broken = swap.settings.root / "models" / "20991231-235999-broken.tar.gz"
     broken.write_bytes(b"not a model at all")

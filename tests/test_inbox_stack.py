@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from handoff.models import NluTurn, Role
-from handoff.services.insights import OUT_OF_SCOPE
-from maraude.annotations import export_annotations, read_examples
+from core.models import NluTurn, Role
+from studio.annotations import export_annotations, read_examples
+from studio.insights import OUT_OF_SCOPE
 from tests.support import ROOT
 from tests.test_dashboard import PASSWORD, DashboardClient
 from tests.test_e2e_telegram import pseudo, start

@@ -15,12 +15,15 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from bot.pipeline import Exchange
-from handoff.clock import FixedClock
-from handoff.db import Database
-from handoff.models import Channel, NluTurn, Role
-from handoff.services.accounts import AccountService
-from handoff.services.erasure import ErasureService
-from handoff.services.insights import (
+from core.clock import FixedClock
+from core.db import Database
+from core.erasure import ErasureService
+from core.models import Channel, NluTurn, Role
+from core.people import PeopleService, PersonRef
+from core.turns import LOW_CONFIDENCE, TurnInfo
+from handoff.accounts import AccountService
+from maraude.app import create_app
+from studio.insights import (
     OUT_OF_SCOPE,
     InsightsService,
     TurnView,
@@ -28,9 +31,6 @@ from handoff.services.insights import (
     domain_intents,
     group_turns,
 )
-from handoff.services.people import PeopleService, PersonRef
-from maraude.app import create_app
-from maraude.turns import LOW_CONFIDENCE, TurnInfo
 from tests.support import make_settings
 from tests.test_dashboard import PASSWORD, DashboardClient, account, logged_in
 
@@ -410,7 +410,7 @@ def test_inbox_page_groups_annotates_and_is_for_managers_only(
     shown = inbox_rows(page.text)
     assert set(shown) == set(ids.values())  # the well-understood message is not there
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text and "<script>alert" not in page.text
-    # French names only (maraude/intents.py), never the intent's code on screen
+    # French names only (core/intents.py), never the intent's code on screen
     assert "besoin : emploi" in page.text and "(need_job)" not in page.text
     assert "42 %" in page.text
     stage = [ids["jcherche un stage de cuisine"], ids["je cherche un stage en cuisine"]]
@@ -460,8 +460,8 @@ def test_inbox_page_groups_annotates_and_is_for_managers_only(
 # Intents by their French names --------------------------------------------------------------
 def test_every_intent_of_the_domain_has_its_french_name_defined_once() -> None:
     from actions.triage_parsing import NEEDS
-    from handoff.services.insights import DEFAULT_DOMAIN
-    from maraude.intents import INTENT_LABELS, NEED_LABELS, NO_INTENT, intent_label
+    from core.intents import INTENT_LABELS, NEED_LABELS, NO_INTENT, intent_label
+    from studio.insights import DEFAULT_DOMAIN
 
     contract = (
         "greet goodbye affirm deny thanks bot_challenge ask_human opt_out delete_data dont_know "
@@ -518,9 +518,9 @@ def test_a_message_after_a_crisis_replay_does_not_take_the_earlier_analysis(
 def test_the_inbox_shows_the_bots_message_before_and_its_answer_after(
     http: TestClient, clock: FixedClock
 ) -> None:
-    from handoff.models import Direction, Origin
-    from handoff.services.people import LoggedMessage
-    from handoff.services.turn_context import turn_contexts
+    from core.models import Direction, Origin
+    from core.people import LoggedMessage
+    from studio.turn_context import turn_contexts
 
     services: Any = http.app.state.services  # type: ignore[attr-defined]
     young = person(services.people, "ctx")

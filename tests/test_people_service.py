@@ -10,10 +10,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
-from handoff import migrate
-from handoff.clock import FixedClock
-from handoff.db import Database
-from handoff.models import (
+from core import migrate
+from core.clock import FixedClock
+from core.db import Database
+from core.models import (
     Base,
     Channel,
     ConsentStatus,
@@ -22,7 +22,7 @@ from handoff.models import (
     Origin,
     YoungPerson,
 )
-from handoff.services.people import LoggedMessage, PeopleService, pseudonymise
+from core.people import LoggedMessage, PeopleService, pseudonymise
 
 SECRET = "s" * 40
 HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()

@@ -11,12 +11,12 @@ from bot.engine_client import EngineClient
 from bot.messages import Button, Reply, replies_from_engine
 from bot.pipeline import ConversationPipeline, is_valid_payload
 from bot.texts import AppTexts, fold
-from handoff import migrate
-from handoff.db import Database
-from handoff.models import Channel
-from handoff.services.erasure import ErasureService
-from handoff.services.handoff import HandoffService
-from handoff.services.people import PeopleService
+from core import migrate
+from core.db import Database
+from core.erasure import ErasureService
+from core.models import Channel
+from core.people import PeopleService
+from handoff.requests import HandoffService
 from tests.fakes.json_http import JsonHandler, JsonServer
 from tests.support import free_port, repo_router
 

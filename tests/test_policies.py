@@ -19,24 +19,24 @@ from actions.nudges import ActionCheckinAnswer, ActionOptOut
 from actions.registry import build_executor
 from actions.triage_form import ValidateTriageForm
 from actions.welcome import ActionWelcome
-from handoff.clock import FixedClock
-from handoff.db import Database
+from core.clock import FixedClock
+from core.db import Database
+from core.models import Channel, EventKind, FollowUpKind, FollowUpStatus, TicketStatus
+from core.people import PeopleService
+from core.settings import load_settings
+from handoff.accounts import AccountService, CounsellorRef
 from handoff.desk import DeskTexts, HandoffDesk
-from handoff.models import Channel, EventKind, FollowUpKind, FollowUpStatus, TicketStatus
-from handoff.nudges import CounsellorNotice, DirectMessage, EngineNudge, Outgoing
-from handoff.policies import (
+from handoff.requests import HandoffService, TriageSummary
+from handoff.tickets import TicketService, TicketView
+from nudges.contract import CounsellorNotice, DirectMessage, EngineNudge, Outgoing
+from nudges.rules import (
     HANDOFF_PENDING,
     OUTCOME_CHECKIN,
     TRIAGE_NUDGE,
     YOUTH_SILENT,
     Policies,
 )
-from handoff.services.accounts import AccountService, CounsellorRef
-from handoff.services.followups import FollowUpJob, FollowUpService, FollowUpView
-from handoff.services.handoff import HandoffService, TriageSummary
-from handoff.services.people import PeopleService
-from handoff.services.tickets import TicketService, TicketView
-from maraude.settings import load_settings
+from nudges.store import FollowUpJob, FollowUpService, FollowUpView
 from tests.support import ROOT, repo_router
 
 SETTINGS = load_settings(ROOT / "maraude.yml")
@@ -110,7 +110,7 @@ class World:
         self.clock.advance(seconds=delta.total_seconds())
 
     async def sweep(self) -> list[tuple[FollowUpJob, Outgoing | None]]:
-        """What the sweeper does (handoff/scheduler.py): claim, ask, mark sent, after_sent."""
+        """What the sweeper does (nudges/sweeper.py): claim, ask, mark sent, after_sent."""
         done = []
         for job in self.followups.claim_due("test-worker"):
             out = self.policies.outgoing(job)

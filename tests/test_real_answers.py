@@ -25,10 +25,10 @@ from actions.triage_parsing import (
     parse_phone,
     phone_in,
 )
-from handoff.clock import FixedClock
-from handoff.models import TicketStatus
-from handoff.services.handoff import TriageSummary
-from handoff.services.link import LinkService
+from core.clock import FixedClock
+from core.models import TicketStatus
+from handoff.link import LinkService
+from handoff.requests import TriageSummary
 from tests.test_tickets import Desk, build
 from tests.test_triage_actions import DOMAIN, slot_events, tracker
 
@@ -284,8 +284,8 @@ async def test_the_fallback_answers_what_the_message_is(text: str, expected: str
 # The link with the counsellors ------------------------------------------------------------------
 @pytest.fixture
 def desk(sqlite_url: str) -> Desk:
-    from handoff import migrate
-    from handoff.db import Database
+    from core import migrate
+    from core.db import Database
 
     migrate.upgrade(sqlite_url)
     return build(Database.from_url(sqlite_url), FixedClock(NOW))

@@ -14,17 +14,17 @@ from argon2 import PasswordHasher
 from bot.engine_client import EngineClient
 from bot.pipeline import ConversationPipeline
 from bot.texts import AppTexts
-from handoff import migrate
-from handoff.clock import FixedClock
-from handoff.db import Database
+from core import migrate
+from core.clock import FixedClock
+from core.db import Database
+from core.erasure import ErasureService
+from core.models import Channel, EventKind, Origin, TicketStatus, Urgency
+from core.people import PeopleService
+from core.settings import load_settings
+from handoff.accounts import AccountService, CounsellorRef
 from handoff.desk import DeskTexts, HandoffDesk
-from handoff.models import Channel, EventKind, Origin, TicketStatus, Urgency
-from handoff.services.accounts import AccountService, CounsellorRef
-from handoff.services.erasure import ErasureService
-from handoff.services.handoff import HandoffService, TriageSummary
-from handoff.services.people import PeopleService
-from handoff.services.tickets import TicketService, TicketView
-from maraude.settings import load_settings
+from handoff.requests import HandoffService, TriageSummary
+from handoff.tickets import TicketService, TicketView
 from tests.support import ROOT, free_port, repo_router
 
 TEXTS = AppTexts.load()

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from handoff.models import Role
+from core.models import Role
 from tests.support import AppServer, make_settings
 from tests.test_analytics import PASSWORD, seed
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from handoff.clock import FixedClock
-from handoff.db import Database
-from handoff.models import Role, TicketStatus
-from handoff.services.access import may_see
-from handoff.services.accounts import CounsellorRef
-from handoff.services.history import HistoryService
-from handoff.services.search import (
+from core.clock import FixedClock
+from core.db import Database
+from core.models import Role, TicketStatus
+from handoff.access import may_see
+from handoff.accounts import CounsellorRef
+from handoff.history import HistoryService
+from handoff.search import (
     BAD_PHONE,
     BAD_REFERENCE,
     EMPTY,
@@ -23,7 +23,7 @@ from handoff.services.search import (
     normalise_phone,
     parse_search,
 )
-from handoff.services.tickets import SUMMARY_FIELDS
+from handoff.tickets import SUMMARY_FIELDS
 from tests.test_tickets import SETTINGS, START, Desk, build
 
 

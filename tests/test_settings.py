@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from maraude.settings import SettingsError, load_settings
+from core.settings import SettingsError, load_settings
 from tests.support import TEST_TOKEN, write_config
 
 

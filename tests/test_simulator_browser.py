@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from handoff.models import ConsentStatus
+from core.models import ConsentStatus
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
@@ -34,8 +34,8 @@ def test_simulator_conversation(stack: Any, page: Any) -> None:
 
     people = stack.services.people
     cookie = next(c for c in page.context.cookies() if c["name"] == "maraude_sim")
-    from handoff.models import Channel
-    from handoff.services.people import pseudonymise
+    from core.models import Channel
+    from core.people import pseudonymise
 
     pseudo = pseudonymise(stack.settings.secret_key, Channel.simulator, cookie["value"])
     assert people.get(pseudo).consent is ConsentStatus.granted

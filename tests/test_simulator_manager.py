@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from handoff.models import Channel, Role
-from handoff.services.people import pseudonymise
-from handoff.web.simulator import MANAGER_ONLY
+from core.models import Channel, Role
+from core.people import pseudonymise
+from web.simulator import MANAGER_ONLY
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
 PASSWORD = "un-mot-de-passe-solide"

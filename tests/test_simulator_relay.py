@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.texts import AppTexts
-from handoff.models import Channel
-from handoff.services.accounts import CounsellorRef
-from handoff.services.handoff import TriageSummary
-from handoff.services.people import pseudonymise
+from core.models import Channel
+from core.people import pseudonymise
+from handoff.accounts import CounsellorRef
+from handoff.requests import TriageSummary
 from maraude.app import create_app
 from tests.support import AppServer, free_port, headless_chromium, make_settings
 

@@ -1,4 +1,4 @@
-"""SLA of the hand-off queue and the daily digest (handoff/sla.py, handoff/services/sla.py).
+"""SLA of the hand-off queue and the daily digest (handoff/sla/alerts.py, handoff/sla/policy.py).
 
 Real services on SQLite (and, gated, PostgreSQL) with a FixedClock: no sleeping. The SLA of
 a normal ticket counts the team's working minutes (mon-fri 09:00-12:30, 13:30-17:30 in Paris,
@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from starlette.testclient import TestClient
 
-from handoff import migrate
-from handoff.clock import FixedClock
-from handoff.models import Channel, EventKind, FollowUpKind, Role, Urgency
-from handoff.services.handoff import CrisisSignal, TriageSummary
-from handoff.services.sla import SlaPolicy, SlaService, sla_status
-from handoff.sla import check_sla, digest_text, run_sla_check, send_digest
+from core import migrate
+from core.clock import FixedClock
+from core.models import Channel, EventKind, FollowUpKind, Role, Urgency
+from handoff.requests import CrisisSignal, TriageSummary
+from handoff.sla.alerts import check_sla, digest_text, run_sla_check, send_digest
+from handoff.sla.policy import SlaPolicy, SlaService, sla_status
 from maraude.app import build_services, create_app
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import TEST_TOKEN, AppServer, make_settings

@@ -1,4 +1,4 @@
-"""The follow-up sweeper (handoff/scheduler.py) on SQLite and (gated) PostgreSQL.
+"""The follow-up sweeper (nudges/sweeper.py) on SQLite and (gated) PostgreSQL.
 
 Time is a FixedClock moved by hand (no sleeping). Policies are a small stub here (the real
 ones are tested in their own suite); Telegram is the fake Bot API over real HTTP with a real
@@ -23,15 +23,20 @@ from bot.engine_client import EngineClient, EngineUnavailable
 from bot.pipeline import ConversationPipeline
 from bot.telegram import TelegramChannel
 from bot.texts import AppTexts
-from handoff import migrate
-from handoff.calendar import QuietHours
-from handoff.clock import FixedClock
-from handoff.db import Database
+from core import migrate
+from core.clock import FixedClock
+from core.db import Database
+from core.erasure import ErasureService
+from core.models import Channel, FollowUp, FollowUpKind, FollowUpStatus, Origin
+from core.people import PeopleService
 from handoff.desk import DeskTexts, HandoffDesk
-from handoff.model_watch import MODEL_WATCH_JOB
-from handoff.models import Channel, FollowUp, FollowUpKind, FollowUpStatus, Origin
-from handoff.nudges import CounsellorNotice, DirectMessage, EngineNudge, Outgoing
-from handoff.scheduler import (
+from handoff.requests import HandoffService, TriageSummary
+from handoff.tickets import TicketService
+from maraude.app import create_app
+from nudges.calendar import QuietHours
+from nudges.contract import CounsellorNotice, DirectMessage, EngineNudge, Outgoing
+from nudges.store import FollowUpJob, FollowUpService
+from nudges.sweeper import (
     DIGEST_JOB,
     RETENTION_JOB,
     SLA_JOB,
@@ -41,12 +46,7 @@ from handoff.scheduler import (
     SweepReport,
     build_scheduler,
 )
-from handoff.services.erasure import ErasureService
-from handoff.services.followups import FollowUpJob, FollowUpService
-from handoff.services.handoff import HandoffService, TriageSummary
-from handoff.services.people import PeopleService
-from handoff.services.tickets import TicketService
-from maraude.app import create_app
+from studio.model_watch import MODEL_WATCH_JOB
 from tests.fakes.json_http import JsonHandler, JsonServer
 from tests.fakes.telegram_api import TEST_TOKEN, FakeTelegramServer
 from tests.support import make_settings, repo_router
@@ -687,7 +687,7 @@ async def test_a_simulator_nudge_on_a_ticket_is_stored_for_the_simulator_to_poll
 # The app's scheduler -----------------------------------------------------------------------
 def sla_available() -> bool:
     try:
-        import handoff.sla  # noqa: F401
+        import handoff.sla.alerts  # noqa: F401
     except ImportError:
         return False
     return True
@@ -764,7 +764,7 @@ async def test_build_scheduler_without_a_sweeper_still_has_the_retention_hook(
 
 
 async def test_retention_hook_calls_the_service_when_there_is_one(tmp_path: Path) -> None:
-    from handoff.scheduler import purge_retention
+    from nudges.sweeper import purge_retention
 
     purged: list[date] = []
 
@@ -783,7 +783,7 @@ async def test_retention_hook_calls_the_service_when_there_is_one(tmp_path: Path
 
 
 def test_quiet_hours_are_built_from_the_settings(tmp_path: Path) -> None:
-    from handoff.scheduler import quiet_hours_from
+    from nudges.sweeper import quiet_hours_from
 
     settings = make_settings(
         tmp_path,

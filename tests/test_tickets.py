@@ -13,9 +13,9 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from handoff.clock import FixedClock
-from handoff.db import Database
-from handoff.models import (
+from core.clock import FixedClock
+from core.db import Database
+from core.models import (
     Channel,
     ConsentStatus,
     Direction,
@@ -27,10 +27,11 @@ from handoff.models import (
     TicketStatus,
     Urgency,
 )
-from handoff.services.accounts import AccountService, CounsellorRef
-from handoff.services.handoff import HandoffService, RequestRef, TriageSummary
-from handoff.services.people import LoggedMessage, PeopleService
-from handoff.services.tickets import (
+from core.people import LoggedMessage, PeopleService
+from core.settings import load_settings
+from handoff.accounts import AccountService, CounsellorRef
+from handoff.requests import HandoffService, RequestRef, TriageSummary
+from handoff.tickets import (
     QueueFilter,
     TicketConflict,
     TicketForbidden,
@@ -38,7 +39,6 @@ from handoff.services.tickets import (
     TicketNotFound,
     TicketService,
 )
-from maraude.settings import load_settings
 from tests.support import ROOT, repo_router
 
 SETTINGS = load_settings(ROOT / "maraude.yml")
@@ -570,11 +570,11 @@ def _race(n: int, work: Any) -> list[Any]:
 
 
 def test_twenty_simultaneous_claims_have_exactly_one_winner(db_url: str) -> None:
-    from handoff import migrate
+    from core import migrate
 
     migrate.upgrade(db_url)
     # A pool as large as the crowd, so every claim really runs in its own transaction.
-    from handoff.db import make_engine
+    from core.db import make_engine
 
     database = Database(make_engine(db_url, pool_size=25, max_overflow=0))
     try:
@@ -599,8 +599,8 @@ def test_twenty_simultaneous_claims_have_exactly_one_winner(db_url: str) -> None
 
 
 def test_parallel_requests_for_one_person_open_one_ticket(pg_url: str) -> None:
-    from handoff import migrate
-    from handoff.db import make_engine
+    from core import migrate
+    from core.db import make_engine
 
     migrate.upgrade(pg_url)
     database = Database(make_engine(pg_url, pool_size=12, max_overflow=0))

@@ -31,11 +31,11 @@ from actions.triage_parsing import (
     parse_phone,
     parse_situation,
 )
-from handoff import migrate
-from handoff.db import Database
-from handoff.models import Channel
-from handoff.services.handoff import HandoffService
-from handoff.services.people import PeopleService
+from core import migrate
+from core.db import Database
+from core.models import Channel
+from core.people import PeopleService
+from handoff.requests import HandoffService
 from tests.support import repo_router
 
 DOMAIN: dict[str, Any] = {
@@ -394,7 +394,7 @@ async def test_greet_counts_only_the_configured_questions() -> None:
 
 
 def test_settings_refuse_unknown_or_repeated_questions(tmp_path: Path) -> None:
-    from maraude.settings import SettingsError
+    from core.settings import SettingsError
     from tests.support import make_settings
 
     assert make_settings(tmp_path, triage={"questions": ["age", "needs"]}).triage.questions == [

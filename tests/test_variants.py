@@ -23,20 +23,20 @@ from bot.engine_client import EngineClient
 from bot.messages import replies_from_engine
 from bot.pipeline import ConversationPipeline, Exchange
 from bot.texts import AppTexts
-from handoff.clock import FixedClock
-from handoff.db import Database
+from core.clock import FixedClock
+from core.db import Database
+from core.erasure import ErasureService
+from core.models import Channel, FollowUpKind, ResponseExposure
+from core.people import PeopleService
 from handoff.desk import DeskTexts, HandoffDesk
-from handoff.models import Channel, FollowUpKind, ResponseExposure
-from handoff.nudges import EngineNudge
-from handoff.scheduler import ChannelDelivery
-from handoff.services.erasure import ErasureService
-from handoff.services.experiments import ExperimentService
-from handoff.services.followups import FollowUpService
-from handoff.services.handoff import HandoffService
-from handoff.services.people import PeopleService
-from handoff.services.tickets import TicketService
-from handoff.variants import DomainVariants, Variant, VariantCatalog, domain_files
+from handoff.requests import HandoffService
+from handoff.tickets import TicketService
 from maraude.app import create_app
+from nudges.contract import EngineNudge
+from nudges.store import FollowUpService
+from nudges.sweeper import ChannelDelivery
+from studio.experiments.catalog import DomainVariants, Variant, VariantCatalog, domain_files
+from studio.experiments.exposures import ExperimentService
 from tests.fakes.json_http import JsonHandler, JsonServer
 from tests.support import ROOT, make_settings, repo_router
 

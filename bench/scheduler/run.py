@@ -31,20 +31,20 @@ from sqlalchemy import create_engine, insert, text, update
 # Runnable as a script too (python bench/scheduler/run.py).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from handoff import migrate  # noqa: E402
-from handoff.calendar import QuietHours  # noqa: E402
-from handoff.clock import SystemClock  # noqa: E402
-from handoff.db import Database  # noqa: E402
-from handoff.models import (  # noqa: E402
+from core import migrate  # noqa: E402
+from core.clock import SystemClock  # noqa: E402
+from core.db import Database  # noqa: E402
+from core.models import (  # noqa: E402
     Channel,
     FollowUp,
     FollowUpKind,
     FollowUpStatus,
     YoungPerson,
 )
-from handoff.nudges import DirectMessage, Outgoing  # noqa: E402
-from handoff.scheduler import FollowUpSweeper  # noqa: E402
-from handoff.services.followups import FollowUpJob, FollowUpService  # noqa: E402
+from nudges.calendar import QuietHours  # noqa: E402
+from nudges.contract import DirectMessage, Outgoing  # noqa: E402
+from nudges.store import FollowUpJob, FollowUpService  # noqa: E402
+from nudges.sweeper import FollowUpSweeper  # noqa: E402
 
 PEOPLE = 2_000
 # No quiet hours: the figures must not depend on when the benchmark runs.

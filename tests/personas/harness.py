@@ -20,8 +20,8 @@ from urllib.parse import quote
 import httpx
 from sqlalchemy import select
 
-from handoff.models import Channel, HandoffRequest, Role, YoungPerson
-from handoff.services.people import pseudonymise
+from core.models import Channel, HandoffRequest, Role, YoungPerson
+from core.people import pseudonymise
 from tests.personas.anchors import DEFAULT_ANSWERS, SKIP_BUTTON
 from tests.personas.matching import classify, fold
 from tests.personas.spec import SLOT_FIELDS, Persona, Reply, Turn

@@ -1,0 +1,186 @@
+"""Young people: pseudonymous identity, consent, conversation log."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.clock import Clock, SystemClock
+from core.db import Database
+from core.models import (
+    Channel,
+    ConsentRecord,
+    ConsentStatus,
+    Direction,
+    Message,
+    Milestone,
+    Origin,
+    PersonEvent,
+    YoungPerson,
+)
+from core.text import storable
+from handoff.signals import forget_signal_texts
+from studio.insights import forget_turn_texts
+
+# The privacy notice the consent answers (web/templates/privacy.html, docs/privacy.md):
+# 2026-12 adds the trigger message kept for an urgent hand-off without consent (vital interest).
+NOTICE_VERSION = "2026-12"
+
+
+def pseudonymise(secret: str, channel: Channel, channel_user_id: str) -> str:
+    """Stable pseudonymous id: what the engine and the logs see instead of a Telegram id."""
+    digest = hmac.new(secret.encode(), f"{channel}:{channel_user_id}".encode(), hashlib.sha256)
+    return "y" + base64.b32encode(digest.digest()).decode().lower().rstrip("=")[:24]
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    id: int
+    pseudo_id: str
+    channel: Channel
+    channel_user_id: str
+    consent: ConsentStatus
+
+
+@dataclass(frozen=True)
+class LoggedMessage:
+    direction: Direction
+    origin: Origin
+    text: str
+
+
+def person_by_pseudo(session: Session, pseudo_id: str) -> YoungPerson | None:
+    """The person behind a pseudonymous id, in the caller's transaction."""
+    return session.scalar(select(YoungPerson).where(YoungPerson.pseudo_id == pseudo_id))
+
+
+def _ref(person: YoungPerson) -> PersonRef:
+    return PersonRef(
+        person.id, person.pseudo_id, person.channel, person.channel_user_id, person.consent
+    )
+
+
+class PeopleService:
+    def __init__(self, db: Database, secret: str, clock: Clock | None = None) -> None:
+        self._db = db
+        self._secret = secret
+        self._clock = clock or SystemClock()
+
+    def identify(self, channel: Channel, channel_user_id: str) -> PersonRef:
+        """Find or create the person behind a channel address; touch last_seen_at."""
+        pseudo = pseudonymise(self._secret, channel, channel_user_id)
+        now = self._clock.now()
+        for _attempt in range(2):
+            try:
+                with self._db.transaction() as session:
+                    person = person_by_pseudo(session, pseudo)
+                    if person is None:
+                        person = YoungPerson(
+                            pseudo_id=pseudo,
+                            channel=channel,
+                            channel_user_id=channel_user_id,
+                            created_at=now,
+                            last_seen_at=now,
+                        )
+                        session.add(person)
+                        session.flush()
+                    else:
+                        person.last_seen_at = now
+                        person.blocked_at = None
+                    return _ref(person)
+            except IntegrityError:
+                continue  # created concurrently by another worker: read it back
+        raise RuntimeError(f"could not identify person {pseudo}")
+
+    def get(self, pseudo_id: str) -> PersonRef | None:
+        with self._db.transaction() as session:
+            person = person_by_pseudo(session, pseudo_id)
+            return _ref(person) if person else None
+
+    def record_consent(self, pseudo_id: str, granted: bool) -> PersonRef:
+        """Record a consent decision. Refusing drops what was kept of the conversation."""
+        status = ConsentStatus.granted if granted else ConsentStatus.refused
+        with self._db.transaction() as session:
+            person = person_by_pseudo(session, pseudo_id)
+            if person is None:
+                raise LookupError(f"unknown person {pseudo_id}")
+            person.consent = status
+            session.add(
+                ConsentRecord(
+                    person_id=person.id,
+                    status=status,
+                    notice_version=NOTICE_VERSION,
+                    recorded_at=self._clock.now(),
+                )
+            )
+            if not granted:
+                for message in list(person.messages):
+                    session.delete(message)
+                forget_turn_texts(session, person.id)  # the NLU turns' texts go too
+                # and the flagged messages (an urgent hand-off's stays: vital interest)
+                forget_signal_texts(session, person.id)
+            return _ref(person)
+
+    def record_milestone(self, pseudo_id: str, kind: Milestone) -> bool:
+        """Note that the person reached a funnel step (analytics). False if unknown person."""
+        with self._db.transaction() as session:
+            person = person_by_pseudo(session, pseudo_id)
+            if person is None:
+                return False
+            session.add(PersonEvent(person_id=person.id, kind=kind, created_at=self._clock.now()))
+            return True
+
+    def consent_history(self, pseudo_id: str) -> list[tuple[ConsentStatus, str]]:
+        with self._db.transaction() as session:
+            rows = session.execute(
+                select(ConsentRecord.status, ConsentRecord.notice_version)
+                .join(YoungPerson)
+                .where(YoungPerson.pseudo_id == pseudo_id)
+                .order_by(ConsentRecord.id)
+            )
+            return [(status, version) for status, version in rows]
+
+    def log_messages(self, person_id: int, messages: list[LoggedMessage]) -> int:
+        """Keep messages only if the person has granted consent. Returns how many were kept."""
+        if not messages:
+            return 0
+        with self._db.transaction() as session:
+            person = session.get(YoungPerson, person_id)
+            if person is None or person.consent != ConsentStatus.granted:
+                return 0
+            now = self._clock.now()
+            for item in messages:
+                session.add(
+                    Message(
+                        person_id=person_id,
+                        direction=item.direction,
+                        origin=item.origin,
+                        text=storable(item.text),
+                        created_at=now,
+                    )
+                )
+            return len(messages)
+
+    def transcript(self, pseudo_id: str) -> list[LoggedMessage]:
+        with self._db.transaction() as session:
+            rows = session.execute(
+                select(Message.direction, Message.origin, Message.text)
+                .join(YoungPerson)
+                .where(YoungPerson.pseudo_id == pseudo_id)
+                .order_by(Message.id)
+            )
+            return [LoggedMessage(d, o, t) for d, o, t in rows]
+
+    def mark_blocked(self, channel: Channel, channel_user_id: str) -> None:
+        """The person blocked the bot (Telegram 403): remember it so nothing is sent again."""
+        pseudo = pseudonymise(self._secret, channel, channel_user_id)
+        with self._db.transaction() as session:
+            person = person_by_pseudo(session, pseudo)
+            if person is not None:
+                person.blocked_at = self._clock.now()

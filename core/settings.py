@@ -1,0 +1,524 @@
+"""One typed settings object for the app process.
+
+Sources, highest priority first: environment variables (and a `.env` file), then
+`maraude.yml`, then the defaults below. The contract variables of DESIGN.md
+(`TELEGRAM_BOT_TOKEN`, `TELEGRAM_API_BASE_URL`, `TELEGRAM_WEBHOOK_URL`,
+`COUNSELLOR_GROUP_ID`, `DATABASE_URL`, `RASA_URL`) are top-level fields; nested
+sections can be overridden with a double underscore, e.g. `ORGANISATION__NAME`.
+
+Nothing here connects to anything: `load_settings()` only reads and validates, and
+raises `SettingsError` with one line per bad setting, naming it and what is expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from nudges.calendar import parse_duration
+
+CONFIG_ENV = "MARAUDE_CONFIG"
+PLACEHOLDERS = {"change-me", "changeme", "changethis", "xxx", "todo", "your-token-here"}
+TOKEN_RE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{30,}$")
+HTTP_URL_RE = re.compile(r"^https?://[^\s/]+(:\d+)?(/[^\s]*)?$")
+
+
+def _http_url(value: str | None, expected: str) -> str | None:
+    """None for an unset value; the URL if it looks like one; else a named error."""
+    if not value:
+        return None
+    if not HTTP_URL_RE.match(value):
+        raise ValueError(expected)
+    return value
+
+
+class SettingsError(Exception):
+    """Raised when settings are missing or invalid; the message is meant for a human."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Organisation(Section):
+    """The structure that runs the bot, as shown to young people."""
+
+    name: str = Field(min_length=2, max_length=120)
+    privacy_notice_url: str = ""  # empty: the app's own /confidentialite page
+    retention_days: int = Field(default=365, ge=1, le=3650)
+    contact: str = ""
+    # The delay promised to a young person who asks for a counsellor ("je te recontacte ...").
+    promised_delay: str = "dans les 2 jours ouvrés"
+
+
+class Area(Section):
+    """Départements, postcodes and communes: what a territory covers or a team serves."""
+
+    departements: list[str] = []
+    postcodes: list[str] = []
+    communes: list[str] = []
+
+    @field_validator("departements")
+    @classmethod
+    def _check_departements(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not re.fullmatch(r"\d{2,3}|2[AB]", code):
+                raise ValueError(f'{code!r} is not a département code like "62" or "2A"')
+        return value
+
+    @field_validator("postcodes")
+    @classmethod
+    def _check_postcodes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not re.fullmatch(r"\d{5}", code):
+                raise ValueError(f"{code!r} is not a 5-digit postcode")
+        return value
+
+
+class Territory(Area):
+    """An area the service covers."""
+
+    name: str = Field(min_length=2)
+
+
+class Team(Area):
+    """A team of counsellors and the area it serves.
+
+    A ticket goes to the first team whose postcodes, communes, départements (or those of the
+    territories it names) match the young person's answer; otherwise to `handoff.default_team`.
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,31}$")
+    name: str = Field(min_length=2, max_length=120)
+    territories: list[str] = []  # names of entries of `territories`
+
+
+DEFAULT_OUTCOMES = {
+    "mission_locale": "Orienté·e vers la Mission Locale",
+    "france_travail": "Orienté·e vers France Travail",
+    "cej": "Contrat d'Engagement Jeune",
+    "e2c": "École de la 2e chance (E2C)",
+    "epide": "EPIDE",
+    "service_civique": "Service civique",
+    "formation": "Entrée en formation",
+    "emploi": "Emploi",
+    "logement": "Solution de logement",
+    "sante": "Orientation santé",
+    "sans_reponse": "Sans réponse",
+    "refus": "Refus de la personne",
+    "autre": "Autre",
+}
+DEFAULT_POSITIVE = [
+    "mission_locale",
+    "france_travail",
+    "cej",
+    "e2c",
+    "epide",
+    "service_civique",
+    "formation",
+    "emploi",
+    "logement",
+    "sante",
+]
+
+
+class Handoff(Section):
+    """The counsellors' queue: routing, outcomes, canned replies, SLA colours."""
+
+    default_team: str = "accueil"
+    # Outcome code -> label shown to counsellors. Codes are what analytics count.
+    outcomes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_OUTCOMES))
+    positive_outcomes: list[str] = Field(default_factory=lambda: list(DEFAULT_POSITIVE))
+    canned_replies: list[str] = []
+    # Minutes a ticket may wait unclaimed before it shows orange (half) then red (all of it).
+    sla_minutes: dict[str, int] = Field(default_factory=lambda: {"crisis": 15, "normal": 240})
+    # Bridge: what a counsellor's message looks like to the young person.
+    counsellor_prefix: str = "{name} (conseiller·e)"
+    # Team opening hours: the "normal" SLA counts working minutes only (crisis: real minutes).
+    opening_hours: dict[str, str] = Field(
+        default_factory=lambda: {"mon-fri": "09:00-12:30, 13:30-17:30"}
+    )
+    # The team is reminded when the SLA is breached; a manager is alerted at this multiple.
+    manager_alert_factor: float = Field(default=2.0, ge=1.0, le=20.0)
+    # The daily digest (dashboard + counsellors' group), local time.
+    digest_time: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+    @model_validator(mode="after")
+    def _check(self) -> Handoff:
+        unknown = [code for code in self.positive_outcomes if code not in self.outcomes]
+        if unknown:
+            raise ValueError(f"positive_outcomes names unknown outcomes: {', '.join(unknown)}")
+        for code in self.outcomes:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{1,31}", code):
+                raise ValueError(f"outcome code {code!r}: use lowercase letters, digits, _")
+        missing = {"crisis", "normal"} - set(self.sla_minutes)
+        if missing:
+            raise ValueError(f"sla_minutes needs a value for {', '.join(sorted(missing))}")
+        return self
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _duration(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class Nudges(Section):
+    """Follow-up nudges and reminders. Their wording lives in the domain responses."""
+
+    enabled: bool = True  # the app's scheduler runs the sweeps
+    sweep_every: Duration = timedelta(seconds=30)
+    batch_size: int = Field(default=100, ge=1, le=5000)
+    timezone: str = "Europe/Paris"
+    # Quiet hours: nothing is sent to a young person from `quiet_start` to `quiet_end` (local),
+    # nor on `quiet_days` and public holidays; a nudge waits for the next allowed time.
+    quiet_start: str = Field(default="21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    quiet_end: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    quiet_days: list[str] = ["sun"]
+    public_holidays: bool = True
+    cap_per_week: int = Field(default=3, ge=0, le=50)  # light nudges per person per 7 days
+    # 1. Triage abandoned part-way: delays after the last answer, then silence.
+    triage_abandoned: list[Duration] = [timedelta(hours=4), timedelta(days=2)]
+    # 2. Hand-off requested, not claimed in time: "c'est en cours" after this delay.
+    handoff_pending_notice: Duration = timedelta(days=2)
+    # 3. Counsellor wrote, young person silent: nudges after these delays, then unreachable.
+    youth_silent: list[Duration] = [timedelta(days=2), timedelta(days=7)]
+    unreachable_after: Duration = timedelta(days=3)  # after the last youth_silent nudge
+    # 5. Check-in this long after a positive outcome ("alors, ça a donné quoi ?").
+    outcome_checkin: Duration = timedelta(days=30)
+
+    @field_validator("quiet_days")
+    @classmethod
+    def _check_days(cls, value: list[str]) -> list[str]:
+        for day in value:
+            if day not in WEEKDAYS:
+                raise ValueError(f"{day!r} is not a day ({', '.join(WEEKDAYS)})")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone like Europe/Paris") from None
+        return value
+
+
+class Server(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = ""  # empty: http://<host>:<port>
+    auto_migrate: bool = True
+    simulator_enabled: bool = True
+
+
+TRIAGE_QUESTIONS = ("needs", "age", "location", "situation", "followed", "contact")
+
+
+class Triage(Section):
+    """The light triage: which questions are asked, in which order (wording: domain/triage.yml)."""
+
+    questions: list[str] = Field(default_factory=lambda: list(TRIAGE_QUESTIONS), min_length=1)
+
+    @field_validator("questions")
+    @classmethod
+    def _known_questions(cls, value: list[str]) -> list[str]:
+        unknown = [q for q in value if q not in TRIAGE_QUESTIONS]
+        if unknown:
+            raise ValueError(
+                f"unknown question(s) {unknown}; the questions are {', '.join(TRIAGE_QUESTIONS)}"
+            )
+        if len(set(value)) != len(value):
+            raise ValueError("a question is listed twice")
+        return value
+
+
+class Engine(Section):
+    """Where the local Rasa engine started by `maraude up` listens."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5005, ge=1, le=65535)
+    startup_timeout: float = Field(default=300, gt=0)
+    request_timeout: float = Field(default=30, gt=0)
+    # The engine's tracker store (must match endpoints.yml), used to erase a conversation on
+    # /oubli. Empty: the embedded SQLite file var/rasa-tracker.db.
+    tracker_store_url: str = ""
+    # How often the app looks in models/ for a newer model (`maraude train`) and loads it into
+    # the running engine; conversations in progress carry on. Empty: every 10s when the app's
+    # engine reads this project's models/ (`maraude up` without RASA_URL), never with
+    # RASA_URL; a duration: at that pace even with RASA_URL (the engine reads this same
+    # models/ folder); 0s: never.
+    model_watch_every: Duration | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    # Contract variables (DESIGN.md)
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str | None = None
+    counsellor_group_id: int | None = None
+    database_url: str | None = None
+    rasa_url: str | None = None
+
+    maraude_secret_key: SecretStr | None = None
+    organisation: Organisation
+    territories: list[Territory] = []
+    teams: list[Team] = Field(
+        default_factory=lambda: [Team(id="accueil", name="Accueil")], min_length=1
+    )
+    handoff: Handoff = Handoff()
+    nudges: Nudges = Nudges()
+    triage: Triage = Triage()
+    server: Server = Server()
+    engine: Engine = Engine()
+    project_root: Path = Path(".")
+    # Runtime files (SQLite databases, logs, generated secret), relative to the project root.
+    var_path: Path = Path("var")
+
+    @field_validator("telegram_bot_token", "maraude_secret_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value().strip()
+        if raw.lower() in PLACEHOLDERS:
+            raise ValueError("is a placeholder; put the token BotFather gave you, or unset it")
+        if not TOKEN_RE.match(raw):
+            raise ValueError(
+                "expected a BotFather token like 123456789:AAE… (digits, colon, 30+ chars)"
+            )
+        return SecretStr(raw)
+
+    @field_validator("maraude_secret_key")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value()
+        if raw.lower() in PLACEHOLDERS:
+            raise ValueError(
+                "is a placeholder; generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        if len(raw) < 32:
+            raise ValueError("must be at least 32 characters long")
+        return value
+
+    @field_validator("telegram_api_base_url", "rasa_url")
+    @classmethod
+    def _check_http_url(cls, value: str | None) -> str | None:
+        url = _http_url(value, "expected an http(s) URL such as http://127.0.0.1:5005")
+        return url.rstrip("/") if url else None
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        return _http_url(value, "expected the public https URL Telegram will POST updates to")
+
+    @field_validator("counsellor_group_id", mode="before")
+    @classmethod
+    def _check_group(cls, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                "expected a Telegram supergroup id, a negative number like -1001234567890"
+            ) from None
+        if number >= 0:
+            raise ValueError(
+                "expected a Telegram supergroup id, a negative number like -1001234567890"
+            )
+        return number
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "expected an SQLAlchemy URL, e.g. sqlite:///var/maraude.db or "
+                "postgresql+psycopg://user@127.0.0.1:5432/maraude"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_teams(self) -> Settings:
+        ids = [team.id for team in self.teams]
+        if len(set(ids)) != len(ids):
+            raise ValueError("teams: two teams have the same id")
+        if self.handoff.default_team not in ids:
+            raise ValueError(
+                f"handoff.default_team {self.handoff.default_team!r} is not one of the teams "
+                f"({', '.join(ids)})"
+            )
+        names = {territory.name for territory in self.territories}
+        for team in self.teams:
+            unknown = [name for name in team.territories if name not in names]
+            if unknown:
+                raise ValueError(
+                    f"team {team.id!r} names unknown territories: {', '.join(unknown)}"
+                )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the YAML file, which is passed as init kwargs by load_settings().
+        return env_settings, dotenv_settings, init_settings
+
+    # Derived values -----------------------------------------------------------------------
+    @property
+    def root(self) -> Path:
+        return self.project_root.resolve()
+
+    @property
+    def var_dir(self) -> Path:
+        return self.root / self.var_path
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'maraude.db'}"
+
+    @property
+    def public_url(self) -> str:
+        return (self.server.public_url or f"http://{self.server.host}:{self.server.port}").rstrip(
+            "/"
+        )
+
+    @property
+    def privacy_url(self) -> str:
+        return self.organisation.privacy_notice_url or f"{self.public_url}/confidentialite"
+
+    @property
+    def tracker_store_url(self) -> str:
+        return self.engine.tracker_store_url or f"sqlite:///{self.var_dir / 'rasa-tracker.db'}"
+
+    @property
+    def engine_url(self) -> str:
+        return self.rasa_url or f"http://{self.engine.host}:{self.engine.port}"
+
+    @cached_property
+    def secret_key(self) -> str:
+        """Secret used for pseudonymous ids and the webhook token.
+
+        Taken from MARAUDE_SECRET_KEY, else generated once and kept in var/secret_key,
+        so that `make run` works on a fresh machine and ids stay stable across restarts.
+        """
+        if self.maraude_secret_key is not None:
+            return self.maraude_secret_key.get_secret_value()
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key
+
+
+ENV_NAMES = {
+    "telegram_bot_token",
+    "telegram_api_base_url",
+    "telegram_webhook_url",
+    "counsellor_group_id",
+    "database_url",
+    "rasa_url",
+    "maraude_secret_key",
+    "var_path",
+}
+
+
+def _setting_name(loc: tuple[Any, ...], config_path: Path) -> str:
+    parts = [str(p) for p in loc]
+    if not parts:
+        return f"{config_path.name}"
+    if parts[0] in ENV_NAMES:
+        return parts[0].upper()
+    dotted = ".".join(parts)
+    env = "__".join(parts).upper()
+    return f"{dotted} in {config_path.name} (or {env})"
+
+
+def _describe(exc: ValidationError, config_path: Path) -> str:
+    lines = []
+    for error in exc.errors():
+        name = _setting_name(tuple(error["loc"]), config_path)
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "is required"
+        elif error["type"] == "extra_forbidden":
+            message = "is not a known setting (typo?)"
+        lines.append(f"  - {name}: {message}")
+    return "Invalid settings:\n" + "\n".join(lines)
+
+
+def load_settings(config_path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read maraude.yml (or $MARAUDE_CONFIG) and the environment, validate, return Settings."""
+    path = Path(config_path or os.environ.get(CONFIG_ENV) or "maraude.yml")
+    if not path.is_file():
+        raise SettingsError(
+            f"Settings file not found: {path} (set {CONFIG_ENV} or run from the project folder)"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path} must be a mapping of settings at the top level")
+    data.setdefault("project_root", str(path.resolve().parent))
+    try:
+        return Settings(_env_file=path.resolve().parent / ".env", **data)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, path)) from None

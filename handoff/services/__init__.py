@@ -1,1 +1,0 @@
-"""Services own every database write; callers never see a session."""
