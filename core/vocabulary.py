@@ -1,0 +1,72 @@
+"""Shared words of the app, defined once: what the triage stores, the labels counsellors and
+managers read, limits every side relies on, the default time zone, durations in French.
+
+Standard library only. The intents' own names are in core/intents.py.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.intents import NEED_LABELS
+
+# The default time zone of the service (`nudges.timezone` in maraude.yml overrides it; code that
+# shows or schedules local times takes the setting, never this constant directly).
+DEFAULT_TIMEZONE = "Europe/Paris"
+
+# What the triage stores for a question the young person skipped.
+SKIPPED = "passé"
+# The needs a young person can name, in the words the triage stores (skipped excluded).
+NEEDS = tuple(NEED_LABELS.values())
+
+# Ticket ids are INTEGER columns on every backend: a larger id in a URL or a command is refused
+# before it reaches the database.
+MAX_TICKET_ID = 2**31 - 1
+
+# Crisis kinds as stored on tickets and signals ("suicide"), and as intents ("crisis_suicide").
+CRISIS_KIND_LABELS = {
+    "suicide": "idées suicidaires",
+    "violence": "violences",
+    "shelter": "sans endroit où dormir",
+}
+
+
+def crisis_label(kind: str | None) -> str:
+    """The French label of a crisis kind, whether given as a kind or as its intent."""
+    if not kind:
+        return ""
+    kind = kind.removeprefix("crisis_")
+    return CRISIS_KIND_LABELS.get(kind, kind)
+
+
+# Where a hand-off request came from.
+SOURCE_LABELS = {
+    "triage": "après le questionnaire",
+    "ask_human": "demande directe",
+    "crisis": "message de crise",
+    "fallback": "le robot n'a pas su répondre",
+}
+# Through what a counsellor acted on a ticket: as a noun (event lists) and as a phrase
+# ("pris en charge sur Telegram").
+VIA_LABELS = {
+    "web": "tableau de bord",
+    "api": "API",
+    "telegram": "Telegram",
+    "bot": "robot",
+    "system": "système",
+}
+VIA_PHRASES = {"telegram": "sur Telegram", "web": "sur le tableau de bord", "api": "par l'API"}
+# Who wrote, when it was not the young person themselves.
+WRITER_LABELS = {"parent": "un parent", "proche": "un proche"}
+
+
+def duration_fr(delta: timedelta) -> str:
+    """12 min, 3 h 05, 2 j 4 h (French, for counsellors and managers)."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, mins = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {mins:02d}" if mins else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} j {hours} h" if hours else f"{days} j"
