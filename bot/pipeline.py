@@ -5,8 +5,10 @@ returned `Reply` objects; identity, consent-aware logging, the engine call and t
 engine-down fallback all live here, so every channel behaves the same.
 
 While a counsellor holds the person's ticket, what the person writes goes to the counsellor
-(through the hand-off desk) instead of the engine; a crisis message still gets the helplines
-at once and escalates the ticket. Commands keep working (/stop, /oubli, /start).
+(through the relay: the hand-off desk, plugged in by the composition root) instead of the
+engine; a crisis message still gets the helplines at once and escalates the ticket. Commands
+keep working (/stop, /oubli, /start). The channels do not import the counsellors' side: the
+pipeline declares what it needs of it (`CounsellorRelay`, `ExchangeObserver`).
 """
 
 from __future__ import annotations
@@ -14,20 +16,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from actions.privacy import ERASE_SIGNAL
 from bot.engine_client import EngineClient, EngineUnavailable
 from bot.messages import Reply, replies_from_engine
 from bot.texts import AppTexts
 from core.erasure import ErasureService
-from core.models import Channel, Direction, Origin, Urgency
+from core.models import Channel, Direction, Origin
 from core.people import LoggedMessage, PeopleService, PersonRef
 from core.turns import TurnInfo
-from handoff.desk import HandoffDesk
-from handoff.requests import CrisisSignal, HandoffService, TriageSummary
-from handoff.tickets import TicketView
+from core.vocabulary import ERASE_SIGNAL
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,32 @@ class Exchange:
     replies: list[Reply]
 
 
+class RelayedTicket(Protocol):
+    """The ticket through which a counsellor talks with the young person."""
+
+    @property
+    def assignee_name(self) -> str | None: ...
+
+
+class CounsellorRelay(Protocol):
+    """What the pipeline needs of the counsellors' side (the hand-off desk implements it)."""
+
+    async def relaying_ticket(self, person_id: int) -> Any:
+        """The person's ticket held by a counsellor (a `RelayedTicket`), or None."""
+
+    async def youth_message(self, ticket: Any, text: str) -> object:
+        """Pass the young person's message to the counsellor who holds `ticket`."""
+
+    async def bot_said(self, ticket: Any, texts: list[str]) -> None:
+        """Record (and show the counsellor) what the bot itself told the person."""
+
+    async def raise_crisis(self, pseudo_id: str, text: str, kind: str, *, reason: str) -> object:
+        """An urgent hand-off raised by the app's own crisis check."""
+
+    async def forget(self, pseudo_id: str, erase: Callable[[str], object]) -> None:
+        """Erase the person (`erase`), then drop what the counsellors' side showed of them."""
+
+
 class ExchangeObserver(Protocol):
     """Told about every exchange with the engine (manager studio: NLU turns, variants seen)."""
 
@@ -73,16 +99,14 @@ class ConversationPipeline:
         engine: EngineClient,
         texts: AppTexts,
         erasure: ErasureService,
-        handoff: HandoffService,
-        desk: HandoffDesk | None = None,
+        relay: CounsellorRelay,
         observers: list[ExchangeObserver] | None = None,
     ) -> None:
         self.people = people
         self.engine = engine
         self.texts = texts
         self.erasure = erasure
-        self.handoff = handoff
-        self.desk = desk
+        self.relay = relay
         self.observers: list[ExchangeObserver] = list(observers or [])
 
     def add_observer(self, observer: ExchangeObserver) -> None:
@@ -123,22 +147,20 @@ class ConversationPipeline:
             return await self._relay(person, ticket, title or payload)
         return await self._exchange(channel, person, payload, shown=title or payload, typed=False)
 
-    async def _relaying(self, person: PersonRef) -> TicketView | None:
+    async def _relaying(self, person: PersonRef) -> RelayedTicket | None:
         """The ticket through which a counsellor is talking with this person, if any."""
-        if self.desk is None:
-            return None
-        return await self.desk.relaying_ticket(person.id)
+        ticket: RelayedTicket | None = await self.relay.relaying_ticket(person.id)
+        return ticket
 
-    async def _relay(self, person: PersonRef, ticket: TicketView, text: str) -> list[Reply]:
+    async def _relay(self, person: PersonRef, ticket: RelayedTicket, text: str) -> list[Reply]:
         """Pass the message to the counsellor; a crisis still gets the helplines at once."""
-        assert self.desk is not None
         kinds = self.texts.crisis_kinds(text)
         replies = [Reply(kind.text) for kind in kinds]
-        await self.desk.youth_message(ticket, text)
+        await self.relay.youth_message(ticket, text)
         if kinds:
             await self._urgent(person.pseudo_id, text, kinds[0].name, reason="pattern")
         if replies:
-            await self.desk.bot_said(ticket, [r.text for r in replies])
+            await self.relay.bot_said(ticket, [r.text for r in replies])
         return replies
 
     async def _exchange(
@@ -163,10 +185,7 @@ class ConversationPipeline:
             await self._urgent(person.pseudo_id, shown, kinds[0].name, reason="app_check")
         if any(item.get("custom") == ERASE_SIGNAL for item in items):
             # The engine has saved this turn: now erase it with everything else, log nothing.
-            if self.desk is not None:
-                await self.desk.forget(person.pseudo_id, self.erasure.erase)
-            else:
-                await asyncio.to_thread(self.erasure.erase, person.pseudo_id)
+            await self.relay.forget(person.pseudo_id, self.erasure.erase)
             return replies
         logged = [LoggedMessage(Direction.incoming, Origin.youth, shown)] + [
             LoggedMessage(Direction.outgoing, Origin.bot, r.text) for r in replies
@@ -197,19 +216,7 @@ class ConversationPipeline:
         """An urgent ticket raised by the app's own crisis check (`reason`: "pattern" while a
         counsellor holds the conversation, "app_check" when the engine is down); the message
         that raised it goes on the ticket, even without consent (vital interest)."""
-        trigger = text[:MAX_TRIGGER]
         try:
-            ref = await asyncio.to_thread(
-                self.handoff.request,
-                pseudo_id,
-                TriageSummary(excerpt=trigger),
-                source="crisis",
-                urgency=Urgency.crisis,
-                crisis_kind=kind,
-                signal=CrisisSignal(text=trigger, tier="high", reason=reason, kind=kind),
-            )
+            await self.relay.raise_crisis(pseudo_id, text[:MAX_TRIGGER], kind, reason=reason)
         except Exception:  # the helplines go out even when the ticket cannot be stored
             log.exception("urgent ticket for %s not stored", pseudo_id)
-            return
-        if self.desk is not None:
-            await self.desk.ticket_changed(ref.ticket_id, ref.change)

@@ -1,8 +1,8 @@
 """The French names of the engine's intents, for every page managers read (results, the
 misunderstood inbox, crisis signals): defined once here. Standard library only.
 
-`NEED_LABELS` are the words the triage stores for each need (actions/triage_parsing.py
-`NEEDS` holds the same table: tests/test_insights.py checks they stay equal).
+`NEED_LABELS` are the words the triage stores for each need (core/vocabulary.py `NEEDS` lists
+them; the triage's parsers read this table).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -25,8 +26,6 @@ from core.models import (
     YoungPerson,
 )
 from core.text import storable
-from handoff.signals import forget_signal_texts
-from studio.insights import forget_turn_texts
 
 # The privacy notice the consent answers (web/templates/privacy.html, docs/privacy.md):
 # 2026-12 adds the trigger message kept for an urgent hand-off without consent (vital interest).
@@ -66,11 +65,24 @@ def _ref(person: YoungPerson) -> PersonRef:
     )
 
 
+# Told, inside the transaction that records a refused consent, to drop what it kept of the
+# person's words (the NLU turns' texts, the flagged messages): the packages that keep texts
+# register here (maraude/app.py), so the core never imports them.
+ConsentRefusedHook = Callable[[Session, int], object]
+
+
 class PeopleService:
-    def __init__(self, db: Database, secret: str, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        secret: str,
+        clock: Clock | None = None,
+        on_consent_refused: Sequence[ConsentRefusedHook] = (),
+    ) -> None:
         self._db = db
         self._secret = secret
         self._clock = clock or SystemClock()
+        self._on_consent_refused = tuple(on_consent_refused)
 
     def identify(self, channel: Channel, channel_user_id: str) -> PersonRef:
         """Find or create the person behind a channel address; touch last_seen_at."""
@@ -122,9 +134,10 @@ class PeopleService:
             if not granted:
                 for message in list(person.messages):
                     session.delete(message)
-                forget_turn_texts(session, person.id)  # the NLU turns' texts go too
-                # and the flagged messages (an urgent hand-off's stays: vital interest)
-                forget_signal_texts(session, person.id)
+                # the NLU turns' texts go too, and the flagged messages (an urgent hand-off's
+                # stays: vital interest)
+                for forget in self._on_consent_refused:
+                    forget(session, person.id)
             return _ref(person)
 
     def record_milestone(self, pseudo_id: str, kind: Milestone) -> bool:

@@ -35,7 +35,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from nudges.calendar import parse_duration
+from core.calendar import parse_duration
+from core.vocabulary import DEFAULT_TIMEZONE
 
 CONFIG_ENV = "MARAUDE_CONFIG"
 PLACEHOLDERS = {"change-me", "changeme", "changethis", "xxx", "todo", "your-token-here"}
@@ -193,7 +194,7 @@ class Nudges(Section):
     enabled: bool = True  # the app's scheduler runs the sweeps
     sweep_every: Duration = timedelta(seconds=30)
     batch_size: int = Field(default=100, ge=1, le=5000)
-    timezone: str = "Europe/Paris"
+    timezone: str = DEFAULT_TIMEZONE
     # Quiet hours: nothing is sent to a young person from `quiet_start` to `quiet_end` (local),
     # nor on `quiet_days` and public holidays; a nudge waits for the next allowed time.
     quiet_start: str = Field(default="21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")

@@ -70,3 +70,8 @@ def duration_fr(delta: timedelta) -> str:
         return f"{hours} h {mins:02d}" if mins else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} j {hours} h" if hours else f"{days} j"
+
+
+# The custom message the erasure action sends (actions/privacy.py) and the conversation
+# pipeline acts on (bot/pipeline.py): erase the person once the engine has saved the turn.
+ERASE_SIGNAL = {"maraude": "erase"}

@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.vocabulary import DEFAULT_TIMEZONE
+
 __all__ = [
     "OpeningHours",
     "QuietHours",
@@ -28,7 +30,7 @@ __all__ = [
     "parse_duration",
 ]
 
-_PARIS = ZoneInfo("Europe/Paris")
+_DEFAULT_TZ = ZoneInfo(DEFAULT_TIMEZONE)
 _ONE_DAY = timedelta(days=1)
 _MIDNIGHT = time(0, 0)
 # next_allowed gives up after this many days without an allowed instant (only reachable with
@@ -210,7 +212,7 @@ class QuietHours:
     public holidays if `public_holidays`, and on `extra_days_off`.
     """
 
-    tz: ZoneInfo = _PARIS
+    tz: ZoneInfo = _DEFAULT_TZ
     start: time = time(21, 0)
     end: time = time(9, 0)
     quiet_weekdays: frozenset[int] = frozenset({6})
@@ -330,7 +332,7 @@ class OpeningHours:
     """
 
     weekly: tuple[_Ranges, ...]
-    tz: ZoneInfo = _PARIS
+    tz: ZoneInfo = _DEFAULT_TZ
     public_holidays: bool = True
 
     def __post_init__(self) -> None:
@@ -362,7 +364,7 @@ class OpeningHours:
 
     @classmethod
     def parse(
-        cls, spec: Mapping[str, str], tz: str = "Europe/Paris", public_holidays: bool = True
+        cls, spec: Mapping[str, str], tz: str = DEFAULT_TIMEZONE, public_holidays: bool = True
     ) -> OpeningHours:
         """Build from settings: {"mon-fri": "09:00-12:30, 13:30-17:30", "sat": "10:00-12:00"}.
 
