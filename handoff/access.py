@@ -1,14 +1,14 @@
-"""Need to know: which tickets' content a dashboard or API user may read.
+"""Need to know as a query condition: which tickets' content a dashboard or API user may read.
 
-One rule (the design brief's safety rules; docs/handoff.md "Finding a ticket, and need to
-know"), used by the search, the queue's request excerpt, the REST list and the person's other
-tickets on a ticket page:
+The rule is the permission policy's `read` (handoff/permissions.py; docs/handoff.md "Finding a
+ticket, and need to know"), used by the search, the queue's request excerpt, the REST list and
+the person's other tickets on a ticket page:
 - managers and admins see every ticket;
 - a counsellor sees the tickets of their own team and the ones they hold (assignee), whatever
   the team; a counsellor without a team sees only the ones they hold.
 
-`may_see` checks a ticket already read; `visible` is the same rule as a SQLAlchemy condition
-on `Ticket`, for queries (None: no restriction).
+`may_see` (handoff/permissions.py) checks a ticket already read; `visible` is the same rule as
+a SQLAlchemy condition on `Ticket`, for queries (None: no restriction).
 """
 
 from __future__ import annotations
@@ -17,14 +17,9 @@ from sqlalchemy import ColumnElement, or_
 
 from core.models import Ticket
 from handoff.accounts import CounsellorRef
+from handoff.permissions import may_see
 
-
-def may_see(viewer: CounsellorRef, team: str | None, assignee_id: int | None) -> bool:
-    if viewer.can_manage:
-        return True
-    if assignee_id is not None and assignee_id == viewer.id:
-        return True
-    return viewer.team is not None and team == viewer.team
+__all__ = ["may_see", "visible"]
 
 
 def visible(viewer: CounsellorRef) -> ColumnElement[bool] | None:

@@ -9,8 +9,9 @@ a "fausse alerte" marker, its text only if the young person consented (otherwise
 shows the item without text, and why). Without consent the message is no longer kept on the
 ticket either: the vital interest that justified keeping it is over.
 
-Who may: as for closing a ticket. The counsellor who holds it, or a manager (a manager may
-also mark an unclaimed ticket). A later real crisis escalates the ticket again as usual.
+Who may (handoff/permissions.py): as for closing a ticket. The counsellor who holds it, or a
+manager (a manager may also mark an unclaimed ticket). A later real crisis escalates the
+ticket again as usual.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from sqlalchemy.orm import Session
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.models import (
-    OPEN_STATUSES,
     ConsentStatus,
     Counsellor,
     CrisisSignalRecord,
@@ -33,20 +33,19 @@ from core.models import (
     SignalOrigin,
     Ticket,
     TicketEvent,
-    TicketStatus,
     Urgency,
 )
 from core.text import storable
 from handoff.accounts import CounsellorRef
+from handoff.permissions import Action
 from handoff.signals import NORMAL_SEVERITY, SignalView, normal_kind, view_of
 from handoff.tickets import (
-    TicketConflict,
-    TicketForbidden,
     TicketInvalid,
     TicketNotFound,
     TicketView,
-    _view,
     priority_of,
+    require,
+    ticket_view,
 )
 
 MAX_REASON = 500
@@ -89,7 +88,7 @@ class AlarmService:
             ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
             if ticket is None:
                 raise TicketNotFound(f"Ticket #{ticket_id} introuvable.")
-            self._check(ticket, actor)
+            require(actor, ticket, Action.false_alarm)
             ticket.urgency = Urgency.normal
             ticket.priority = priority_of(Urgency.normal)
             ticket.severity = NORMAL_SEVERITY
@@ -122,23 +121,7 @@ class AlarmService:
             )
             session.flush()
             session.refresh(ticket)
-            return _view(ticket)
-
-    @staticmethod
-    def _check(ticket: Ticket, actor: CounsellorRef) -> None:
-        if ticket.status not in OPEN_STATUSES:
-            raise TicketConflict(f"Le ticket #{ticket.id} est déjà clôturé.")
-        if ticket.urgency != Urgency.crisis:
-            raise TicketConflict(
-                f"Le ticket #{ticket.id} n'est pas (ou plus) en urgence : "
-                "rien à marquer comme fausse alerte."
-            )
-        if actor.can_manage:
-            return
-        if ticket.status == TicketStatus.new:
-            raise TicketConflict("Prends le ticket avant de le marquer comme fausse alerte.")
-        if ticket.assignee_id != actor.id:
-            raise TicketForbidden("Ce ticket est suivi par un·e collègue.")
+            return ticket_view(ticket)
 
     @staticmethod
     def _mark_signals(

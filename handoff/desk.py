@@ -1,9 +1,12 @@
 """The hand-off desk: what happens around a ticket operation, for every entry point.
 
-The dashboard, the REST API and the Telegram counsellors' bridge all call the desk, never
-the ticket service directly for writes: the desk runs the service (one short transaction,
-off the event loop), then tells the young person what they need to know (through the
-channel they wrote from) and tells listeners (the bridge) so that every view stays in sync.
+Every ticket write goes through the desk: the dashboard, the REST API and the Telegram
+counsellors' bridge (counsellor operations), the conversation pipeline and the actions
+(hand-off requests, crisis flags, messages relayed during a hand-off), the follow-up rules and
+the sweeper (reminders, check-ins, tickets closed as unreachable). The desk runs the service
+(one short transaction, off the event loop), then tells the young person what they need to
+know (through the channel they wrote from) and tells listeners (the bridge, the follow-up
+rules) so that every view stays in sync: no entry point can forget to.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from core.models import Channel
+from core.models import Channel, Urgency
 from core.text import storable
 from handoff.accounts import CounsellorRef
 from handoff.alarms import AlarmService
+from handoff.requests import CrisisSignal, HandoffService, RequestRef, TriageSummary
 from handoff.tickets import (
     MAX_TEXT,
     Delivery,
@@ -53,11 +57,16 @@ class DeskTexts:
 
 class HandoffDesk:
     def __init__(
-        self, tickets: TicketService, texts: DeskTexts, alarms: AlarmService | None = None
+        self,
+        tickets: TicketService,
+        texts: DeskTexts,
+        alarms: AlarmService | None = None,
+        requests: HandoffService | None = None,
     ) -> None:
         self.tickets = tickets
         self.texts = texts
         self.alarms = alarms  # false alarms and crisis signals (None: not wired, e.g. tests)
+        self.requests = requests  # hand-off requests (None: not wired, e.g. tests)
         self._senders: dict[str, Sender] = {}
         self._listeners: list[TicketListener] = []
 
@@ -191,8 +200,70 @@ class HandoffDesk:
         view = await asyncio.to_thread(self.tickets.get, ticket.id)
         await self._notify("bot_message", view, None, texts=texts)
 
+    async def request(self, pseudo_id: str, summary: TriageSummary, **options: Any) -> RequestRef:
+        """A hand-off request (triage, "parler à quelqu'un", crisis): the request and its
+        ticket are stored (`HandoffService.request`, same options), then listeners hear that
+        the ticket was created, escalated or updated."""
+        if self.requests is None:
+            raise RuntimeError("the desk has no hand-off request service")
+        requests = self.requests
+        ref = await asyncio.to_thread(lambda: requests.request(pseudo_id, summary, **options))
+        await self.ticket_changed(ref.ticket_id, ref.change)
+        return ref
+
+    async def raise_crisis(
+        self, pseudo_id: str, text: str, kind: str, *, reason: str
+    ) -> RequestRef:
+        """An urgent hand-off raised by the app's own crisis check (the conversation pipeline:
+        `reason` "pattern" during a hand-off, "app_check" when the engine is down): the message
+        that raised it goes on the ticket, even without consent (vital interest)."""
+        return await self.request(
+            pseudo_id,
+            TriageSummary(excerpt=text),
+            source="crisis",
+            urgency=Urgency.crisis,
+            crisis_kind=kind,
+            signal=CrisisSignal(text=text, tier="high", reason=reason, kind=kind),
+        )
+
+    async def flag(self, pseudo_id: str, signal: CrisisSignal) -> None:
+        """A worrying message the young person then said was fine (`HandoffService.flag`):
+        kept on their open ticket or the next one; no ticket changes state, nobody is told."""
+        if self.requests is None:
+            raise RuntimeError("the desk has no hand-off request service")
+        await asyncio.to_thread(self.requests.flag, pseudo_id, signal)
+
+    async def reminder(self, ticket_id: int, text: str) -> NoteView:
+        """A scheduled reminder for the counsellors of a ticket: a note without author on the
+        ticket (the dashboard shows it), and listeners post it (the bridge, in the topic)."""
+        note = await asyncio.to_thread(self.tickets.system_note, ticket_id, text)
+        view = await asyncio.to_thread(self.tickets.get, ticket_id)
+        await self._notify("reminder", view, None, via="system", text=note.text)
+        return note
+
+    async def follow_up_sent(self, ticket_id: int, text: str) -> None:
+        """A counsellor's scheduled message was sent to the young person: it goes in the
+        ticket's transcript."""
+        await asyncio.to_thread(self.tickets.log_bot_message, ticket_id, text)
+        view = await asyncio.to_thread(self.tickets.get, ticket_id)
+        await self._notify("follow_up_sent", view, None, text=text)
+
+    async def close_unreachable(self, ticket_id: int) -> TicketView:
+        """The young person could not be reached: the ticket is closed (`system`)."""
+        view = await asyncio.to_thread(self.tickets.close_unreachable, ticket_id)
+        await self._notify("closed_unreachable", view, None)
+        return view
+
+    async def record_checkin(self, pseudo_id: str, answer: str) -> TicketView | None:
+        """The young person's answer to the check-in after a positive outcome, on their latest
+        resolved ticket (None if they have none)."""
+        view = await asyncio.to_thread(self.tickets.record_checkin, pseudo_id, answer)
+        if view is not None:
+            await self._notify("checkin_answered", view, None, answer=answer)
+        return view
+
     async def ticket_changed(self, ticket_id: int, kind: str = "created") -> None:
-        """A ticket was opened or escalated outside the desk (triage action, crisis)."""
+        """Tell listeners that a ticket was opened, escalated or updated (after `request`)."""
         view = await asyncio.to_thread(self.tickets.get, ticket_id)
         await self._notify(kind, view, None)
 

@@ -1,6 +1,6 @@
 """A young person's other tickets, for the ticket page: what was asked and done before.
 
-Need to know (handoff/access.py) applies to each ticket on its own: a counsellor
+Need to know (handoff/permissions.py) applies to each ticket on its own: a counsellor
 who may not see one of them (another team's, not held by them) learns only that it exists
 (its reference), never its dates, status, outcome, counsellor, needs or notes; they can ask a
 manager, who sees everything.
@@ -15,12 +15,12 @@ from sqlalchemy import select
 
 from core.db import Database
 from core.models import Counsellor, Ticket, TicketNote, TicketStatus
+from core.vocabulary import SKIPPED
 from handoff.access import may_see
 from handoff.accounts import CounsellorRef
 from handoff.tickets import STATUS_LABELS, NoteView, TicketNotFound
 
 MAX_OTHERS = 20  # other tickets shown, the most recent first
-SKIPPED = "passé"
 
 
 @dataclass(frozen=True)

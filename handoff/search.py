@@ -26,18 +26,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, cast, func, or_, select
 
 from core.db import Database
-from core.intents import NEED_LABELS
 from core.models import HandoffRequest, Ticket
 from core.settings import Settings
 from core.text import fold
+from core.vocabulary import MAX_TICKET_ID, NEEDS
 from handoff.access import visible
 from handoff.accounts import CounsellorRef
-from handoff.tickets import TicketView, _view
+from handoff.tickets import TicketView, ticket_view
 
 MAX_QUERY = 100  # characters typed
 MIN_WORDS = 2  # characters, for a place or a need
 MIN_FOLDED = 3  # letters and digits, to look for a commune or a need by its folded name
-MAX_TICKET_ID = 2**31 - 1
 RESULTS = 50
 LIKE_ESCAPE = "!"
 KINDS = {
@@ -205,7 +204,7 @@ class TicketSearch:
             if not chosen:
                 return []
             tickets = session.scalars(select(Ticket).where(Ticket.id.in_(chosen)))
-            by_id = {t.id: _view(t) for t in tickets}
+            by_id = {t.id: ticket_view(t) for t in tickets}
             return [Hit(by_id[i], tuple(found[i])) for i in chosen if i in by_id]
 
     def _criteria(self, query: Search) -> list[tuple[str, ColumnElement[bool]]]:
@@ -250,7 +249,7 @@ def _known_needs(text: str) -> list[str]:
     folded = fold(text)
     if len(folded) < MIN_FOLDED:
         return []
-    return [label for label in NEED_LABELS.values() if folded in fold(label)]
+    return [label for label in NEEDS if folded in fold(label)]
 
 
 def _requested(condition: ColumnElement[bool]) -> ColumnElement[bool]:

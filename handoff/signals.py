@@ -1,8 +1,8 @@
 """Crisis signals: what made the bot think a young person may be in danger.
 
-The conversation side (actions/triage.py, bot/pipeline.py) describes each worrying message
-as a `CrisisSignal` and hands it over with `HandoffService.request(..., signal=...)` (an urgent
-or normal hand-off) or `HandoffService.flag(pseudo_id, signal)` (a medium-tier message the
+The conversation side (actions/crisis.py, bot/pipeline.py) describes each worrying message
+as a `CrisisSignal` and hands it over through the desk: `HandoffDesk.request(..., signal=...)`
+(an urgent or normal hand-off) or `HandoffDesk.flag(pseudo_id, signal)` (a medium-tier message the
 young person then said was fine: no ticket, no priority change). The signal is stored in
 `crisis_signal`, on the person's ticket (a flag without a ticket waits for the next one), so
 counsellors see why a ticket is urgent even when nothing else of the conversation is kept:

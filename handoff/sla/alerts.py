@@ -1,4 +1,4 @@
-"""Scheduled SLA checks and the daily digest (jobs of nudges/sweeper.py).
+"""Scheduled SLA checks and the daily digest (jobs wired in maraude/jobs.py).
 
 - `check_sla(services)` (every minute): for each unclaimed ticket past its SLA, once per
   ticket, the team is reminded in the ticket's forum topic of the counsellors' group (and the
@@ -17,40 +17,62 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
-from typing import Any
+from typing import Protocol
 
 from core.clock import Clock
+from core.db import Database
 from core.models import EventKind, Urgency
-from handoff.accounts import CounsellorRef
-from handoff.sla.policy import Digest, SlaAlert, SlaService, duration_fr, waited_fr
+from core.settings import Settings
+from core.vocabulary import duration_fr
+from handoff.accounts import AccountService, CounsellorRef
+from handoff.sla.digest import digest_text
+from handoff.sla.policy import waited_fr
+from handoff.sla.service import SlaAlert, SlaService
 
 log = logging.getLogger(__name__)
 
-MAX_DIGEST_LINES = 30  # per section in the Telegram message; the page shows everything
-SYNTHESE_PATH = "/tableau/synthese"
+
+class Announcer(Protocol):
+    """Where the alerts are posted: the counsellors' Telegram group (handoff/bridge/)."""
+
+    async def notify(self, ticket_id: int, text: str) -> bool: ...
+
+    async def announce(self, text: str) -> None: ...
 
 
-def sla_service(services: Any, clock: Clock | None = None) -> SlaService:
-    """The app's SlaService (`services.sla` if the composition root made one)."""
-    existing: SlaService | None = getattr(services, "sla", None)
-    if existing is not None and clock is None:
-        return existing
-    return SlaService(services.db, services.settings, clock or _TicketClock(services))
+class RunOnce(Protocol):
+    """Claims a once-only run (the digest of a day) among the app's workers."""
+
+    def run_once(self, kind: str, key: str, worker: str) -> bool: ...
 
 
-class _TicketClock:
-    """The app's clock, as the ticket service sees it (create_app(clock=...))."""
+class SlaHost(Protocol):
+    """What the SLA jobs need of the app's services (maraude/services.py `Services`)."""
 
-    def __init__(self, services: Any) -> None:
-        self._tickets = services.tickets
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def sla(self) -> SlaService: ...
+    @property
+    def accounts(self) -> AccountService: ...
+    @property
+    def bridge(self) -> Announcer | None: ...
+    @property
+    def followups(self) -> RunOnce | None: ...
+    @property
+    def worker_id(self) -> str: ...
 
-    def now(self) -> datetime:
-        now: datetime = self._tickets.now()
-        return now
+
+def sla_service(services: SlaHost, clock: Clock | None = None) -> SlaService:
+    """The app's SlaService, or one on another clock (tests, a digest for another day)."""
+    if clock is None:
+        return services.sla
+    return SlaService(services.db, services.settings, clock)
 
 
-def ticket_url(services: Any, ticket_id: int) -> str:
+def ticket_url(services: SlaHost, ticket_id: int) -> str:
     return f"{services.settings.public_url}/tableau/tickets/{ticket_id}"
 
 
@@ -92,12 +114,12 @@ def _factor(alert: SlaAlert) -> str:
     return f"{int(ratio)}" if ratio >= 1 else "1"
 
 
-async def check_sla(services: Any, *, clock: Clock | None = None) -> None:
+async def check_sla(services: SlaHost, *, clock: Clock | None = None) -> None:
     """Remind the team of late tickets, then alert a manager: each once per ticket."""
     await run_sla_check(services, clock=clock)
 
 
-async def run_sla_check(services: Any, *, clock: Clock | None = None) -> list[SlaAlert]:
+async def run_sla_check(services: SlaHost, *, clock: Clock | None = None) -> list[SlaAlert]:
     """`check_sla`, returning the alerts this call recorded (and tried to send)."""
     sla = sla_service(services, clock)
     alerts = await asyncio.to_thread(sla.record_due)
@@ -109,7 +131,7 @@ async def run_sla_check(services: Any, *, clock: Clock | None = None) -> list[Sl
         ticket = alert.ticket
         url = ticket_url(services, ticket.id)
         log.info("ticket %s: %s", ticket.id, alert.kind)
-        bridge = getattr(services, "bridge", None)
+        bridge = services.bridge
         if bridge is None:
             continue  # the dashboard shows it (red badge, synthesis page)
         try:
@@ -127,87 +149,17 @@ async def run_sla_check(services: Any, *, clock: Clock | None = None) -> list[Sl
     return alerts
 
 
-# Digest ------------------------------------------------------------------------------------
-def _local(moment: Any, tz: Any, fmt: str) -> str:
-    return str(moment.astimezone(tz).strftime(fmt))
-
-
-def digest_text(digest: Digest, base_url: str, tz: Any) -> str:
-    """The digest as a Telegram message (plain text, French)."""
-    day = digest.day.strftime("%d/%m/%Y")
-    lines = [f"☀️ Synthèse du {day}"]
-
-    def link(ticket_id: int) -> str:
-        return f"{base_url}/tableau/tickets/{ticket_id}"
-
-    lines.append("")
-    if digest.unclaimed:
-        lines.append(f"📥 Tickets non pris en charge ({digest.unclaimed_count}) :")
-        for team in digest.unclaimed:
-            lines.append(f"• {team.team_name} ({len(team.tickets)})")
-            for item in team.tickets[:MAX_DIGEST_LINES]:
-                ticket = item.ticket
-                mark = "🔴 urgence, " if ticket.urgency == Urgency.crisis else ""
-                late = " ⚠️ délai dépassé" if item.status.breached else ""
-                needs = f", {', '.join(item.needs)}" if item.needs else ""
-                lines.append(
-                    f"  {ticket.reference} ({mark}depuis le "
-                    f"{_local(ticket.created_at, tz, '%d/%m %H:%M')}, "
-                    f"{item.waited}{needs}){late} {link(ticket.id)}"
-                )
-            if len(team.tickets) > MAX_DIGEST_LINES:
-                lines.append(f"  … et {len(team.tickets) - MAX_DIGEST_LINES} autres")
-    else:
-        lines.append("📥 Aucun ticket en attente de prise en charge.")
-
-    lines.append("")
-    if digest.breaches:
-        lines.append(f"⏰ Délais dépassés ces dernières 24 h ({len(digest.breaches)}) :")
-        for breach in digest.breaches[:MAX_DIGEST_LINES]:
-            state = (
-                "toujours en attente"
-                if breach.still_waiting
-                else f"pris par {breach.assignee_name}"
-                if breach.assignee_name
-                else "traité"
-            )
-            manager = ", responsable alerté·e" if breach.manager_alerted_at else ""
-            lines.append(
-                f"• #{breach.ticket_id} ({breach.team_name}) : {state}{manager} "
-                f"{link(breach.ticket_id)}"
-            )
-    else:
-        lines.append("⏰ Aucun délai dépassé ces dernières 24 h.")
-
-    lines.append("")
-    if digest.follow_ups:
-        lines.append(f"📅 Relances prévues aujourd'hui ({len(digest.follow_ups)}) :")
-        for follow in digest.follow_ups[:MAX_DIGEST_LINES]:
-            who = f", suivi par {follow.assignee_name}" if follow.assignee_name else ""
-            lines.append(
-                f"• #{follow.ticket_id} à {_local(follow.due_at, tz, '%H:%M')} "
-                f"({follow.team_name}{who}) {link(follow.ticket_id)}"
-            )
-    else:
-        lines.append("📅 Aucune relance prévue aujourd'hui.")
-    lines.append("")
-    lines.append(f"Tout le détail : {base_url}{SYNTHESE_PATH}")
-    return "\n".join(lines)
-
-
-async def send_digest(services: Any, *, clock: Clock | None = None) -> None:
+async def send_digest(services: SlaHost, *, clock: Clock | None = None) -> None:
     """Post the daily digest in the counsellors' group (general topic), if configured."""
     sla = sla_service(services, clock)
     digest = await asyncio.to_thread(sla.digest)
-    bridge = getattr(services, "bridge", None)
+    bridge = services.bridge
     if bridge is None:
         log.info("daily digest: no counsellors' group, dashboard only")
         return
-    followups = getattr(services, "followups", None)
-    sweeper = getattr(services, "sweeper", None)
-    worker = sweeper.worker if sweeper is not None else "app"
+    followups = services.followups
     if followups is not None and not await asyncio.to_thread(
-        followups.run_once, "digest", str(digest.day), worker
+        followups.run_once, "digest", str(digest.day), services.worker_id
     ):
         log.info("daily digest of %s: already posted by another worker", digest.day)
         return
