@@ -1,8 +1,8 @@
-"""The five follow-up policies: when nudges and reminders are scheduled, what they send, and
+"""The five follow-up rules: when nudges and reminders are scheduled, what they send, and
 what follows a sent one (nudges/contract.py is the contract with the sweeper).
 
 Scheduling hooks come from two places:
-- the triage form's validation (actions/triage.py) calls `triage_progress` on every answer;
+- the triage form's validation (actions/triage_form.py) calls `triage_progress` on every answer;
 - the hand-off desk tells `on_ticket_event` (this class is a desk listener) of every ticket
   operation, whatever the entry point (dashboard, API, Telegram bridge, bot actions).
 
@@ -51,7 +51,7 @@ TICKET_KINDS = (
 )
 
 
-class Policies:
+class FollowUpRules:
     """Implements `nudges.contract.NudgePolicies` and the hooks that schedule follow-ups.
 
     The constructor has no side effect: `build_services` registers it on the desk.
@@ -100,8 +100,8 @@ class Policies:
         self.followups.opt_in(pseudo_id)
 
     # 5. The check-in answer ---------------------------------------------------------------
-    def record_checkin(self, pseudo_id: str, answer: str) -> TicketView | None:
-        return self.tickets.record_checkin(pseudo_id, answer)
+    async def record_checkin(self, pseudo_id: str, answer: str) -> TicketView | None:
+        return await self.desk.record_checkin(pseudo_id, answer)
 
     # Desk listener: every ticket operation ------------------------------------------------
     async def on_ticket_event(
@@ -264,15 +264,13 @@ class Policies:
             # Keep the sent message in the ticket's transcript.
             text = str(job.payload.get("text") or "")
             if text:
-                await asyncio.to_thread(self.tickets.log_bot_message, job.ticket_id, text)
+                await self.desk.follow_up_sent(job.ticket_id, text)
 
     async def _close_unreachable(self, ticket_id: int) -> None:
         try:
-            await asyncio.to_thread(self.tickets.close_unreachable, ticket_id)
+            await self.desk.close_unreachable(ticket_id)
         except TicketError as error:
             log.info("ticket #%s not closed as unreachable: %s", ticket_id, error)
-            return
-        await self.desk.ticket_changed(ticket_id, "closed_unreachable")
 
     def _ticket(self, job: FollowUpJob) -> TicketView | None:
         if job.ticket_id is None:

@@ -1,4 +1,4 @@
-"""Scheduled work of the app process: the follow-up sweeper and the APScheduler jobs.
+"""The follow-up sweeper: sends the follow-ups that are due.
 
 `FollowUpSweeper.sweep` claims due follow-ups (FollowUpService.claim_due: row claiming that
 is safe with several app processes), checks each against the rules (opt-out, blocked bot,
@@ -7,8 +7,8 @@ bad job never stops a sweep: a failure postpones the job with a backoff, then fa
 `MAX_ATTEMPTS`. Telegram's 403 ("bot was blocked by the user") marks the person blocked and
 cancels all their nudges; 429 postpones the job (and the rest of the batch) by `retry_after`.
 
-`build_scheduler` registers the periodic jobs (one AsyncIOScheduler per app process, memory
-job store: the state that matters lives in the database, so nothing is lost on restart).
+Delivery is nudges/delivery.py; the periodic jobs that run the sweeper are wired in
+maraude/jobs.py.
 """
 
 from __future__ import annotations
@@ -21,35 +21,19 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.executors.asyncio import AsyncIOExecutor
-from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
-from telegram.error import Forbidden, RetryAfter
-
-from bot.messages import Reply, replies_from_engine
+from core.calendar import QuietHours
 from core.clock import Clock
-from core.models import Channel, Direction, Origin
-from core.people import LoggedMessage, PeopleService
-from handoff.sla.alerts import check_sla, send_digest
-from handoff.tickets import TicketNotFound
-from nudges.calendar import QuietHours
-from nudges.contract import CounsellorNotice, DirectMessage, EngineNudge, NudgePolicies, Outgoing
+from core.models import Channel
+from core.people import PeopleService
+from nudges.contract import CounsellorNotice, NudgePolicies, Outgoing
+from nudges.delivery import Deliver, RateLimited, RecipientBlocked, Undeliverable
 from nudges.store import NUDGE_KINDS, YOUTH_KINDS, FollowUpJob, FollowUpService
-from studio.model_watch import register_model_watch
 
 if TYPE_CHECKING:
-    from bot.engine_client import EngineClient
-    from bot.telegram import TelegramChannel
     from core.settings import Nudges
-    from handoff.bridge.core import TelegramBridge
-    from handoff.desk import HandoffDesk
-    from handoff.tickets import TicketService
-    from studio.experiments.exposures import ExperimentService
 
 log = logging.getLogger(__name__)
 
@@ -59,130 +43,6 @@ BACKOFF_MAX = timedelta(hours=1)
 CAP_WINDOW = timedelta(days=7)
 MAX_BATCHES = 20  # batches per sweep: a sweep stays short, the next one goes on
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-# Job ids (explicit, so a restart or a second registration replaces instead of duplicating).
-SWEEP_JOB = "followups.sweep"
-SLA_JOB = "sla.check"
-DIGEST_JOB = "digest.daily"
-RETENTION_JOB = "retention.purge"
-
-
-# Delivery ----------------------------------------------------------------------------------
-class RecipientBlocked(Exception):
-    """The person blocked the bot (Telegram 403): nothing can reach them any more."""
-
-
-class RateLimited(Exception):
-    """Flood control (Telegram 429): try again after `retry_after` seconds."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"retry after {retry_after}s")
-        self.retry_after = retry_after
-
-
-class Undeliverable(Exception):
-    """This job can never be delivered here (e.g. a Telegram person while Telegram is off)."""
-
-
-class Deliver(Protocol):
-    async def __call__(self, job: FollowUpJob, outgoing: Outgoing) -> None:
-        """Send `outgoing`; raise RecipientBlocked, RateLimited, Undeliverable or anything."""
-        ...
-
-
-def _seconds(delay: Any) -> float:
-    return float(delay.total_seconds() if hasattr(delay, "total_seconds") else delay)
-
-
-class ChannelDelivery:
-    """Sends what the policies decided: to the young person on their channel (an engine
-    response or a counsellor's text), or to the counsellors of a ticket."""
-
-    def __init__(
-        self,
-        *,
-        people: PeopleService,
-        tickets: TicketService,
-        desk: HandoffDesk,
-        engine: EngineClient,
-        telegram: TelegramChannel | None = None,
-        bridge: TelegramBridge | None = None,
-        experiments: ExperimentService | None = None,
-    ) -> None:
-        self.people = people
-        self.tickets = tickets
-        self.desk = desk
-        self.engine = engine
-        self.telegram = telegram
-        self.bridge = bridge
-        self.experiments = experiments  # records the wording variants a nudge showed
-
-    async def __call__(self, job: FollowUpJob, outgoing: Outgoing) -> None:
-        if isinstance(outgoing, CounsellorNotice):
-            await self._to_counsellors(outgoing)
-            return
-        if isinstance(outgoing, EngineNudge):
-            items = await self.engine.trigger(job.pseudo_id, outgoing.intent, outgoing.entities)
-            replies = replies_from_engine(items)
-            if not replies:
-                log.warning("follow-up %s: the engine said nothing for %s", job.id, outgoing.intent)
-                return
-        elif isinstance(outgoing, DirectMessage):
-            replies = [Reply(outgoing.text)]
-        else:
-            raise Undeliverable(f"unknown outgoing {outgoing!r}")
-        await self._to_youth(job, replies)
-        if isinstance(outgoing, EngineNudge) and self.experiments is not None:
-            await self._exposures(job, replies)
-        if isinstance(outgoing, DirectMessage) and job.ticket_id is not None:
-            return  # a counsellor's message: Policies.after_sent keeps it in the ticket
-        try:  # it is sent: a failure to record it must not send it again
-            await self._record(job, [reply.text for reply in replies])
-        except Exception:
-            log.exception("follow-up %s sent but not recorded", job.id)
-
-    async def _exposures(self, job: FollowUpJob, replies: list[Reply]) -> None:
-        assert self.experiments is not None
-        try:  # analytics: a failure here must not make the nudge count as unsent
-            await asyncio.to_thread(
-                self.experiments.record, job.person_id, [reply.text for reply in replies]
-            )
-        except Exception:
-            log.exception("follow-up %s: wording variants not recorded", job.id)
-
-    async def _to_youth(self, job: FollowUpJob, replies: list[Reply]) -> None:
-        if job.channel == Channel.telegram:
-            if self.telegram is None:
-                raise Undeliverable("Telegram is off (no TELEGRAM_BOT_TOKEN)")
-            try:
-                await self.telegram.push(int(job.channel_user_id), replies)
-            except Forbidden as exc:
-                raise RecipientBlocked(str(exc)) from exc
-            except RetryAfter as exc:
-                raise RateLimited(_seconds(exc.retry_after)) from exc
-        # The simulator and the terminal have no push: they read what is stored (the
-        # simulator polls the messages of the person's ticket).
-
-    async def _record(self, job: FollowUpJob, texts: list[str]) -> None:
-        if job.ticket_id is not None:
-            try:
-                ticket = await asyncio.to_thread(self.tickets.get, job.ticket_id)
-            except TicketNotFound:
-                pass
-            else:  # in the ticket's transcript, and shown to its counsellors
-                await self.desk.bot_said(ticket, texts)
-                return
-        logged = [LoggedMessage(Direction.outgoing, Origin.bot, text) for text in texts]
-        await asyncio.to_thread(self.people.log_messages, job.person_id, logged)  # consent-aware
-
-    async def _to_counsellors(self, notice: CounsellorNotice) -> None:
-        # The dashboard shows it as a note of the ticket (no author); the group, in the topic.
-        await asyncio.to_thread(self.tickets.system_note, notice.ticket_id, notice.text)
-        if self.bridge is not None:
-            try:
-                await self.bridge.notify(notice.ticket_id, f"⏰ {notice.text}")
-            except Exception:
-                log.exception("reminder of ticket %s not posted in its topic", notice.ticket_id)
 
 
 # The sweeper -------------------------------------------------------------------------------
@@ -377,102 +237,3 @@ class FollowUpSweeper:
 
     async def _postpone(self, job: FollowUpJob, due_at: datetime, reason: str) -> bool:
         return await asyncio.to_thread(self.followups.postpone, job.id, self.worker, due_at, reason)
-
-
-# Wiring ------------------------------------------------------------------------------------
-def build_sweeper(services: Any, clock: Clock) -> FollowUpSweeper | None:
-    """The app's sweeper with the app's policies (None without policies or follow-ups)."""
-    policies = getattr(services, "policies", None)
-    if policies is None or getattr(services, "followups", None) is None:
-        log.warning("no nudge policies: follow-ups are not swept")
-        return None
-    settings = services.settings
-    deliver = ChannelDelivery(
-        people=services.people,
-        tickets=services.tickets,
-        desk=services.desk,
-        engine=services.engine,
-        telegram=services.telegram,
-        bridge=services.bridge,
-        experiments=getattr(services, "experiments", None),
-    )
-    return FollowUpSweeper(
-        services.followups,
-        policies,
-        deliver,
-        quiet_hours_from(settings.nudges),
-        settings.nudges.cap_per_week,
-        make_worker_id(),
-        clock,
-        settings.nudges.batch_size,
-        people=services.people,
-    )
-
-
-async def purge_retention(services: Any) -> None:
-    """The retention hook: privacy work plugs `services.retention.purge()` in here."""
-    retention = getattr(services, "retention", None)
-    if retention is None or not hasattr(retention, "purge"):
-        log.info("retention purge: not implemented yet, nothing purged")
-        return
-    result = retention.purge()
-    if asyncio.iscoroutine(result):
-        result = await result
-    log.info("retention purge done: %s", result)
-
-
-def build_scheduler(services: Any) -> AsyncIOScheduler:
-    """One scheduler per app process (memory job store); started by the app's lifespan."""
-    settings = services.settings
-    tz = ZoneInfo(settings.nudges.timezone)
-    scheduler = AsyncIOScheduler(
-        timezone=tz,
-        jobstores={"default": MemoryJobStore()},
-        executors={"default": AsyncIOExecutor()},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
-    )
-    common: dict[str, Any] = {"replace_existing": True, "max_instances": 1, "coalesce": True}
-    sweeper = getattr(services, "sweeper", None)
-    if sweeper is not None:
-        every = max(settings.nudges.sweep_every.total_seconds(), 1.0)
-        scheduler.add_job(
-            sweeper.run, IntervalTrigger(seconds=every, timezone=tz), id=SWEEP_JOB, **common
-        )
-    scheduler.add_job(
-        check_sla,
-        IntervalTrigger(minutes=1, timezone=tz),
-        args=[services],
-        id=SLA_JOB,
-        **common,
-    )
-    hour, minute = (int(part) for part in settings.handoff.digest_time.split(":"))
-    scheduler.add_job(
-        send_digest,
-        CronTrigger(hour=hour, minute=minute, timezone=tz),
-        args=[services],
-        id=DIGEST_JOB,
-        misfire_grace_time=3600,
-        **common,
-    )
-    scheduler.add_job(
-        purge_retention,
-        CronTrigger(hour=3, minute=30, timezone=tz),
-        args=[services],
-        id=RETENTION_JOB,
-        misfire_grace_time=3600,
-        **common,
-    )
-    register_model_watch(scheduler, services)  # hot swap of the engine's model
-    return scheduler
-
-
-async def stop_scheduler(services: Any, grace: float = 10.0) -> None:
-    """Stop scheduling, let a sweep in progress finish its current job, then shut down."""
-    scheduler: AsyncIOScheduler | None = getattr(services, "scheduler", None)
-    if scheduler is None or not scheduler.running:
-        return
-    scheduler.pause()
-    sweeper: FollowUpSweeper | None = getattr(services, "sweeper", None)
-    if sweeper is not None:
-        await sweeper.stop(grace)
-    scheduler.shutdown(wait=False)

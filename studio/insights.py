@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.clock import Clock
 from core.db import Database
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from bot.pipeline import Exchange
 
 OUT_OF_SCOPE = "out_of_scope"
-DEFAULT_DOMAIN = Path(__file__).resolve().parents[2] / "domain"
+DEFAULT_DOMAIN = Path(__file__).resolve().parents[1] / "domain"
 GROUP_THRESHOLD = 0.5  # char-trigram Jaccard from which two messages go in the same group
 INBOX_LIMIT = 1000  # most recent misunderstood turns the inbox reads
 MAX_INTENT = 64  # column sizes of nlu_turn
@@ -217,7 +218,7 @@ def forget_turn_texts(session: Session, person_id: int) -> int:
     return len(turns)
 
 
-def _misunderstood() -> Any:
+def _misunderstood() -> ColumnElement[bool]:
     """Low-confidence and fallback turns (false alarms have their own list)."""
     return and_(
         or_(NluTurn.fallback.is_(True), NluTurn.confidence < LOW_CONFIDENCE),

@@ -20,12 +20,12 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.engine_client import EngineClient, EngineUnavailable
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class ModelWatch:
             return True  # not in our folder (deleted by `maraude train`, or another folder)
 
 
-def watch_interval(settings: Any) -> timedelta | None:
+def watch_interval(settings: Settings) -> timedelta | None:
     """How often to look, or None when the engine may not see the app's models/ folder."""
     every: timedelta | None = settings.engine.model_watch_every
     if every is None:
@@ -120,10 +120,10 @@ def watch_interval(settings: Any) -> timedelta | None:
     return every if every.total_seconds() > 0 else None
 
 
-def register_model_watch(scheduler: BaseScheduler, services: Any) -> ModelWatch | None:
+def register_model_watch(
+    scheduler: BaseScheduler, settings: Settings, engine: EngineClient | None
+) -> ModelWatch | None:
     """Add the watch job to the app's scheduler (explicit id: registering twice replaces)."""
-    settings = services.settings
-    engine = getattr(services, "engine", None)
     if engine is None:
         return None
     every = watch_interval(settings)

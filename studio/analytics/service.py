@@ -1,0 +1,123 @@
+"""The results page's one entry point: every measure for one choice of filters, read in one
+transaction, with the service's clock and time zone (`nudges.timezone`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from core.clock import Clock, SystemClock
+from core.db import Database
+from core.settings import Settings
+from handoff.sla.policy import SlaPolicy
+from studio.analytics.delays import DelayRow, measure_delays
+from studio.analytics.filters import Filters, Options, default_filters, filter_options
+from studio.analytics.funnel import Funnel, count_funnel
+from studio.analytics.impact import Impact, count_impact
+from studio.analytics.intents import Intents, count_intents
+from studio.analytics.nudges import NudgeRow, count_nudges
+from studio.analytics.outcomes import OutcomeRow, count_outcomes
+from studio.analytics.variants import VariantRow, compare_variants
+
+
+@dataclass(frozen=True)
+class Results:
+    """Everything the results page shows for one choice of filters."""
+
+    filters: Filters
+    generated_at: datetime
+    funnel: Funnel
+    delays: list[DelayRow]
+    outcomes: list[OutcomeRow]
+    nudges: list[NudgeRow]
+    intents: Intents
+    variants: list[VariantRow]
+    options: Options
+
+
+class AnalyticsService:
+    def __init__(self, db: Database, settings: Settings, clock: Clock | None = None) -> None:
+        self._db = db
+        self._settings = settings
+        self._clock = clock or SystemClock()
+        self._tz = ZoneInfo(settings.nudges.timezone)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The time zone local days, weeks, months and quarters are counted in."""
+        return self._tz
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def today(self) -> date:
+        return self._clock.now().astimezone(self._tz).date()
+
+    def default_filters(self) -> Filters:
+        return default_filters(self.today())
+
+    # All at once, in one transaction (one consistent view for the page).
+    def results(self, filters: Filters) -> Results:
+        with self._db.transaction() as session:
+            return Results(
+                filters=filters,
+                generated_at=self.now(),
+                funnel=self._funnel(session, filters),
+                delays=self._delays(session, filters),
+                outcomes=count_outcomes(session, filters, self._tz, self._settings.handoff),
+                nudges=count_nudges(session, filters, self._tz),
+                intents=count_intents(session, filters, self._tz),
+                variants=compare_variants(session, filters, self._tz),
+                options=filter_options(session, self._settings),
+            )
+
+    def funnel(self, filters: Filters) -> Funnel:
+        with self._db.transaction() as session:
+            return self._funnel(session, filters)
+
+    def delays(self, filters: Filters) -> list[DelayRow]:
+        with self._db.transaction() as session:
+            return self._delays(session, filters)
+
+    def outcomes(self, filters: Filters) -> list[OutcomeRow]:
+        with self._db.transaction() as session:
+            return count_outcomes(session, filters, self._tz, self._settings.handoff)
+
+    def nudges(self, filters: Filters) -> list[NudgeRow]:
+        with self._db.transaction() as session:
+            return count_nudges(session, filters, self._tz)
+
+    def intents(self, filters: Filters) -> Intents:
+        with self._db.transaction() as session:
+            return count_intents(session, filters, self._tz)
+
+    def variants(self, filters: Filters) -> list[VariantRow]:
+        with self._db.transaction() as session:
+            return compare_variants(session, filters, self._tz)
+
+    def options(self) -> Options:
+        with self._db.transaction() as session:
+            return filter_options(session, self._settings)
+
+    def impact(
+        self,
+        year: int,
+        grain: str = "quarter",
+        team: str | None = None,
+        territory: str | None = None,
+    ) -> Impact:
+        """Activity by month or quarter of `year`: people who first reached each stage then."""
+        positive = self._settings.handoff.positive_outcomes
+        with self._db.transaction() as session:
+            return count_impact(session, year, grain, team, territory, self._tz, positive)
+
+    def _funnel(self, session: Session, filters: Filters) -> Funnel:
+        positive = self._settings.handoff.positive_outcomes
+        return count_funnel(session, filters, self._tz, positive)
+
+    def _delays(self, session: Session, filters: Filters) -> list[DelayRow]:
+        policy = SlaPolicy.from_settings(self._settings)
+        return measure_delays(session, filters, self._tz, policy, self.now())
