@@ -4,8 +4,8 @@
   an urgent ticket carrying the message that raised it, and when the team is there. A kind
   already answered gets a follow-up instead of the same block again.
 - `action_safety_check` (medium risk): asks "Est-ce que tu es en sécurité, là, maintenant ?",
-  at most once per day (Europe/Paris); asked already today, the conversation goes on with what
-  the message meant, and the message is flagged for the counsellors.
+  at most once per day (in the team's time zone); asked already today, the conversation goes on
+  with what the message meant, and the message is flagged for the counsellors.
 - `action_safety_answer` ("Oui"): the message is flagged, and the conversation goes on with what
   it meant: the two turns are reverted and the message is replayed with its non-crisis intent
   (as Rasa's own two-stage fallback does), so a paused triage takes it as its answer.
@@ -13,14 +13,13 @@
   that differs from the first (talking to someone now, a line that does not answer, a phone
   someone reads, a minor...), while their urgent ticket is open. Once it is closed (or marked a
   false alarm) the message is replayed to the ordinary rules.
+
+What they share (the urgent ticket, the flags, the team's hours) is in
+actions/crisis_context.py; what they decide from the words, in actions/crisis_support.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -33,103 +32,21 @@ from rasa_sdk.events import (
 )
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.conversation import since_user_message
+from actions.crisis_context import CrisisContext
 from actions.crisis_support import (
     crisis_kind,
     default_reply,
     followup_topic,
     is_minor,
-    presence_fr,
 )
-from actions.summary import summary_from, words_of
-from core.clock import Clock, SystemClock
-from core.models import Urgency
-from core.settings import Handoff as HandoffSettings
-from handoff.desk import HandoffDesk
-from handoff.requests import CrisisSignal, HandoffService
-from nudges.calendar import OpeningHours
-
-log = logging.getLogger(__name__)
+from handoff.requests import CrisisSignal
 
 MAX_TRIGGER = 500
 FALLBACK = "nlu_fallback"
 LISTEN = "action_listen"
 SAFETY_ANSWERS = {"deny": "non", "dont_know": "jsp"}
 NUMBERS_OFFER = "utter_crisis_followup_2"  # "Tu veux que je te redonne les numéros ?"
-
-
-def default_hours() -> OpeningHours:
-    """The opening hours maraude.yml has when it does not set them."""
-    return OpeningHours.parse(HandoffSettings().opening_hours)
-
-
-@dataclass
-class CrisisContext:
-    """What the crisis actions share: where hand-offs go, the team's hours, the clock."""
-
-    handoff: HandoffService | None
-    desk: HandoffDesk | None = None
-    hours: OpeningHours = field(default_factory=default_hours)
-    clock: Clock = field(default_factory=SystemClock)
-
-    def now(self) -> datetime:
-        return self.clock.now()
-
-    def today(self) -> str:
-        return self.now().astimezone(self.hours.tz).date().isoformat()
-
-    def presence(self) -> str:
-        return presence_fr(self.hours, self.now())
-
-    async def urgent(
-        self, tracker: Tracker, kind: str, signal: CrisisSignal | None, minor: bool
-    ) -> bool | None:
-        """Open or escalate the person's urgent ticket, with what the triage knows so far: True
-        when it was not urgent before (a new crisis), False when it already was, None when it
-        could not be stored."""
-        if self.handoff is None:
-            return None
-        sender = tracker.sender_id
-        try:
-            ref = await asyncio.to_thread(
-                self.handoff.request,
-                sender,
-                summary_from(tracker, words_of(tracker)),
-                source="crisis",
-                urgency=Urgency.crisis,
-                crisis_kind=kind,
-                signal=signal,
-                minor=minor,
-            )
-        except LookupError:
-            log.warning("urgent hand-off for unknown sender %s not stored", sender)
-            return None
-        except Exception:  # the helplines must go out even when the database fails
-            log.exception("urgent hand-off for %s not stored", sender)
-            return None
-        if self.desk is not None:
-            await self.desk.ticket_changed(ref.ticket_id, ref.change)
-        return ref.change != "updated"  # created, or escalated from a normal ticket
-
-    async def flag(self, sender: str, signal: CrisisSignal) -> None:
-        if self.handoff is None:
-            return
-        try:
-            await asyncio.to_thread(self.handoff.flag, sender, signal)
-        except LookupError:
-            log.warning("crisis flag for unknown sender %s not stored", sender)
-        except Exception:  # the conversation goes on even when the database fails
-            log.exception("crisis flag for %s not stored", sender)
-
-    async def still_urgent(self, sender: str) -> bool:
-        """The person still has an open urgent ticket (true when it cannot be checked)."""
-        if self.handoff is None:
-            return True
-        try:
-            requests = await asyncio.to_thread(self.handoff.open_requests, sender)
-        except Exception:  # a database hiccup must not end the crisis conversation
-            log.exception("could not check the urgent ticket of %s", sender)
-            return True
-        return any(r.urgency == Urgency.crisis for r in requests)
 
 
 def _intent(latest: dict[str, Any]) -> tuple[str | None, float]:
@@ -164,12 +81,11 @@ def _replay(text: str, parse: dict[str, Any], reverts: int, after: list[EventTyp
 
 def _paused_form(tracker: Tracker) -> str | None:
     """The form the rules paused for this message (action_deactivate_loop after it), if any."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return None
-        if event.get("event") == "active_loop" and event.get("name") is None:
-            break
-    else:
+    paused = any(
+        event.get("event") == "active_loop" and event.get("name") is None
+        for event in since_user_message(tracker)
+    )
+    if not paused:
         return None
     seen_pause = False
     for event in reversed(tracker.events):

@@ -18,14 +18,12 @@ import unicodedata
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from core.calendar import OpeningHours
 from core.text import DAYS_FR, MONTHS_FR
-from nudges.calendar import OpeningHours
+from core.vocabulary import CRISIS_KIND_LABELS
 
-CRISIS_KINDS = {
-    "crisis_suicide": "suicide",
-    "crisis_violence": "violence",
-    "crisis_shelter": "shelter",
-}
+# The crisis intents and their kind ("crisis_suicide" -> "suicide").
+CRISIS_KINDS = {f"crisis_{kind}": kind for kind in CRISIS_KIND_LABELS}
 ADULT_AGE = 18
 
 # "je suis mineure", "j'ai 16 ans", "16 ans et ils m'ont mis dehors" (not "ma soeur a 14 ans": the

@@ -19,16 +19,19 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import reading
-from actions.crisis import ActionCrisis, CrisisContext, default_hours
+from actions.conversation import latest_answer, since_user_message
+from actions.crisis import ActionCrisis
+from actions.crisis_context import CrisisContext, default_hours
 from actions.crisis_support import clock_fr, crisis_kind
 from actions.summary import summary_from, words_of
+from actions.triage_parsing import CONTACT_LABELS
+from core.calendar import OpeningHours
 from core.clock import Clock, SystemClock
 from core.models import Urgency
 from core.text import DAYS_FR, MONTHS_FR
 from handoff.desk import HandoffDesk
 from handoff.link import LinkService, LinkState, TicketNews
 from handoff.requests import HandoffService
-from nudges.calendar import OpeningHours
 
 log = logging.getLogger(__name__)
 
@@ -115,21 +118,20 @@ class LinkContext:
     ) -> list[EventType]:
         """Stores the hand-off request with the triage summary and says what comes next."""
         source = "triage" if tracker.get_slot("needs") else "ask_human"
-        try:
-            ref = await asyncio.to_thread(
-                self.handoff.request,
-                tracker.sender_id,
-                summary_from(tracker, words_of(tracker)),
-                source=source,
-                urgency=Urgency.normal,
-                counsellor_id=counsellor_id,
-                minor=_minor(tracker),
-            )
-        except LookupError:
-            log.warning("hand-off for an unknown sender not stored")
+        if self.desk is None:
+            log.error("no hand-off desk: the request of %s is not stored", tracker.sender_id)
         else:
-            if self.desk is not None:
-                await self.desk.ticket_changed(ref.ticket_id, ref.change)
+            try:
+                await self.desk.request(
+                    tracker.sender_id,
+                    summary_from(tracker, words_of(tracker)),
+                    source=source,
+                    urgency=Urgency.normal,
+                    counsellor_id=counsellor_id,
+                    minor=_minor(tracker),
+                )
+            except LookupError:
+                log.warning("hand-off for an unknown sender not stored")
         if tracker.get_slot("writer") == "parent":
             dispatcher.utter_message(
                 response="utter_parent_handoff_done", delay=self.promised_delay
@@ -138,7 +140,8 @@ class LinkContext:
             dispatcher.utter_message(response="utter_handoff_returning", counsellor=counsellor)
         else:
             dispatcher.utter_message(response="utter_handoff_done", delay=self.promised_delay)
-            if tracker.get_slot("contact") == "par téléphone" and not tracker.get_slot("phone"):
+            phone_asked = tracker.get_slot("contact") == CONTACT_LABELS["telephone"]
+            if phone_asked and not tracker.get_slot("phone"):
                 dispatcher.utter_message(response="utter_ask_phone")
         return [SlotSet("handoff_requested", True), SlotSet("returning_counsellor", None)]
 
@@ -167,9 +170,10 @@ class ActionOfferCounsellor(Action):
             self.ctx.news(dispatcher, state.open)
             return []
         events: list[EventType] = []
-        if _entity(tracker, "contact") == "telephone":  # "Qu'on m'appelle"
-            events.append(SlotSet("contact", "par téléphone"))
-        returning = _entity(tracker, "returning")
+        answer = latest_answer(tracker)
+        if answer.entity("contact") == "telephone":  # "Qu'on m'appelle"
+            events.append(SlotSet("contact", CONTACT_LABELS["telephone"]))
+        returning = answer.entity("returning")
         past = state.last_closed
         if returning is None and _offered_just_before(tracker):
             # "oui passe moi quelqu'un" to the offer itself: that is a yes
@@ -202,25 +206,10 @@ def returning_buttons(counsellor: str) -> list[dict[str, str]]:
 
 def _offered_just_before(tracker: Tracker) -> bool:
     """The bot's last action before this message was the offer of a counsellor."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return False
-            seen_user = True
-        elif event.get("event") == "action" and seen_user:
-            name = event.get("name")
-            if name == "action_listen":
-                continue
-            return name == "action_offer_counsellor"
+    for event in since_user_message(tracker, back=1):
+        if event.get("event") == "action" and event.get("name") != "action_listen":
+            return event.get("name") == "action_offer_counsellor"
     return False
-
-
-def _entity(tracker: Tracker, name: str) -> str | None:
-    for item in tracker.latest_message.get("entities") or []:
-        if item.get("entity") == name and item.get("value"):
-            return str(item["value"])
-    return None
 
 
 class ActionRequestHandoff(Action):
@@ -239,8 +228,7 @@ class ActionRequestHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if crisis_kind(intent):
+        if crisis_kind(latest_answer(tracker).intent):
             crisis = self.ctx.crisis or CrisisContext(self.ctx.handoff, self.ctx.desk)
             return await ActionCrisis(crisis).run(dispatcher, tracker, domain)
         state = await self.ctx.state(tracker.sender_id)
@@ -268,9 +256,9 @@ class ActionAcknowledge(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        text = str(tracker.latest_message.get("text") or "")
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent == "affirm" and not text.startswith("/") and reading.asks_for_someone(text):
+        answer = latest_answer(tracker)
+        intent = answer.intent
+        if intent == "affirm" and not answer.is_payload and reading.asks_for_someone(answer.text):
             if tracker.get_slot("handoff_requested"):
                 return await ActionOfferCounsellor(self.ctx).run(dispatcher, tracker, domain)
             return await self.ctx.hand_off(dispatcher, tracker)

@@ -10,8 +10,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.conversation import since_user_message
 from actions.reading import stops_questions
-from nudges.rules import CHECKIN_ANSWERS, Policies
+from nudges.rules import CHECKIN_ANSWERS, FollowUpRules
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ class ActionOptOut(Action):
     "stop" typed during the triage ("stop avec tes questions") stops the questions only: the
     follow-ups stay, and the bot says which it did and how to stop those too."""
 
-    def __init__(self, policies: Policies | None = None) -> None:
+    def __init__(self, policies: FollowUpRules | None = None) -> None:
         self.policies = policies
 
     def name(self) -> str:
@@ -45,19 +46,17 @@ class ActionOptOut(Action):
 
 def _triage_just_stopped(tracker: Tracker) -> bool:
     """The triage form was active when this message came (the rule deactivated it)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return False
-        if event.get("event") == "action" and event.get("name") == "action_deactivate_loop":
-            return True
-    return False
+    return any(
+        event.get("event") == "action" and event.get("name") == "action_deactivate_loop"
+        for event in since_user_message(tracker)
+    )
 
 
 class ActionCheckinAnswer(Action):
     """The answer to "alors, ça a donné quoi ?" is recorded on the ticket; "j'aimerais en
     reparler" is followed by action_request_handoff (nlu_data/rules/nudges.yml)."""
 
-    def __init__(self, policies: Policies | None = None) -> None:
+    def __init__(self, policies: FollowUpRules | None = None) -> None:
         self.policies = policies
 
     def name(self) -> str:
@@ -69,9 +68,7 @@ class ActionCheckinAnswer(Action):
         intent = str((tracker.latest_message.get("intent") or {}).get("name"))
         answer = CHECKIN_ANSWERS.get(intent, "autre")
         if self.policies is not None:
-            ticket = await asyncio.to_thread(
-                self.policies.record_checkin, tracker.sender_id, answer
-            )
+            ticket = await self.policies.record_checkin(tracker.sender_id, answer)
             if ticket is None:
                 log.info("check-in answer of %s without a resolved ticket", tracker.sender_id)
         if answer == "reparler":

@@ -8,8 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-# Custom message the pipeline acts on (bot/pipeline.py): erase after the engine saved the turn.
-ERASE_SIGNAL = {"maraude": "erase"}
+from core.vocabulary import ERASE_SIGNAL
 
 
 class ActionEraseData(Action):

@@ -9,8 +9,10 @@ from actions.crisis import (
     ActionCrisisFollowup,
     ActionSafetyAnswer,
     ActionSafetyCheck,
-    CrisisContext,
 )
+from actions.crisis_context import CrisisContext
+from actions.fallback import ActionFallback
+from actions.greet import ActionGreet
 from actions.handoff import (
     ActionAcknowledge,
     ActionOfferCounsellor,
@@ -19,14 +21,9 @@ from actions.handoff import (
 )
 from actions.nudges import ActionCheckinAnswer, ActionOptOut
 from actions.privacy import ActionEraseData
-from actions.triage import (
-    ActionCorrect,
-    ActionExplainQuestion,
-    ActionFallback,
-    ActionGreet,
-    ActionTriageSummary,
-)
-from actions.triage_form import ASK_ACTIONS, ValidateTriageForm
+from actions.triage import ActionCorrect, ActionExplainQuestion, ActionTriageSummary
+from actions.triage_ask import ASK_ACTIONS
+from actions.triage_form import ValidateTriageForm
 from actions.welcome import ActionRecordConsent, ActionWelcome
 from core.clock import Clock, SystemClock
 from core.people import PeopleService
@@ -35,7 +32,7 @@ from handoff.desk import HandoffDesk
 from handoff.link import LinkService
 from handoff.requests import HandoffService
 from handoff.sla.policy import SlaPolicy
-from nudges.rules import Policies
+from nudges.rules import FollowUpRules
 
 
 def build_executor(
@@ -43,7 +40,7 @@ def build_executor(
     people: PeopleService,
     handoff: HandoffService,
     desk: HandoffDesk | None = None,
-    policies: Policies | None = None,
+    policies: FollowUpRules | None = None,
     clock: Clock | None = None,
     link: LinkService | None = None,
 ) -> ActionExecutor:

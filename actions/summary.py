@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rasa_sdk import Tracker
 
-from actions.triage_parsing import SKIPPED
+from core.vocabulary import SKIPPED
 from handoff.requests import TriageSummary
 
 MAX_WORDS = 500

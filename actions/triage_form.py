@@ -1,132 +1,43 @@
-"""The triage form: which questions, what counts as an answer, and what happens when the
-message is not one.
+"""The triage form (`validate_triage_form`): which questions in which order, and what happens
+around an answer.
 
-Each answer is read by actions.triage_parsing; what is not an answer is never stored: the
-question is asked again once, differently (`utter_ask_<slot>_again`), then skipped. Facts
-stated in any message (an age, a town, a need) fill their slot whatever the question, and a
-question whose answer is known is not asked. Before the question, the young person's own
-message comes first (actions.reading): a feeling is acknowledged and the triage waits, a
-question is answered or noted for the counsellor, someone writing for their child is answered
-as a parent, "stop avec tes questions" stops the questions.
+What each message fills is read in actions/triage_slots.py (each answer by
+actions/triage_parsing.py); what is not an answer is never stored: the question is asked again
+once, differently (`utter_ask_<slot>_again`, actions/triage_ask.py), then skipped. A question
+whose answer is known is not asked. Before the question, the young person's own message comes
+first (actions/reading.py): a feeling is acknowledged and the triage waits, a question is
+answered or noted for the counsellor, someone writing for their child is answered as a parent,
+"stop avec tes questions" stops the questions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from functools import lru_cache
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-import yaml
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import reading
-from actions.triage_parsing import (
-    CONTACT_LABELS,
-    MISSING,
-    NEEDS,
-    SKIPPED,
-    Answer,
-    age_in,
-    age_stated,
-    parse_age,
-    parse_availability,
-    parse_contact,
-    parse_followed,
-    parse_location,
-    parse_needs,
-    parse_phone,
-    parse_situation,
-    phone_in,
-    place_stated,
-    postcode_in,
-)
+from actions.conversation import consented, latest_answer
+from actions.questions import note_question
+from actions.triage_facts import phone_in
+from actions.triage_parsing import CONTACT_LABELS, MISSING, Answer
+from actions.triage_slots import FILLERS, PARSERS, TRIAGE_SLOTS
 from core.text import fold
+from core.vocabulary import SKIPPED
 from handoff.link import LinkService
-from nudges.rules import Policies
+from nudges.rules import FollowUpRules
 
 log = logging.getLogger(__name__)
 
-COMMUNES_LOOKUP = Path(__file__).resolve().parents[1] / "nlu_data" / "lookups" / "communes.yml"
-
-
-@lru_cache(maxsize=1)
-def known_communes() -> dict[str, str]:
-    """Folded commune name -> its spelling, from the lookup `maraude train` writes from the
-    territories of maraude.yml (the first spelling listed is the accented one)."""
-    try:
-        data = yaml.safe_load(COMMUNES_LOOKUP.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return {}
-    names: dict[str, str] = {}
-    for block in data.get("nlu") or []:
-        for line in str(block.get("examples") or "").splitlines():
-            name = line.strip().removeprefix("- ").strip()
-            if name:
-                names.setdefault(fold(name.replace("-", " ")), name)
-    return names
-
-
-TRIAGE_SLOTS = ("needs", "age", "location", "situation", "followed", "contact")
-# Asked after the contact question when it applies: the number for "par téléphone" (only
-# with consent), and when to be contacted.
-FOLLOW_ON_SLOTS = ("phone", "availability")
-PARSERS: dict[str, Callable[[Answer], Any]] = {
-    "needs": parse_needs,
-    "age": parse_age,
-    "location": parse_location,
-    "situation": parse_situation,
-    "followed": parse_followed,
-    "contact": parse_contact,
-    "phone": parse_phone,
-    "availability": parse_availability,
-}
 # The slots a finished triage starts afresh when the young person comes back after their
 # ticket was closed (age, place and phone rarely change, and are not asked again).
 FRESH_SLOTS = ("needs", "situation", "followed", "contact", "availability")
-# Needs stated while another question is asked are added, except where the answer itself
-# names work or training ("je bosse" to "tu fais quoi ?").
-NO_NEED_FROM = ("situation", "followed", "contact", "availability", "phone")
-
-
-def _answer(tracker: Tracker) -> Answer:
-    return Answer.from_latest(tracker.latest_message)
-
-
-def _requested(tracker: Tracker, slot: str) -> bool:
-    return tracker.get_slot("requested_slot") == slot
-
-
-def known_from_history(tracker: Tracker, entity: str) -> str | None:
-    """The latest value of an entity the young person gave earlier in the conversation."""
-    for event in reversed(tracker.events):
-        if event.get("event") != "user":
-            continue
-        for item in (event.get("parse_data") or {}).get("entities") or []:
-            if item.get("entity") == entity and item.get("value") not in (None, ""):
-                return str(item["value"])
-    return None
-
-
-def _user_texts(tracker: Tracker) -> list[str]:
-    """What the young person typed in this conversation, latest first (no button payloads)."""
-    texts = [
-        str(e.get("text") or "")
-        for e in reversed(tracker.events)
-        if e.get("event") == "user" and not str(e.get("text") or "").startswith("/")
-    ]
-    latest = str(tracker.latest_message.get("text") or "")
-    if latest and not latest.startswith("/") and (not texts or texts[0] != latest):
-        texts.insert(0, latest)
-    return texts
-
-
-def consented(tracker: Tracker) -> bool:
-    return tracker.get_slot("consent") == "granted"
+YES_NO = {"oui": True, "ouais": True, "ouai": True, "ui": True, "non": False, "nan": False}
 
 
 class ValidateTriageForm(FormValidationAction):
@@ -135,7 +46,7 @@ class ValidateTriageForm(FormValidationAction):
 
     def __init__(
         self,
-        policies: Policies | None = None,
+        policies: FollowUpRules | None = None,
         questions: Sequence[str] = TRIAGE_SLOTS,
         link: LinkService | None = None,
     ) -> None:
@@ -179,112 +90,11 @@ class ValidateTriageForm(FormValidationAction):
             "requested_slot", next((s for s in required if tracker.slots.get(s) is None), None)
         )
 
-    # ---- extraction -------------------------------------------------------------------
-    async def extract_needs(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        requested = tracker.get_slot("requested_slot")
-        answer = _answer(tracker)
-        current = tracker.get_slot("needs")
-        if requested == "needs" or (requested is None and not current):
-            value = parse_needs(answer)
-            if value is None or (requested is None and value == SKIPPED):
-                # "jsp" as a first message: the need question comes, with its buttons
-                return {}
-            return {"needs": value if isinstance(value, list) else [value]}
-        # A need said on the way ("et un appart aussi") joins the others.
-        if answer.intent in NEEDS and requested not in NO_NEED_FROM and not answer.is_payload:
-            label = NEEDS[answer.intent]
-            needs = [n for n in (current or []) if n != SKIPPED]
-            if label not in needs:
-                return {"needs": [*needs, label]}
-        return {}
-
-    async def extract_age(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        answer = _answer(tracker)
-        if _requested(tracker, "age"):
-            value = parse_age(answer)
-            return {} if value in (None, MISSING) else {"age": value}
-        if tracker.get_slot("age"):
-            return {}
-        # Given spontaneously now or earlier ("j'ai 19 ans et je cherche du taf").
-        entity = answer.entity("age") or known_from_history(tracker, "age")
-        value = age_in("", entity) if entity else None
-        if value is None:
-            value = next(filter(None, (age_stated(t) for t in _user_texts(tracker))), None)
-        return {"age": value} if value else {}
-
-    async def extract_location(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        answer = _answer(tracker)
-        if _requested(tracker, "location"):
-            value = parse_location(answer)
-            return {} if value in (None, MISSING) else {"location": value}
-        if tracker.get_slot("location"):
-            return {}
-        commune = answer.entity("commune") or known_from_history(tracker, "commune")
-        postcode = postcode_in(
-            "", answer.entity("postcode") or known_from_history(tracker, "postcode")
-        )
-        if commune and postcode:
-            return {"location": f"{commune} ({postcode})"}
-        value = commune or postcode
-        if value is None:
-            communes = known_communes()
-            for text in _user_texts(tracker):
-                place = place_stated(text, frozenset(communes))
-                if place:
-                    value = communes.get(fold(place), place)
-                    break
-        return {"location": value} if value else {}
-
-    async def _requested_only(self, slot: str, tracker: Tracker) -> dict[str, Any]:
-        if not _requested(tracker, slot):
-            return {}
-        value = PARSERS[slot](_answer(tracker))
-        return {} if value in (None, MISSING) else {slot: value}
-
-    async def extract_situation(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        return await self._requested_only("situation", tracker)
-
-    async def extract_followed(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        return await self._requested_only("followed", tracker)
-
-    async def extract_contact(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        if not _requested(tracker, "contact"):
-            return {}
-        value = parse_contact(_answer(tracker))
-        if value in (None, MISSING):
-            return {}
-        if isinstance(value, str):  # skipped
-            return {"contact": value}
-        how, when = value
-        return {"contact": how, "availability": when} if when else {"contact": how}
-
-    async def extract_phone(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        return await self._requested_only("phone", tracker)
-
-    async def extract_availability(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        return await self._requested_only("availability", tracker)
-
     # ---- the message before the question ---------------------------------------------
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        answer = _answer(tracker)
+        answer = latest_answer(tracker)
         requested = tracker.get_slot("requested_slot")
         fresh = await self._fresh_start(tracker) if requested is None else []
         if fresh:
@@ -306,7 +116,7 @@ class ValidateTriageForm(FormValidationAction):
             if first and first[0] in YES_NO:
                 name = "affirm" if YES_NO[first[0]] else "deny"
                 tracker.latest_message["intent"] = {"name": name, "confidence": 1.0}
-                answer = _answer(tracker)
+                answer = latest_answer(tracker)
         if answer.digression:
             # Not an answer: nothing is extracted either (a town read into "jsuis pas fort a
             # lecrit" would keep the form going), so Rasa hands the message to the rules.
@@ -404,28 +214,16 @@ class ValidateTriageForm(FormValidationAction):
             dispatcher.utter_message(response="utter_feelings_heard" if held else "utter_feelings")
             return [*events, SlotSet("triage_hold", True)]
         if reading.is_question(text):
-            noted = await self._note_question(text, dispatcher, tracker)
+            # kept on the open ticket too once the young person asked for someone
+            link = self.link if tracker.get_slot("handoff_requested") else None
+            noted = [
+                *(await note_question(text, dispatcher, tracker, link)),
+                SlotSet("triage_hold", False),
+            ]
             if requested is None:  # a question that also started the triage: both
                 return [*noted, *(await super().run(dispatcher, tracker, domain))]
             return noted
         return None
-
-    async def _note_question(
-        self, text: str, dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> list[EventType]:
-        """A question the bot cannot answer: said honestly, kept for the counsellor."""
-        dispatcher.utter_message(response="utter_question_noted")
-        questions = list(tracker.get_slot("questions") or [])
-        if text not in questions:
-            questions.append(text[:300])
-        if tracker.get_slot("handoff_requested") and self.link is not None:
-            try:
-                await asyncio.to_thread(
-                    self.link.add_to_open_request, tracker.sender_id, question=text
-                )
-            except Exception:
-                log.exception("could not note the question on the open ticket")
-        return [SlotSet("questions", questions[-10:]), SlotSet("triage_hold", False)]
 
     async def _after_answer(
         self,
@@ -470,7 +268,7 @@ class ValidateTriageForm(FormValidationAction):
         return [SlotSet(slot, SKIPPED), SlotSet("requested_slot", following)]
 
     async def _schedule_nudge(self, tracker: Tracker, events: list[EventType]) -> None:
-        if _answer(tracker).external:
+        if latest_answer(tracker).external:
             return  # a nudge the app triggered is not an answer: it must not re-plan itself
         slots = {slot: tracker.get_slot(slot) for slot in self.questions}
         slots.update({e["name"]: e.get("value") for e in events if e.get("event") == "slot"})
@@ -480,6 +278,18 @@ class ValidateTriageForm(FormValidationAction):
             await asyncio.to_thread(self.policies.triage_progress, tracker.sender_id, complete)
         except Exception:  # a nudge must never break the triage itself
             log.exception("could not schedule the triage nudge for %s", tracker.sender_id)
+
+
+def _extract(slot: str) -> Any:
+    async def extract(
+        self: ValidateTriageForm,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        return FILLERS[slot](tracker)
+
+    return extract
 
 
 def _passthrough(slot: str) -> Any:
@@ -495,67 +305,8 @@ def _passthrough(slot: str) -> Any:
     return validate
 
 
-# Values are parsed in extract_*; validation only passes them on.
+# What each message fills is read by `extract_<slot>` (actions/triage_slots.py); validation
+# only passes the values on.
 for _slot in PARSERS:
+    setattr(ValidateTriageForm, f"extract_{_slot}", _extract(_slot))
     setattr(ValidateTriageForm, f"validate_{_slot}", _passthrough(_slot))
-
-
-class ActionAskSlot(Action):
-    """Asks a triage question: silent while the triage waits (a feeling was just shared),
-    in other words the second time (`utter_ask_<slot>_again`: the first answer was not one)."""
-
-    def __init__(self, slot: str) -> None:
-        self.slot = slot
-
-    def name(self) -> str:
-        return f"action_ask_{self.slot}"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        if tracker.get_slot("triage_hold"):
-            return []
-        # Asked again in other words after a failed answer, or after a side answer (an FAQ,
-        # "pourquoi ?"): never the same sentence twice in a row.
-        again = (tracker.get_slot("triage_retries") or {}).get(self.slot) or _after_a_side_answer(
-            tracker
-        )
-        plain, other = f"utter_ask_{self.slot}", f"utter_ask_{self.slot}_again"
-        response = other if again else plain
-        if _last_question(tracker) == response:  # never the same words twice in a row
-            response = plain if again else other
-        dispatcher.utter_message(response=response)
-        return []
-
-
-YES_NO = {"oui": True, "ouais": True, "ouai": True, "ui": True, "non": False, "nan": False}
-# What the form itself runs between a message and its question (not a side answer).
-FORM_STEPS = frozenset({"action_listen", "triage_form", "validate_triage_form"})
-
-
-def _after_a_side_answer(tracker: Tracker) -> bool:
-    """Since the latest message, the bot said something else before asking again (an FAQ,
-    "pourquoi ?", a question noted for the counsellor)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return False
-        if event.get("event") == "bot":
-            return True
-        name = event.get("name") or ""
-        if event.get("event") == "action" and name not in FORM_STEPS:
-            if not name.startswith("action_ask_"):
-                return True
-    return False
-
-
-def _last_question(tracker: Tracker) -> str | None:
-    """The response of the bot's latest triage question (its `utter_action`)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "bot":
-            name = str((event.get("metadata") or {}).get("utter_action") or "")
-            if name.startswith("utter_ask_"):
-                return name
-    return None
-
-
-ASK_ACTIONS = tuple(ActionAskSlot(slot) for slot in PARSERS)

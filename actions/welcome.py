@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from core.people import PeopleService
-from nudges.rules import Policies
+from nudges.rules import FollowUpRules
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class ActionWelcome(Action):
         structure: str,
         privacy_url: str,
         retention_days: int,
-        policies: Policies | None = None,
+        policies: FollowUpRules | None = None,
     ) -> None:
         self.structure = structure
         self.privacy_url = privacy_url
