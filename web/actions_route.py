@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from rasa_sdk.interfaces import (
     ActionExecutionRejection,
@@ -13,16 +12,14 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
-from web.deps import get_services
+from web.deps import ServicesDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["engine"])
 
 
 @router.post("/webhook", include_in_schema=False)
-async def run_action(
-    request: Request, services: Annotated[Any, Depends(get_services)]
-) -> JSONResponse:
+async def run_action(request: Request, services: ServicesDep) -> JSONResponse:
     try:
         action_call = await request.json()
     except ValueError:
@@ -45,5 +42,5 @@ async def run_action(
 
 
 @router.get("/actions", include_in_schema=False)
-async def list_actions(services: Annotated[Any, Depends(get_services)]) -> list[dict[str, str]]:
+async def list_actions(services: ServicesDep) -> list[dict[str, str]]:
     return [{"name": name} for name in sorted(services.actions.actions)]

@@ -17,7 +17,7 @@ young people who did not consent come without their text, and a manager acknowle
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -32,18 +32,9 @@ from studio.insights import (
 )
 from studio.turn_context import TurnContext, turn_contexts
 from web import auth
-from web.dashboard import (
-    QUEUE_PATH,
-    DashboardRoute,
-    Me,
-    ServicesDep,
-    _error,
-    _render,
-    local_time,
-)
-
-if TYPE_CHECKING:
-    from handoff.accounts import CounsellorRef
+from web.dashboard.guard import QUEUE_PATH, DashboardRoute
+from web.deps import Manager, ServicesDep
+from web.render import LocalTime, render
 
 INBOX_PATH = f"{QUEUE_PATH}/incompris"
 GROUPS_SHOWN = 60  # groups on the page; the rest comes once these are annotated
@@ -60,18 +51,9 @@ def _label(intent: str | None) -> str:
     return intent_label(None if intent == "?" else intent)
 
 
-def _forbidden(request: Request, me: CounsellorRef) -> Response | None:
-    if me.can_manage:
-        return None
-    return _error(
-        request,
-        "Cette page est réservée aux responsables et aux admins.",
-        403,
-        json=False,
-    )
-
-
-def _turn(turn: TurnView, contexts: dict[int, TurnContext] | None = None) -> dict[str, Any]:
+def _turn(
+    turn: TurnView, times: LocalTime, contexts: dict[int, TurnContext] | None = None
+) -> dict[str, Any]:
     context = (contexts or {}).get(turn.id) or TurnContext()
     return {
         "id": turn.id,
@@ -81,29 +63,27 @@ def _turn(turn: TurnView, contexts: dict[int, TurnContext] | None = None) -> dic
         "intent": _label(turn.intent),
         "confidence": f"{round(turn.confidence * 100)} %" if turn.confidence is not None else "—",
         "fallback": turn.fallback,
-        "at": local_time(turn.created_at, "%d/%m %H:%M"),
+        "at": times.show(turn.created_at, "%d/%m %H:%M"),
         "false_alarm": turn.false_alarm,
         "note": turn.review_note or "",
     }
 
 
 def _group(
-    group: TurnGroup, contexts: dict[int, TurnContext], false_alarm: bool = False
+    group: TurnGroup, times: LocalTime, contexts: dict[int, TurnContext], false_alarm: bool = False
 ) -> dict[str, Any]:
     return {
         "id": group.id,
         "count": group.count,
         "intents": [(_label(name), n) for name, n in group.intents],
-        "turns": [_turn(t, contexts) for t in group.turns[:MESSAGES_SHOWN]],
+        "turns": [_turn(t, times, contexts) for t in group.turns[:MESSAGES_SHOWN]],
         "more": max(0, group.count - MESSAGES_SHOWN),
         "false_alarm": false_alarm,
     }
 
 
 @router.get("/incompris", response_class=HTMLResponse)
-async def inbox_page(request: Request, services: ServicesDep, me: Me) -> Response:
-    if (refused := _forbidden(request, me)) is not None:
-        return refused
+async def inbox_page(request: Request, services: ServicesDep, me: Manager) -> Response:
     insights = services.insights
     groups = await asyncio.to_thread(insights.groups)
     alarms = await asyncio.to_thread(insights.false_alarms)
@@ -117,14 +97,15 @@ async def inbox_page(request: Request, services: ServicesDep, me: Me) -> Respons
         for turn in group.turns[:MESSAGES_SHOWN]
     ]
     contexts = await asyncio.to_thread(turn_contexts, services.db, shown)
-    return _render(
+    times = LocalTime.of(services.settings)
+    return render(
         request,
         services,
         "dashboard_inbox.html",
         {
-            "alarm_groups": [_group(g, contexts, True) for g in alarm_groups[:GROUPS_SHOWN]],
-            "hidden_alarms": [_turn(t) for t in alarms if not t.text][:GROUPS_SHOWN],
-            "groups": [_group(g, contexts) for g in groups[:GROUPS_SHOWN]],
+            "alarm_groups": [_group(g, times, contexts, True) for g in alarm_groups[:GROUPS_SHOWN]],
+            "hidden_alarms": [_turn(t, times) for t in alarms if not t.text][:GROUPS_SHOWN],
+            "groups": [_group(g, times, contexts) for g in groups[:GROUPS_SHOWN]],
             "groups_total": len(groups),
             "counts": counts,
             "choices": choices,
@@ -146,11 +127,9 @@ def _turn_ids(values: list[Any]) -> list[int]:
 
 
 @router.post("/incompris/annoter")
-async def inbox_annotate(request: Request, services: ServicesDep, me: Me) -> Response:
+async def inbox_annotate(request: Request, services: ServicesDep, me: Manager) -> Response:
     """One group's form: `groupe` (the group's intent), `tour` (its message ids, repeated),
     `intention_<id>` (per message: "" = as the group, "plus_tard" = leave it, or an intent)."""
-    if (refused := _forbidden(request, me)) is not None:
-        return refused
     form = await request.form()
     group_choice = str(form.get("groupe") or "")
     by_intent: dict[str, list[int]] = {}
@@ -190,10 +169,8 @@ async def inbox_annotate(request: Request, services: ServicesDep, me: Me) -> Res
 
 
 @router.post("/incompris/vu")
-async def inbox_dismiss(request: Request, services: ServicesDep, me: Me) -> Response:
+async def inbox_dismiss(request: Request, services: ServicesDep, me: Manager) -> Response:
     """Acknowledge false alarms that came without their text (`tour`, repeated)."""
-    if (refused := _forbidden(request, me)) is not None:
-        return refused
     form = await request.form()
     ids = _turn_ids(form.getlist("tour"))
     done = await asyncio.to_thread(services.insights.dismiss, ids, me.id) if ids else 0

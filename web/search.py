@@ -2,8 +2,8 @@
 
 Through the dashboard's DashboardRoute (session). The search itself, and who may find what
 (their team's tickets and the ones they hold; managers everything), are in
-handoff/search.py and handoff/access.py. A bad input gets a French message
-on the page (status 400), never an error page.
+handoff/search.py, handoff/permissions.py and handoff/access.py (the rule as a query
+condition). A bad input gets a French message on the page (status 400), never an error page.
 """
 
 from __future__ import annotations
@@ -24,22 +24,14 @@ from handoff.search import (
     TicketSearch,
     parse_search,
 )
-from web.dashboard import (
-    QUEUE_PATH,
-    DashboardRoute,
-    Me,
-    ServicesDep,
-    _field,
-    _needs,
-    _render,
-    _request,
-    _team_names,
-    local_time,
-)
+from web.dashboard.guard import QUEUE_PATH, DashboardRoute, ticket_path
+from web.deps import Me, ServicesDep
+from web.labels import field, needs, request_excerpt, team_names
+from web.render import LocalTime, render
 
 if TYPE_CHECKING:
     from handoff.accounts import CounsellorRef
-    from maraude.app import Services
+    from maraude.services import Services
 
 router = APIRouter(prefix=QUEUE_PATH, include_in_schema=False, route_class=DashboardRoute)
 
@@ -50,17 +42,17 @@ def _hit(hit: Hit, me: CounsellorRef, services: Services) -> dict[str, Any]:
     return {
         "id": ticket.id,
         "reference": ticket.reference,
-        "url": f"{QUEUE_PATH}/tickets/{ticket.id}",
+        "url": ticket_path(ticket.id),
         "matched": [MATCH_LABELS[name] for name in hit.matched],
         "crisis": ticket.urgency == Urgency.crisis,
-        "opened": local_time(ticket.created_at, "%d/%m/%Y"),
+        "opened": LocalTime.of(services.settings).show(ticket.created_at, "%d/%m/%Y"),
         "status_label": ticket.status_label,
         "outcome": outcomes.get(ticket.outcome or "", ticket.outcome or ""),
-        "needs": _needs(ticket),
-        "request": _request(ticket, me),
-        "age": _field(ticket, "age"),
-        "location": _field(ticket, "location"),
-        "team_name": _team_names(services).get(ticket.team, ticket.team),
+        "needs": needs(ticket),
+        "request": request_excerpt(ticket, me),
+        "age": field(ticket, "age"),
+        "location": field(ticket, "location"),
+        "team_name": team_names(services.settings).get(ticket.team, ticket.team),
         "assignee": ticket.assignee_name or "",
     }
 
@@ -69,7 +61,7 @@ def _scope(me: CounsellorRef, services: Services) -> str:
     if me.can_manage:
         return "Tous les tickets, ouverts ou clôturés."
     if me.team:
-        team = _team_names(services).get(me.team, me.team)
+        team = team_names(services.settings).get(me.team, me.team)
         return f"Parmi les tickets de ton équipe ({team}) et ceux que tu suis, ouverts ou clôturés."
     return "Parmi les tickets que tu suis, ouverts ou clôturés."
 
@@ -89,13 +81,13 @@ async def search_page(
         "error": "",
     }
     if not searched:
-        return _render(request, services, "dashboard_search.html", context)
+        return render(request, services, "dashboard_search.html", context)
     try:
         query = parse_search(q, par)
     except SearchError as error:
         context["error"] = str(error)
-        return _render(request, services, "dashboard_search.html", context, 400)
+        return render(request, services, "dashboard_search.html", context, 400)
     finder = TicketSearch(services.db, services.settings)
     hits = await asyncio.to_thread(finder.search, me, query)
     context["hits"] = [_hit(hit, me, services) for hit in hits]
-    return _render(request, services, "dashboard_search.html", context)
+    return render(request, services, "dashboard_search.html", context)

@@ -16,27 +16,28 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from bot.pipeline import Exchange
-from core.models import Channel, Origin, Role
+from core.models import Channel, Origin
 from core.people import pseudonymise
 from core.turns import TurnInfo
 from handoff.accounts import CounsellorRef
 from web import auth
-from web.deps import get_services
+from web.deps import ServicesDep
+
+if TYPE_CHECKING:
+    from maraude.services import Services
 
 router = APIRouter(prefix="/simulateur")
 COOKIE = "maraude_sim"
 MAX_BODY_TEXT = 16_384
 MAX_UPDATES = 50
 
-
-MANAGER_ROLES = (Role.manager, Role.admin)
 MANAGER_ONLY = "Mode responsable réservé aux responsables connectés au tableau de bord."
 
 
@@ -70,13 +71,13 @@ class TurnInspector:
             self._waiting[exchange.person.pseudo_id] = exchange.turn
 
 
-def _enabled(services: Any) -> None:
+def _enabled(services: Services) -> None:
     if not services.settings.server.simulator_enabled:
         raise HTTPException(status_code=404, detail="Simulateur désactivé")
 
 
 @router.get("", response_class=HTMLResponse, include_in_schema=False)
-async def page(request: Request, services: Annotated[Any, Depends(get_services)]) -> Response:
+async def page(request: Request, services: ServicesDep) -> Response:
     _enabled(services)
     manager = await _manager(request, services)
     response = services.templates.TemplateResponse(
@@ -94,9 +95,7 @@ async def page(request: Request, services: Annotated[Any, Depends(get_services)]
 
 
 @router.post("/api/messages", include_in_schema=False)
-async def post_message(
-    body: SimMessage, request: Request, services: Annotated[Any, Depends(get_services)]
-) -> JSONResponse:
+async def post_message(body: SimMessage, request: Request, services: ServicesDep) -> JSONResponse:
     _enabled(services)
     session = request.cookies.get(COOKIE)
     if not _valid_session(session):
@@ -141,7 +140,7 @@ async def post_message(
 @router.get("/api/updates", include_in_schema=False)
 async def updates(
     request: Request,
-    services: Annotated[Any, Depends(get_services)],
+    services: ServicesDep,
     after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
 ) -> JSONResponse:
     """What the hand-off sent this session's young person after message `after`.
@@ -184,7 +183,7 @@ async def updates(
 
 
 @router.post("/api/reset", include_in_schema=False)
-async def reset(services: Annotated[Any, Depends(get_services)]) -> JSONResponse:
+async def reset(services: ServicesDep) -> JSONResponse:
     """Start over as a new young person (a new pseudonymous identity)."""
     _enabled(services)
     response = JSONResponse({"ok": True})
@@ -192,17 +191,17 @@ async def reset(services: Annotated[Any, Depends(get_services)]) -> JSONResponse
     return response
 
 
-async def _manager(request: Request, services: Any) -> CounsellorRef | None:
+async def _manager(request: Request, services: Services) -> CounsellorRef | None:
     """The manager or admin logged into the dashboard in this browser, if any (the account is
     read again: a deactivated or downgraded account loses the mode at once)."""
     counsellor_id = auth.session_counsellor_id(request)
     if counsellor_id is None or auth.session_expired(request, services.tickets.now()):
         return None
     me: CounsellorRef | None = await asyncio.to_thread(services.accounts.get, counsellor_id)
-    return me if me is not None and me.role in MANAGER_ROLES else None
+    return me if me is not None and me.can_manage else None
 
 
-def _inspector(services: Any) -> TurnInspector:
+def _inspector(services: Services) -> TurnInspector:
     """The app's inspector (maraude/app.py registers one on the pipeline)."""
     for observer in services.pipeline.observers:
         if isinstance(observer, TurnInspector):
@@ -210,14 +209,14 @@ def _inspector(services: Any) -> TurnInspector:
     raise HTTPException(status_code=503, detail="Mode responsable indisponible.")
 
 
-def _person(services: Any, session: str) -> int | None:
+def _person(services: Services, session: str) -> int | None:
     """The id of this browser session's young person, without creating or touching it."""
     pseudo = pseudonymise(services.settings.secret_key, Channel.simulator, session)
     person = services.people.get(pseudo)
     return None if person is None else int(person.id)
 
 
-def _shown(services: Any, session: str, mark: int, replies: list[Any]) -> list[int]:
+def _shown(services: Services, session: str, mark: int, replies: list[Any]) -> list[int]:
     """Ids of hand-off messages stored during this request that its replies already show
     (helplines during a hand-off), so that the page's polling does not show them twice."""
     person = _person(services, session)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
-from web.deps import get_services
+from web.deps import ServicesDep
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ def telegram_webhook_router(path: str) -> APIRouter:
     @router.post(path, include_in_schema=False)
     async def receive(
         request: Request,
-        services: Annotated[Any, Depends(get_services)],
+        services: ServicesDep,
         secret: Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Token")] = None,
     ) -> JSONResponse:
         channel = services.telegram

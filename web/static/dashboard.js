@@ -10,6 +10,12 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
+  // The same `data-test` hooks as the server's rows (tests read the pages by them).
+  function hook(node, name) {
+    node.setAttribute("data-test", name);
+    return node;
+  }
+
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
@@ -79,11 +85,11 @@
     }
     if (ticket.minor) {
       box.appendChild(document.createTextNode(" "));
-      box.appendChild(el("span", "badge minor", "mineur·e"));
+      box.appendChild(hook(el("span", "badge minor", "mineur·e"), "minor"));
     }
     if (ticket.writer) {
       box.appendChild(document.createTextNode(" "));
-      box.appendChild(el("span", "badge writer", "écrit par " + ticket.writer));
+      box.appendChild(hook(el("span", "badge writer", "écrit par " + ticket.writer), "writer"));
     }
     if (ticket.alert_text) {
       var trigger = el("div", "trigger", "« " + ticket.alert_text + " »");
@@ -98,9 +104,9 @@
     var box = document.createDocumentFragment();
     box.appendChild(el("div", "needs", ticket.needs.length ? ticket.needs.join(", ") : "—"));
     if (ticket.request) {
-      box.appendChild(el("div", "request", "« " + ticket.request + " »"));
+      box.appendChild(hook(el("div", "request", "« " + ticket.request + " »"), "request"));
     } else if (ticket.request_hidden) {
-      var hidden = el("div", "request hint", "(demande réservée à l'équipe)");
+      var hidden = hook(el("div", "request hint", "(demande réservée à l'équipe)"), "request-hidden");
       hidden.title = "Réservé à l'équipe du ticket et à qui le suit";
       box.appendChild(hidden);
     }
@@ -109,6 +115,7 @@
 
   function queueRow(ticket) {
     var tr = el("tr", "ticket-row" + (ticket.crisis ? " crisis" : "") + (ticket.mine ? " mine" : ""));
+    hook(tr, "queue-row");
     tr.setAttribute("data-ticket", String(ticket.id));
     tr.appendChild(cell("Urgence", urgencyCell(ticket)));
     var link = el("a", "ref", ticket.reference);
@@ -116,11 +123,12 @@
     tr.appendChild(cell("Ticket", link));
     var sla = el("span", "sla sla-" + ticket.sla, ticket.waiting_label);
     sla.title = ticket.waiting_title;
+    hook(sla, "sla");
     tr.appendChild(cell("Attente", sla));
     tr.appendChild(cell("Statut", ticket.status_label));
     tr.appendChild(cell("Demande", requestCell(ticket)));
-    tr.appendChild(cell("Âge", ticket.age));
-    tr.appendChild(cell("Lieu", ticket.location));
+    tr.appendChild(hook(cell("Âge", ticket.age), "age"));
+    tr.appendChild(hook(cell("Lieu", ticket.location), "location"));
     tr.appendChild(cell("Équipe", ticket.team_name));
     tr.appendChild(cell("Territoire", ticket.territory || "—"));
     tr.appendChild(cell("Suivi par", ticket.assignee || "—"));

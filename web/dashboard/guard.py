@@ -1,0 +1,117 @@
+"""Access control of the dashboard: every dashboard route goes through `DashboardRoute`,
+which checks, before the route runs:
+- the session: the account is read again on every request (a deactivated account is logged
+  out); not logged in gives the login page (HTML routes) or 401 (JSON routes, under
+  /tableau/api/);
+- the CSRF token on every POST (403 otherwise), the login form included;
+and adds to every answer the headers that keep it out of caches and frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+
+from web import auth
+from web.render import error, protect
+
+if TYPE_CHECKING:
+    from handoff.accounts import CounsellorRef
+    from maraude.services import Services
+
+log = logging.getLogger(__name__)
+QUEUE_PATH = "/tableau"
+LOGIN_PATH = f"{QUEUE_PATH}/connexion"
+JSON_PATH = f"{QUEUE_PATH}/api/"  # the dashboard's JSON routes (live queue, transcript)
+PUBLIC_ROUTES = frozenset({"login_page", "login_submit"})
+
+
+def ticket_path(ticket_id: int) -> str:
+    return f"{QUEUE_PATH}/tickets/{ticket_id}"
+
+
+def is_dashboard(path: str) -> bool:
+    return path == QUEUE_PATH or path.startswith(QUEUE_PATH + "/")
+
+
+def wants_json(path: str) -> bool:
+    return path.startswith(JSON_PATH)
+
+
+def safe_next(target: str) -> bool:
+    """Only paths of the dashboard's pages (no open redirect)."""
+    return (
+        is_dashboard(target)
+        and "//" not in target
+        and "\\" not in target
+        and not wants_json(target)
+    )
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET" or not safe_next(target):
+        target = ""
+    query = f"?{urlencode({'suivant': target})}" if target and target != QUEUE_PATH else ""
+    return RedirectResponse(LOGIN_PATH + query, status_code=303)
+
+
+async def session_account(request: Request, services: Services) -> CounsellorRef | None:
+    """The account logged in with this session, if it is still valid and active."""
+    counsellor_id = auth.session_counsellor_id(request)
+    if counsellor_id is None:
+        return None
+    if auth.session_expired(request, services.tickets.now()):
+        auth.log_out(request)
+        return None
+    me = await asyncio.to_thread(services.accounts.get, counsellor_id)
+    if me is None:  # deleted or deactivated since login
+        auth.log_out(request)
+    return me
+
+
+class DashboardRoute(APIRoute):
+    """Checks the session and the CSRF token before any dashboard route runs, and adds
+    headers that keep the pages out of caches and frames. Refused operations raised by the
+    route are answered by web/errors.py."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        name = self.name
+
+        async def guarded(request: Request) -> Response:
+            response = await self._check(request, name)
+            if response is None:
+                response = await handler(request)
+            return protect(response)
+
+        return guarded
+
+    @staticmethod
+    async def _check(request: Request, name: str) -> Response | None:
+        """A response that stops the request here (login page, 401, 403), or None."""
+        services: Services = request.app.state.services
+        json = wants_json(request.url.path)
+        if name not in PUBLIC_ROUTES:
+            me = await session_account(request, services)
+            if me is None:
+                if json:
+                    return JSONResponse({"detail": "Connexion requise."}, status_code=401)
+                return _login_redirect(request)
+            request.state.counsellor = me
+        if request.method == "POST" and not await auth.csrf_valid(request):
+            log.info("dashboard: CSRF check failed on %s", request.url.path)
+            return error(
+                request,
+                "Formulaire expiré ou invalide : recharge la page et recommence.",
+                403,
+                json=json,
+            )
+        return None

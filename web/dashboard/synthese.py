@@ -1,0 +1,101 @@
+"""The daily digest as a page (French, /tableau/synthese): unclaimed tickets by team, SLA
+breaches of the last 24 hours, today's follow-ups (handoff/sla/digest.py builds it)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from core.models import Urgency
+from handoff.sla.alerts import sla_service
+from handoff.tickets import STATUS_LABELS
+from web.dashboard.guard import QUEUE_PATH, DashboardRoute, ticket_path
+from web.deps import Me, ServicesDep
+from web.render import LocalTime, render
+
+if TYPE_CHECKING:
+    from handoff.sla.digest import Digest
+    from maraude.services import Services
+
+router = APIRouter(prefix=QUEUE_PATH, include_in_schema=False, route_class=DashboardRoute)
+
+
+def digest_context(digest: Digest, services: Services) -> dict[str, Any]:
+    """The digest of SlaService.digest as the page shows it (each item links to its ticket)."""
+    times = LocalTime.of(services.settings)
+    teams = [
+        {
+            "id": team.team,
+            "name": team.team_name,
+            "tickets": [
+                {
+                    "id": item.ticket.id,
+                    "reference": item.ticket.reference,
+                    "url": ticket_path(item.ticket.id),
+                    "crisis": item.ticket.urgency == Urgency.crisis,
+                    "created": times.show(item.ticket.created_at, "%d/%m %H:%M"),
+                    "waited": item.waited,
+                    "needs": item.needs,
+                    "sla": item.status.colour,
+                    "late": item.status.breached,
+                    "manager": item.status.manager_due,
+                }
+                for item in team.tickets
+            ],
+        }
+        for team in digest.unclaimed
+    ]
+    breaches = [
+        {
+            "id": b.ticket_id,
+            "reference": f"#{b.ticket_id}",
+            "url": ticket_path(b.ticket_id),
+            "team_name": b.team_name,
+            "crisis": b.urgency == Urgency.crisis,
+            "breached_at": times.show(b.breached_at, "%d/%m %H:%M"),
+            "manager_alerted_at": times.show(b.manager_alerted_at, "%d/%m %H:%M"),
+            "still_waiting": b.still_waiting,
+            "state": (
+                "toujours en attente"
+                if b.still_waiting
+                else f"pris par {b.assignee_name}"
+                if b.assignee_name
+                else STATUS_LABELS[b.status].lower()
+            ),
+        }
+        for b in digest.breaches
+    ]
+    follow_ups = [
+        {
+            "id": f.ticket_id,
+            "reference": f"#{f.ticket_id}",
+            "url": ticket_path(f.ticket_id),
+            "team_name": f.team_name,
+            "at": times.show(f.due_at, "%H:%M"),
+            "assignee": f.assignee_name or "",
+            "status_label": STATUS_LABELS[f.status],
+            "reminder": f.reminder,
+        }
+        for f in digest.follow_ups
+    ]
+    return {
+        "day": digest.day.strftime("%d/%m/%Y"),
+        "generated": times.show(digest.generated_at, "%H:%M"),
+        "unclaimed_count": digest.unclaimed_count,
+        "teams": teams,
+        "breaches": breaches,
+        "follow_ups": follow_ups,
+        "sla_late": sum(
+            1 for team in digest.unclaimed for item in team.tickets if item.status.breached
+        ),
+        "digest_time": services.settings.handoff.digest_time,
+    }
+
+
+@router.get("/synthese", response_class=HTMLResponse)
+async def synthese_page(request: Request, services: ServicesDep, me: Me) -> Response:
+    digest = await asyncio.to_thread(sla_service(services).digest)
+    return render(request, services, "dashboard_synthese.html", digest_context(digest, services))
