@@ -50,6 +50,7 @@ run: install train
 	.venv/bin/maraude up
 
 test: install train
+	$(MAKE) --no-print-directory lint
 	.venv/bin/maraude check
 	$(MAKE) --no-print-directory test-engine
 	$(MAKE) --no-print-directory test-conversations
@@ -70,6 +71,7 @@ lint: .venv/.installed
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports --no-cache
 
 format: .venv/.installed
 	.venv/bin/ruff format .

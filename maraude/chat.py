@@ -1,21 +1,19 @@
 """`maraude chat`: a terminal conversation through the whole stack.
 
 Starts the engine (unless RASA_URL is set) and the app in this process (the engine needs
-the app's /webhook for custom actions), then reads lines from the terminal and sends them
-through the same pipeline as Telegram. Buttons are numbered: type the number to press one.
+the app's /webhook for custom actions), then hands the app's pipeline to the terminal
+channel (bot/terminal.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 import socket
 
 import uvicorn
 
-from bot.messages import Button, Reply
-from core.models import Channel
+from bot.terminal import converse
 from core.settings import Settings
 from maraude.app import create_app
 from maraude.engine_process import EngineProcess
@@ -25,16 +23,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def render(replies: list[Reply]) -> list[Button]:
-    buttons: list[Button] = []
-    for reply in replies:
-        print(f"bot> {reply.text}")
-        for button in reply.buttons:
-            buttons.append(button)
-            print(f"     [{len(buttons)}] {button.title}")
-    return buttons
 
 
 async def run_chat(settings: Settings, port: int | None = None) -> int:
@@ -59,27 +47,7 @@ async def run_chat(settings: Settings, port: int | None = None) -> int:
                 serving.result()  # re-raise why the app could not start
                 return 1
             await asyncio.sleep(0.05)
-        pipeline = app.state.services.pipeline
-        user = "terminal-" + secrets.token_hex(6)
-        print("Ready. Type /start to begin, Ctrl-D to quit.", flush=True)
-        buttons: list[Button] = []
-        while True:
-            try:
-                line = await asyncio.to_thread(input, "toi> ")
-            except EOFError:
-                print()
-                break
-            line = line.strip()
-            if not line:
-                continue
-            if line.isdigit() and 1 <= int(line) <= len(buttons):
-                chosen = buttons[int(line) - 1]
-                replies = await pipeline.handle_button(
-                    Channel.terminal, user, chosen.payload, chosen.title
-                )
-            else:
-                replies = await pipeline.handle_text(Channel.terminal, user, line)
-            buttons = render(replies)
+        await converse(app.state.services.pipeline)
     except KeyboardInterrupt:
         pass
     finally:

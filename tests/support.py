@@ -19,8 +19,15 @@ import uvicorn
 import yaml
 from sqlalchemy import create_engine, text
 
+from bot.texts import AppTexts
+from core.clock import Clock
+from core.db import Database
 from core.settings import Settings, load_settings
+from handoff.alarms import AlarmService
+from handoff.desk import DeskTexts, HandoffDesk
+from handoff.requests import HandoffService
 from handoff.routing import Router
+from handoff.tickets import TicketService
 from maraude.app import create_app
 from maraude.engine_process import EngineProcess
 from tests.fakes.telegram_api import FakeTelegramServer
@@ -72,6 +79,30 @@ def make_settings(folder: Path, **overrides: Any) -> Settings:
 def repo_router() -> Router:
     """Hand-off routing as configured in the repository's maraude.yml."""
     return Router(load_settings(ROOT / "maraude.yml"))
+
+
+def make_desk(
+    db: Database, clock: Clock | None = None, *, requests: HandoffService | None = None
+) -> HandoffDesk:
+    """A real hand-off desk on `db` with the repository's settings and the app's texts, as
+    maraude/services.py wires it (no sender, no listener: tests add what they watch)."""
+    settings = load_settings(ROOT / "maraude.yml")
+    router = Router(settings)
+    texts = AppTexts.load()
+    tickets = TicketService(
+        db, settings.handoff, router, clock, team_ids=[t.id for t in settings.teams]
+    )
+    return HandoffDesk(
+        tickets,
+        DeskTexts(
+            claimed=texts.handoff_claimed,
+            closed=texts.handoff_closed,
+            already=texts.handoff_already,
+            counsellor_prefix=settings.handoff.counsellor_prefix,
+        ),
+        AlarmService(db, clock),
+        requests or HandoffService(db, router, clock),
+    )
 
 
 class AppServer:

@@ -43,14 +43,9 @@ from handoff.accounts import AccountService
 from handoff.requests import HandoffService, TriageSummary
 from handoff.tickets import TicketService
 from maraude.app import create_app
-from studio.analytics import (
-    NO_TERRITORY,
-    AnalyticsService,
-    Filters,
-    p90,
-    two_proportion_z,
-    week_label,
-)
+from studio.analytics import NO_TERRITORY, AnalyticsService, Filters
+from studio.analytics.periods import week_label
+from studio.analytics.stats import p90, two_proportion_z
 from tests.support import ROOT, make_settings, repo_router
 
 SETTINGS = load_settings(ROOT / "maraude.yml")

@@ -20,17 +20,16 @@ import pytest
 from bot.texts import AppTexts
 from core.models import Channel, TicketStatus, Urgency
 from handoff.accounts import CounsellorRef
-from handoff.bridge.core import (
+from handoff.bridge.handlers import (
     BUTTON_INVALID,
     CLAIM_FIRST,
     HELD_BY,
-    ICON_CRISIS,
-    ICON_NORMAL,
     NOT_REGISTERED,
-    NOTE_SAVED,
     UNKNOWN_COMMAND,
-    TelegramBridge,
 )
+from handoff.bridge.rendering import NOTE_SAVED
+from handoff.bridge.service import TelegramBridge
+from handoff.bridge.topics import ICON_CRISIS, ICON_NORMAL
 from handoff.requests import TriageSummary
 from handoff.tickets import TicketConflict
 from tests.fakes.telegram_api import FakeTelegramServer
@@ -356,6 +355,12 @@ def test_web_actions_show_in_the_topic(env: Env) -> None:
     env.in_app(desk.add_note(ticket_id, dominique, "A déjà un dossier CAF.", via="api"))
     env.wait_topic_text(ticket_id, "📝 Note de Dominique (par l'API) :\nA déjà un dossier CAF.")
 
+    # A reminder of the follow-up rules goes through the desk: the topic has it too.
+    env.in_app(
+        desk.reminder(ticket_id, "Relance prévue : le jeune n'a pas répondu depuis 3 jours.")
+    )
+    env.wait_topic_text(ticket_id, "⏰ Relance prévue : le jeune n'a pas répondu depuis 3 jours.")
+
     env.in_app(desk.release(ticket_id, dominique, via="web"))
     env.wait_topic_text(
         ticket_id, "↩️ Dominique remet le ticket dans la file (sur le tableau de bord)."
@@ -475,13 +480,13 @@ def test_telegram_failure_releases_the_reservation(env: Env) -> None:
     assert len(env.tg.calls("createForumTopic")) == 1
 
     # The topic opens but the summary cannot be posted: the half-made topic is deleted.
-    env.bridge._backoff.clear()
+    env.bridge.topics.backoff.clear()
     env.tg.fail_next("sendMessage", status=400, description="Bad Request: not enough rights")
     assert env.in_app(env.bridge.sweep()) == 0
     assert env.tg.topics(GROUP) == [] and len(env.tg.calls("deleteForumTopic")) == 1
     assert env.get(ticket_id).topic_id is None
 
-    env.bridge._backoff.clear()
+    env.bridge.topics.backoff.clear()
     assert env.in_app(env.bridge.sweep()) == 1
     assert len(env.tg.topics(GROUP)) == 1
     assert env.topic_of(ticket_id).topic_id == env.tg.topics(GROUP)[0]["message_thread_id"]

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from core.models import Role, TicketStatus, Urgency
-from handoff.bridge.core import FALSE_ALARM_EMPTY, ICON_CRISIS
+from handoff.bridge.handlers import FALSE_ALARM_EMPTY
+from handoff.bridge.topics import ICON_CRISIS
 from handoff.requests import CrisisSignal, TriageSummary
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import TEST_TOKEN, AppServer, make_settings

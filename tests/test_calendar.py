@@ -1,4 +1,4 @@
-"""nudges/calendar.py: holidays, quiet hours and opening hours across DST changes (no DB).
+"""core/calendar.py: holidays, quiet hours and opening hours across DST changes (no DB).
 
 Mind that `+`/`-` between datetimes of the same ZoneInfo is wall-clock arithmetic (and
 PEP 495 makes gap/fold times unequal to other zones): the tests compare instants in UTC.
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nudges.calendar import (
+from core.calendar import (
     OpeningHours,
     QuietHours,
     easter_sunday,

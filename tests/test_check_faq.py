@@ -15,6 +15,7 @@ import yaml
 
 from studio import checks
 from studio.checks import FAQ_MAX_AGE_MONTHS, TONE_MAX_LINE_CHARS, Problem, Report, run_checks
+from studio.checks.faq import add_months
 from tests.support import ROOT
 from tests.test_check import copy_project, last_checked, line_of, replace
 
@@ -73,7 +74,7 @@ def test_the_real_knowledge_base_is_complete_sourced_and_fresh() -> None:
 def test_an_answer_checked_within_the_months_passes(project: Path) -> None:
     day = faq_day(project)
     assert about(check(project, day), "vérifiée le") == []
-    within = checks._add_months(day, FAQ_MAX_AGE_MONTHS)  # exactly 12 months: still fresh
+    within = add_months(day, FAQ_MAX_AGE_MONTHS)  # exactly 12 months: still fresh
     assert about(check(project, within), "vérifiée le") == []
 
 

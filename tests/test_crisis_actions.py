@@ -16,18 +16,18 @@ from actions.crisis import (
     ActionCrisisFollowup,
     ActionSafetyAnswer,
     ActionSafetyCheck,
-    CrisisContext,
 )
+from actions.crisis_context import CrisisContext
 from actions.crisis_support import followup_topic, hours_fr, is_minor, presence_fr
 from core import migrate
+from core.calendar import OpeningHours
 from core.clock import FixedClock
 from core.db import Database
 from core.models import Channel
 from core.people import PeopleService
 from handoff.alarms import AlarmService
 from handoff.requests import HandoffService, TriageSummary
-from nudges.calendar import OpeningHours
-from tests.support import repo_router
+from tests.support import make_desk, repo_router
 
 HOURS = OpeningHours.parse({"mon-fri": "09:00-12:30, 13:30-17:30"})
 # Friday 4 December 2026, 22:00 in Paris: the team is away until Monday 9:00.
@@ -84,7 +84,8 @@ class World:
         self.people = PeopleService(db, "k" * 40, self.clock)
         self.handoff = HandoffService(db, repo_router(), self.clock)
         self.alarms = AlarmService(db, self.clock)
-        self.context = CrisisContext(self.handoff, None, HOURS, self.clock)
+        self.desk = make_desk(db, self.clock, requests=self.handoff)
+        self.context = CrisisContext(self.handoff, self.desk, HOURS, self.clock)
 
     def person(self, key: str, consent: bool = False) -> str:
         ref = self.people.identify(Channel.telegram, key)
@@ -469,7 +470,8 @@ def test_team_presence_in_plain_words() -> None:
 
 async def test_the_helplines_go_out_even_when_the_database_fails(tmp_path: Any) -> None:
     broken = Database.from_url(f"sqlite:///{tmp_path / 'no-tables.db'}")  # never migrated
-    context = CrisisContext(HandoffService(broken, repo_router()), None, HOURS)
+    handoff = HandoffService(broken, repo_router())
+    context = CrisisContext(handoff, make_desk(broken, requests=handoff), HOURS)
     dispatcher = CollectingDispatcher()
     events = await ActionCrisis(context).run(
         dispatcher, tracker("y-1", "jvais me foutre en lair", "crisis_suicide"), {}

@@ -4,7 +4,6 @@ through the dashboard (login + CSRF over real HTTP) and exported as training dat
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from core.models import NluTurn, Role
 from studio.annotations import export_annotations, read_examples
 from studio.insights import OUT_OF_SCOPE
 from tests.support import ROOT
+from tests.support_html import parse_page
 from tests.test_dashboard import PASSWORD, DashboardClient
 from tests.test_e2e_telegram import pseudo, start
 from tests.test_e2e_triage import Chat
@@ -60,10 +60,8 @@ def test_a_message_the_bot_does_not_understand_is_annotated_and_exported(
         assert client.login(manager.email, PASSWORD).status_code == 200
         page = client.get("/tableau/incompris")
         assert page.status_code == 200
-        assert re.search(
-            rf'<tr data-turn="{target.id}">\s*<td class="text">.*?<div class="said">{target.text}',
-            page.text,
-        )
+        rows = {row.get("data-turn"): row for row in parse_page(page.text).all("turn")}
+        assert rows[str(target.id)].one("turn-text").one("said").text == target.text
         done = client.post(
             "/tableau/incompris/annoter",
             groupe=OUT_OF_SCOPE,

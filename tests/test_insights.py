@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from core.people import PeopleService, PersonRef
 from core.turns import LOW_CONFIDENCE, TurnInfo
 from handoff.accounts import AccountService
 from maraude.app import create_app
+from maraude.services import CONSENT_REFUSED_HOOKS
 from studio.insights import (
     OUT_OF_SCOPE,
     InsightsService,
@@ -32,6 +32,7 @@ from studio.insights import (
     group_turns,
 )
 from tests.support import make_settings
+from tests.support_html import parse_page
 from tests.test_dashboard import PASSWORD, DashboardClient, account, logged_in
 
 SECRET = "s" * 40
@@ -65,7 +66,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def people(database: Database, clock: FixedClock) -> PeopleService:
-    return PeopleService(database, SECRET, clock)
+    return PeopleService(database, SECRET, clock, on_consent_refused=CONSENT_REFUSED_HOOKS)
 
 
 @pytest.fixture
@@ -363,12 +364,11 @@ def http(tmp_path: Path, clock: FixedClock) -> Iterator[TestClient]:
 
 
 def inbox_rows(page: str) -> dict[int, str]:
-    """Turn id -> its message cell as shown (HTML) on the inbox page."""
+    """Turn id -> its message cell as served (HTML) on the inbox page (turns with a text)."""
     return {
-        int(turn_id): cell
-        for turn_id, cell in re.findall(
-            r'<tr data-turn="(\d+)">\s*<td class="text">(.*?)<input', page, re.S
-        )
+        int(row.get("data-turn") or 0): row.one("turn-text").inner
+        for row in parse_page(page).all("turn")
+        if row.has("turn-text")
     }
 
 
@@ -414,7 +414,7 @@ def test_inbox_page_groups_annotates_and_is_for_managers_only(
     assert "besoin : emploi" in page.text and "(need_job)" not in page.text
     assert "42 %" in page.text
     stage = [ids["jcherche un stage de cuisine"], ids["je cherche un stage en cuisine"]]
-    groups = re.findall(r'data-group="(\d+)"', page.text)
+    groups = [group.get("data-group") for group in parse_page(page.text).all("group")]
     assert len(groups) == 3 and groups[0] == str(stage[0])  # the biggest group first
 
     # the group goes to need_training, but its second message is left for later
@@ -459,8 +459,8 @@ def test_inbox_page_groups_annotates_and_is_for_managers_only(
 
 # Intents by their French names --------------------------------------------------------------
 def test_every_intent_of_the_domain_has_its_french_name_defined_once() -> None:
-    from actions.triage_parsing import NEEDS
     from core.intents import INTENT_LABELS, NEED_LABELS, NO_INTENT, intent_label
+    from core.vocabulary import NEEDS
     from studio.insights import DEFAULT_DOMAIN
 
     contract = (
@@ -474,7 +474,7 @@ def test_every_intent_of_the_domain_has_its_french_name_defined_once() -> None:
         assert name in INTENT_LABELS, name
     for name in domain_intents(DEFAULT_DOMAIN):  # a new one gets a readable name at least
         assert intent_label(name) != name and "_" not in intent_label(name), name
-    assert NEED_LABELS == NEEDS  # the triage's words for the needs
+    assert tuple(NEED_LABELS.values()) == NEEDS  # the triage's words for the needs
     assert intent_label("need_job") == "besoin : emploi"
     assert intent_label("faq/cej") == "question : Contrat d'Engagement Jeune (CEJ)"
     assert intent_label("faq/bourse_permis") == "question : bourse permis"  # a new FAQ key

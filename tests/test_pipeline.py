@@ -18,7 +18,7 @@ from core.models import Channel
 from core.people import PeopleService
 from handoff.requests import HandoffService
 from tests.fakes.json_http import JsonHandler, JsonServer
-from tests.support import free_port, repo_router
+from tests.support import free_port, make_desk, repo_router
 
 TEXTS = AppTexts.load()
 
@@ -30,9 +30,7 @@ async def pipeline(sqlite_url: str):  # type: ignore[no-untyped-def]
     people = PeopleService(db, "p" * 40)
     # Nothing listens on this port: the engine is down.
     engine = EngineClient(f"http://127.0.0.1:{free_port()}", timeout=2)
-    yield ConversationPipeline(
-        people, engine, TEXTS, ErasureService(db, db), HandoffService(db, repo_router())
-    )
+    yield ConversationPipeline(people, engine, TEXTS, ErasureService(db, db), relay=make_desk(db))
     await engine.aclose()
 
 
@@ -60,7 +58,7 @@ async def test_crisis_gets_helplines_even_when_the_engine_is_down(
     assert any(number in r.text for r in replies)
     assert all(not r.buttons for r in replies)
     person = pipeline.people.identify(Channel.telegram, "100")
-    [request] = pipeline.handoff.open_requests(person.pseudo_id)
+    [request] = pipeline.relay.requests.open_requests(person.pseudo_id)
     assert request.urgency == "crisis" and request.source == "crisis"
     assert request.excerpt is None  # no consent: the ticket, not the words
 
@@ -205,7 +203,11 @@ async def test_a_crisis_the_engine_left_unanswered_gets_the_apps_helplines(
     with JsonServer(_SilentEngineHandler) as engine:
         client = EngineClient(engine.url, timeout=5)
         pipeline = ConversationPipeline(
-            PeopleService(db, "p" * 40), client, TEXTS, ErasureService(db, db), handoff
+            PeopleService(db, "p" * 40),
+            client,
+            TEXTS,
+            ErasureService(db, db),
+            relay=make_desk(db, requests=handoff),
         )
         replies = await pipeline.handle_text(Channel.telegram, "200", "jvais me foutre en lair")
         quiet = await pipeline.handle_text(Channel.telegram, "201", "salut")

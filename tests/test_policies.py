@@ -34,7 +34,7 @@ from nudges.rules import (
     OUTCOME_CHECKIN,
     TRIAGE_NUDGE,
     YOUTH_SILENT,
-    Policies,
+    FollowUpRules,
 )
 from nudges.store import FollowUpJob, FollowUpService, FollowUpView
 from tests.support import ROOT, repo_router
@@ -84,7 +84,7 @@ class World:
     accounts: AccountService
     followups: FollowUpService
     desk: HandoffDesk
-    policies: Policies
+    policies: FollowUpRules
     recorder: Recorder
     ids: Any
 
@@ -132,10 +132,11 @@ def world(database: Database) -> World:
         database, SETTINGS.handoff, router, clock, team_ids=[t.id for t in SETTINGS.teams]
     )
     followups = FollowUpService(database, clock)
-    desk = HandoffDesk(tickets, TEXTS)
+    handoff = HandoffService(database, router, clock)
+    desk = HandoffDesk(tickets, TEXTS, requests=handoff)
     recorder = Recorder()
     desk.register_sender(Channel.telegram, recorder.send)
-    policies = Policies(
+    policies = FollowUpRules(
         followups=followups, tickets=tickets, desk=desk, people=people, settings=SETTINGS
     )
     desk.add_listener(policies)
@@ -143,7 +144,7 @@ def world(database: Database) -> World:
     return World(
         clock,
         people,
-        HandoffService(database, router, clock),
+        handoff,
         tickets,
         AccountService(database, clock, FAST_HASHER),
         followups,

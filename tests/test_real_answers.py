@@ -11,24 +11,22 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.fallback import ActionFallback
+from actions.greet import ActionGreet
 from actions.handoff import ActionOfferCounsellor, ActionRequestHandoff, LinkContext, since_fr
 from actions.nudges import ActionOptOut
 from actions.reading import bare_reaction, feelings, is_question, stops_questions, writer
-from actions.triage import ActionFallback, ActionGreet, ActionTriageSummary
-from actions.triage_form import ActionAskSlot, ValidateTriageForm
-from actions.triage_parsing import (
-    MISSING,
-    SKIPPED,
-    Answer,
-    parse_availability,
-    parse_location,
-    parse_phone,
-    phone_in,
-)
+from actions.triage import ActionTriageSummary
+from actions.triage_ask import ActionAskSlot
+from actions.triage_facts import phone_in
+from actions.triage_form import ValidateTriageForm
+from actions.triage_parsing import MISSING, Answer, parse_availability, parse_location, parse_phone
 from core.clock import FixedClock
 from core.models import TicketStatus
+from core.vocabulary import SKIPPED
 from handoff.link import LinkService
 from handoff.requests import TriageSummary
+from tests.support import make_desk
 from tests.test_tickets import Desk, build
 from tests.test_triage_actions import DOMAIN, slot_events, tracker
 
@@ -292,7 +290,13 @@ def desk(sqlite_url: str) -> Desk:
 
 
 def link_ctx(desk: Desk) -> LinkContext:
-    return LinkContext(desk.handoff, LinkService(desk.db), "sous 48 h", clock=desk.clock)
+    return LinkContext(
+        desk.handoff,
+        LinkService(desk.db),
+        "sous 48 h",
+        make_desk(desk.db, desk.clock, requests=desk.handoff),
+        clock=desk.clock,
+    )
 
 
 async def test_with_a_ticket_open_news_instead_of_a_second_offer(desk: Desk) -> None:

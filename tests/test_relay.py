@@ -81,7 +81,7 @@ class World:
 
     def ask_for_a_counsellor(self) -> int:
         person = self.pipeline.people.identify(Channel.simulator, USER)
-        return self.pipeline.handoff.request(
+        return self.desk.requests.request(
             person.pseudo_id,
             TriageSummary(needs=["need_job"], location="59100"),
             source="ask_human",
@@ -108,12 +108,13 @@ async def world(sqlite_url: str) -> AsyncIterator[World]:
             already=TEXTS.handoff_already,
             counsellor_prefix=SETTINGS.handoff.counsellor_prefix,
         ),
+        requests=handoff,
     )
     recorder = Recorder()
     desk.register_sender(Channel.simulator, recorder.send)
     desk.add_listener(recorder)
     engine = CountingEngine()
-    pipeline = ConversationPipeline(people, engine, TEXTS, ErasureService(db, db), handoff, desk)
+    pipeline = ConversationPipeline(people, engine, TEXTS, ErasureService(db, db), relay=desk)
     accounts = AccountService(db, clock, PasswordHasher(time_cost=1, memory_cost=1024))
     yield World(pipeline, desk, engine, recorder, accounts, clock)
     await engine.aclose()

@@ -24,9 +24,12 @@ from core import migrate
 from core.clock import FixedClock
 from core.models import Channel, EventKind, FollowUpKind, Role, Urgency
 from handoff.requests import CrisisSignal, TriageSummary
-from handoff.sla.alerts import check_sla, digest_text, run_sla_check, send_digest
-from handoff.sla.policy import SlaPolicy, SlaService, sla_status
-from maraude.app import build_services, create_app
+from handoff.sla.alerts import check_sla, run_sla_check, send_digest
+from handoff.sla.digest import digest_text
+from handoff.sla.policy import SlaPolicy, sla_status
+from handoff.sla.service import SlaService
+from maraude.app import create_app
+from maraude.services import build_services
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import TEST_TOKEN, AppServer, make_settings
 from tests.test_bridge import GROUP, eventually

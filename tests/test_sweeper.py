@@ -1,6 +1,6 @@
 """The follow-up sweeper (nudges/sweeper.py) on SQLite and (gated) PostgreSQL.
 
-Time is a FixedClock moved by hand (no sleeping). Policies are a small stub here (the real
+Time is a FixedClock moved by hand (no sleeping). FollowUpRules are a small stub here (the real
 ones are tested in their own suite); Telegram is the fake Bot API over real HTTP with a real
 python-telegram-bot Application; the engine's trigger_intent is a tiny stdlib HTTP server.
 """
@@ -24,6 +24,7 @@ from bot.pipeline import ConversationPipeline
 from bot.telegram import TelegramChannel
 from bot.texts import AppTexts
 from core import migrate
+from core.calendar import QuietHours
 from core.clock import FixedClock
 from core.db import Database
 from core.erasure import ErasureService
@@ -33,19 +34,11 @@ from handoff.desk import DeskTexts, HandoffDesk
 from handoff.requests import HandoffService, TriageSummary
 from handoff.tickets import TicketService
 from maraude.app import create_app
-from nudges.calendar import QuietHours
+from maraude.jobs import DIGEST_JOB, RETENTION_JOB, SLA_JOB, SWEEP_JOB
 from nudges.contract import CounsellorNotice, DirectMessage, EngineNudge, Outgoing
+from nudges.delivery import ChannelDelivery
 from nudges.store import FollowUpJob, FollowUpService
-from nudges.sweeper import (
-    DIGEST_JOB,
-    RETENTION_JOB,
-    SLA_JOB,
-    SWEEP_JOB,
-    ChannelDelivery,
-    FollowUpSweeper,
-    SweepReport,
-    build_scheduler,
-)
+from nudges.sweeper import FollowUpSweeper, SweepReport
 from studio.model_watch import MODEL_WATCH_JOB
 from tests.fakes.json_http import JsonHandler, JsonServer
 from tests.fakes.telegram_api import TEST_TOKEN, FakeTelegramServer
@@ -529,10 +522,11 @@ async def world(
             already=TEXTS.handoff_already,
             counsellor_prefix=settings.handoff.counsellor_prefix,
         ),
+        requests=handoff,
     )
     engine = EngineClient(fake_engine.url, timeout=5)
     pipeline = ConversationPipeline(
-        people, engine, TEXTS, ErasureService(database, database), handoff, desk
+        people, engine, TEXTS, ErasureService(database, database), relay=desk
     )
     channel = TelegramChannel(
         pipeline, token=TEST_TOKEN, api_base_url=fake_telegram.url, secret_key="k" * 40
@@ -746,25 +740,8 @@ def test_with_nudges_disabled_the_scheduler_runs_only_the_model_watch(tmp_path: 
         assert not app.state.services.scheduler.running
 
 
-async def test_build_scheduler_without_a_sweeper_still_has_the_retention_hook(
-    tmp_path: Path,
-) -> None:
-    @dataclass
-    class Bare:
-        settings: Any
-        sweeper: Any = None
-
-    scheduler = build_scheduler(Bare(make_settings(tmp_path)))
-    scheduler.start(paused=True)
-    try:
-        ids = {job.id for job in scheduler.get_jobs()}
-        assert SWEEP_JOB not in ids and RETENTION_JOB in ids
-    finally:
-        scheduler.shutdown(wait=False)
-
-
 async def test_retention_hook_calls_the_service_when_there_is_one(tmp_path: Path) -> None:
-    from nudges.sweeper import purge_retention
+    from maraude.jobs import purge_retention
 
     purged: list[date] = []
 

@@ -39,6 +39,7 @@ from handoff.tickets import (
     TicketNotFound,
     TicketService,
 )
+from maraude.services import CONSENT_REFUSED_HOOKS
 from tests.support import ROOT, repo_router
 
 SETTINGS = load_settings(ROOT / "maraude.yml")
@@ -95,7 +96,7 @@ def build(database: Database, clock: FixedClock) -> Desk:
     return Desk(
         db=database,
         clock=clock,
-        people=PeopleService(database, "k" * 40, clock),
+        people=PeopleService(database, "k" * 40, clock, on_consent_refused=CONSENT_REFUSED_HOOKS),
         handoff=HandoffService(database, router, clock),
         tickets=TicketService(
             database, SETTINGS.handoff, router, clock, team_ids=[t.id for t in SETTINGS.teams]
@@ -207,7 +208,7 @@ def test_unknown_person_or_ticket(desk: Desk) -> None:
         desk.request("ynobody")
     with pytest.raises(TicketNotFound) as exc:
         desk.tickets.get(999_999)
-    assert exc.value.status_code == 404 and "#999999" in str(exc.value)
+    assert "#999999" in str(exc.value)
 
 
 # Queue --------------------------------------------------------------------------------------
@@ -250,7 +251,6 @@ def test_claim_then_a_colleague_gets_a_clear_conflict(desk: Desk) -> None:
     assert desk.tickets.claim(ticket_id, anna).assignee_id == anna.id
     with pytest.raises(TicketConflict) as exc:
         desk.tickets.claim(ticket_id, bruno)
-    assert exc.value.status_code == 409
     assert str(exc.value) == f"Trop tard : Anna a déjà pris le ticket #{ticket_id}."
     claims = [e for e in desk.tickets.events(ticket_id) if e.kind is EventKind.claimed]
     assert [(e.actor_name, e.via) for e in claims] == [("Anna", "telegram")]
@@ -265,7 +265,7 @@ def test_release_puts_the_ticket_back_and_only_the_holder_or_a_manager_may(desk:
     desk.tickets.claim(ticket_id, anna)
     with pytest.raises(TicketForbidden) as exc:
         desk.tickets.release(ticket_id, bruno)
-    assert exc.value.status_code == 403 and "collègue" in str(exc.value)
+    assert "collègue" in str(exc.value)
     view = desk.tickets.release(ticket_id, anna)
     assert view.status is TicketStatus.new and view.assignee_id is None
     desk.tickets.claim(ticket_id, bruno)

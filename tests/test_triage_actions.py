@@ -9,18 +9,13 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.fallback import ActionFallback
+from actions.greet import ActionGreet
 from actions.handoff import ActionRequestHandoff, LinkContext
-from actions.triage import (
-    ActionCorrect,
-    ActionExplainQuestion,
-    ActionFallback,
-    ActionGreet,
-    ActionTriageSummary,
-)
+from actions.triage import ActionCorrect, ActionExplainQuestion, ActionTriageSummary
 from actions.triage_form import ValidateTriageForm
 from actions.triage_parsing import (
     MISSING,
-    SKIPPED,
     Answer,
     parse_age,
     parse_availability,
@@ -35,8 +30,10 @@ from core import migrate
 from core.db import Database
 from core.models import Channel
 from core.people import PeopleService
+from core.vocabulary import SKIPPED
+from handoff.desk import HandoffDesk
 from handoff.requests import HandoffService
-from tests.support import repo_router
+from tests.support import make_desk, repo_router
 
 DOMAIN: dict[str, Any] = {
     "forms": {
@@ -290,6 +287,11 @@ def services(sqlite_url: str) -> tuple[PeopleService, HandoffService]:
     return PeopleService(db, "h" * 40), HandoffService(db, repo_router())
 
 
+def desk_of(handoff: HandoffService) -> HandoffDesk:
+    """The desk in front of `handoff` (same database), as the app wires it."""
+    return make_desk(handoff._db, requests=handoff)
+
+
 async def test_request_handoff_stores_the_structured_summary(services: Any) -> None:
     people, handoff = services
     person = people.identify(Channel.telegram, "321")
@@ -299,9 +301,8 @@ async def test_request_handoff_stores_the_structured_summary(services: Any) -> N
         sender=person.pseudo_id, intent="affirm", slots=FULL, events=events, active_loop=None
     )
     dispatcher = CollectingDispatcher()
-    result = await ActionRequestHandoff(LinkContext(handoff, None, "sous 48 h")).run(
-        dispatcher, t, {}
-    )
+    ctx = LinkContext(handoff, None, "sous 48 h", desk_of(handoff))
+    result = await ActionRequestHandoff(ctx).run(dispatcher, t, {})
     assert slot_events(result) == {"handoff_requested": True, "returning_counsellor": None}
     assert dispatcher.messages[0] == {
         **dispatcher.messages[0],
@@ -319,7 +320,7 @@ async def test_request_handoff_stores_the_structured_summary(services: Any) -> N
 async def test_crisis_escalates_the_open_request(services: Any) -> None:
     people, handoff = services
     person = people.identify(Channel.telegram, "322")
-    action = ActionRequestHandoff(LinkContext(handoff, None, "sous 48 h"))
+    action = ActionRequestHandoff(LinkContext(handoff, None, "sous 48 h", desk_of(handoff)))
     await action.run(
         CollectingDispatcher(),
         tracker(sender=person.pseudo_id, intent="affirm", slots={"needs": ["emploi"]}),

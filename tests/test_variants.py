@@ -29,16 +29,15 @@ from core.erasure import ErasureService
 from core.models import Channel, FollowUpKind, ResponseExposure
 from core.people import PeopleService
 from handoff.desk import DeskTexts, HandoffDesk
-from handoff.requests import HandoffService
 from handoff.tickets import TicketService
 from maraude.app import create_app
 from nudges.contract import EngineNudge
+from nudges.delivery import ChannelDelivery
 from nudges.store import FollowUpService
-from nudges.sweeper import ChannelDelivery
 from studio.experiments.catalog import DomainVariants, Variant, VariantCatalog, domain_files
 from studio.experiments.exposures import ExperimentService
 from tests.fakes.json_http import JsonHandler, JsonServer
-from tests.support import ROOT, make_settings, repo_router
+from tests.support import ROOT, make_desk, make_settings, repo_router
 
 DOMAIN = ROOT / "domain"
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
@@ -430,7 +429,7 @@ async def test_the_pipeline_tells_the_service_what_the_engine_said(
         engine,
         TEXTS,
         ErasureService(database, database),
-        HandoffService(database, repo_router()),
+        relay=make_desk(database),
     )
     pipeline.add_observer(ExperimentService(database, VariantCatalog.load(DOMAIN)))
     replies = await pipeline.handle_text(Channel.simulator, "browser-1", "c bon")

@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, insert, text, update
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from core import migrate  # noqa: E402
+from core.calendar import QuietHours  # noqa: E402
 from core.clock import SystemClock  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.models import (  # noqa: E402
@@ -41,7 +42,6 @@ from core.models import (  # noqa: E402
     FollowUpStatus,
     YoungPerson,
 )
-from nudges.calendar import QuietHours  # noqa: E402
 from nudges.contract import DirectMessage, Outgoing  # noqa: E402
 from nudges.store import FollowUpJob, FollowUpService  # noqa: E402
 from nudges.sweeper import FollowUpSweeper  # noqa: E402

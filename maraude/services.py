@@ -1,0 +1,182 @@
+"""The app's services, typed and built in one place (the composition root's container).
+
+`build_services` wires every package: the core (database, people, erasure), the channels
+(engine client, conversation pipeline, Telegram), the counsellors' side (requests, tickets,
+the desk and its listeners, the bridge, SLA), nudges (rules, sweeper), the studio (turns,
+experiments) and the actions. Nothing connects at import time: the database engine is lazy,
+and the lifespan of maraude/app.py starts and stops what runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from fastapi.templating import Jinja2Templates
+from rasa_sdk.executor import ActionExecutor
+
+from actions.registry import build_executor
+from bot.engine_client import EngineClient
+from bot.pipeline import ConversationPipeline
+from bot.telegram import TelegramChannel
+from bot.texts import AppTexts
+from core.clock import Clock, SystemClock
+from core.db import Database
+from core.erasure import ErasureService
+from core.models import Channel
+from core.people import ConsentRefusedHook, PeopleService
+from core.settings import Settings
+from handoff.accounts import AccountService
+from handoff.alarms import AlarmService
+from handoff.bridge.service import TelegramBridge
+from handoff.desk import DeskTexts, HandoffDesk
+from handoff.link import LinkService
+from handoff.requests import HandoffService
+from handoff.routing import Router
+from handoff.signals import forget_signal_texts
+from handoff.sla.service import SlaService
+from handoff.tickets import TicketService
+from maraude.jobs import build_scheduler
+from nudges.delivery import ChannelDelivery
+from nudges.rules import FollowUpRules
+from nudges.store import FollowUpService
+from nudges.sweeper import FollowUpSweeper, make_worker_id, quiet_hours_from
+from studio.experiments.catalog import DomainVariants
+from studio.experiments.exposures import ExperimentService
+from studio.insights import InsightsService, forget_turn_texts
+from web import simulator
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+# What refusing consent drops besides the message log (core/people.py calls them in the same
+# transaction): the NLU turns' texts (studio) and the flagged messages (hand-off signals).
+CONSENT_REFUSED_HOOKS: tuple[ConsentRefusedHook, ...] = (forget_turn_texts, forget_signal_texts)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    worker_id: str  # this process, as the once-only jobs and the sweeper's claims know it
+    db: Database
+    people: PeopleService
+    handoff: HandoffService  # hand-off requests (through the desk for anything a listener sees)
+    accounts: AccountService
+    tickets: TicketService  # reads; every ticket write goes through the desk
+    desk: HandoffDesk
+    erasure: ErasureService
+    engine: EngineClient
+    pipeline: ConversationPipeline
+    actions: ActionExecutor
+    templates: Jinja2Templates
+    followups: FollowUpService
+    nudge_rules: FollowUpRules  # the follow-up rules (also a desk listener)
+    sweeper: FollowUpSweeper  # sends due follow-ups (nudges/sweeper.py)
+    sla: SlaService
+    experiments: ExperimentService  # wording variants seen (observer, nudges)
+    insights: InsightsService  # NLU turns + misunderstood inbox (observer)
+    telegram: TelegramChannel | None = None
+    bridge: TelegramBridge | None = None
+    # Started by the lifespan; with nudges.enabled false it runs only the model watch.
+    scheduler: AsyncIOScheduler | None = None
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    db = Database.from_url(settings.effective_database_url)
+    people = PeopleService(db, settings.secret_key, clock, on_consent_refused=CONSENT_REFUSED_HOOKS)
+    engine = EngineClient(settings.engine_url, timeout=settings.engine.request_timeout)
+    router = Router(settings)
+    handoff = HandoffService(db, router, clock)
+    tickets = TicketService(
+        db, settings.handoff, router, clock, team_ids=[team.id for team in settings.teams]
+    )
+    texts = AppTexts.load(engine_config=settings.root / "config.yml")
+    desk = HandoffDesk(
+        tickets,
+        DeskTexts(
+            claimed=texts.handoff_claimed,
+            closed=texts.handoff_closed,
+            already=texts.handoff_already,
+            counsellor_prefix=settings.handoff.counsellor_prefix,
+        ),
+        AlarmService(db, clock),  # false alarms, crisis signals on the ticket page
+        handoff,  # hand-off requests: the desk stores them and tells its listeners
+    )
+    erasure = ErasureService(db, Database.from_url(settings.tracker_store_url))
+    followups = FollowUpService(db, clock)
+    rules = FollowUpRules(
+        followups=followups, tickets=tickets, desk=desk, people=people, settings=settings
+    )
+    desk.add_listener(rules)  # ticket operations schedule and cancel follow-ups
+    pipeline = ConversationPipeline(people, engine, texts, erasure, relay=desk)
+    pipeline.add_observer(simulator.TurnInspector())  # the simulator's manager mode
+    variants = DomainVariants(settings.root / "domain", clock=clock)  # reloaded on change
+    experiments = ExperimentService(db, variants, clock)
+    pipeline.add_observer(experiments)  # which wording variant each person saw
+    insights = InsightsService(db, clock, settings.root / "domain")
+    pipeline.add_observer(insights)  # one NLU turn per typed message (manager studio)
+    telegram = None
+    if settings.telegram_bot_token is not None:
+        telegram = TelegramChannel(
+            pipeline,
+            token=settings.telegram_bot_token.get_secret_value(),
+            api_base_url=settings.telegram_api_base_url,
+            webhook_url=settings.telegram_webhook_url,
+            secret_key=settings.secret_key,
+        )
+        desk.register_sender(Channel.telegram, telegram.send_texts)
+    accounts = AccountService(db, clock)
+    bridge = None
+    if telegram is not None and settings.counsellor_group_id is not None:
+        bridge = TelegramBridge(
+            telegram.application, settings.counsellor_group_id, desk, accounts, settings
+        )
+        bridge.register_handlers()
+        desk.add_listener(bridge)
+    worker_id = make_worker_id()
+    sweeper = FollowUpSweeper(
+        followups,
+        rules,
+        ChannelDelivery(
+            people=people,
+            tickets=tickets,
+            desk=desk,
+            engine=engine,
+            telegram=telegram,
+            experiments=experiments,
+        ),
+        quiet_hours_from(settings.nudges),
+        settings.nudges.cap_per_week,
+        worker_id,
+        clock,
+        settings.nudges.batch_size,
+        people=people,
+    )
+    services = Services(
+        settings=settings,
+        clock=clock,
+        worker_id=worker_id,
+        db=db,
+        people=people,
+        handoff=handoff,
+        accounts=accounts,
+        tickets=tickets,
+        desk=desk,
+        erasure=erasure,
+        engine=engine,
+        pipeline=pipeline,
+        actions=build_executor(settings, people, handoff, desk, rules, clock, link=LinkService(db)),
+        templates=Jinja2Templates(directory=WEB_DIR / "templates"),
+        telegram=telegram,
+        bridge=bridge,
+        followups=followups,
+        nudge_rules=rules,
+        sweeper=sweeper,
+        sla=SlaService(db, settings, clock),
+        experiments=experiments,
+        insights=insights,
+    )
+    services.scheduler = build_scheduler(services)
+    return services
