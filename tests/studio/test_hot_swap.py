@@ -21,6 +21,8 @@ import httpx
 import pytest
 
 from studio.model_watch import MODEL_WATCH_JOB, newest_model, watch_interval
+from tests.e2e.test_e2e_telegram import keyboard, pseudo, start
+from tests.e2e.test_e2e_triage import Chat, text_of
 from tests.support import (
     ROOT,
     Stack,
@@ -28,8 +30,6 @@ from tests.support import (
     make_settings,
     running_stack,
 )
-from tests.test_e2e_telegram import keyboard, pseudo, start
-from tests.test_e2e_triage import Chat, text_of
 
 SKIP = {".git", "models", "var", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis"}
 

@@ -32,7 +32,7 @@ from maraude.app import create_app
 from maraude.engine_process import EngineProcess
 from tests.fakes.telegram_api import FakeTelegramServer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_ENV = (
     "TELEGRAM_BOT_TOKEN",
     "TELEGRAM_API_BASE_URL",

@@ -32,8 +32,8 @@ from studio.insights import (
     group_turns,
 )
 from tests.support import make_settings
-from tests.support_html import parse_page
-from tests.test_dashboard import PASSWORD, DashboardClient, account, logged_in
+from tests.support.html import parse_page
+from tests.web.test_dashboard import PASSWORD, DashboardClient, account, logged_in
 
 SECRET = "s" * 40
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -31,9 +31,9 @@ from handoff.sla.service import SlaService
 from maraude.app import create_app
 from maraude.services import build_services
 from tests.fakes.telegram_api import FakeTelegramServer
+from tests.handoff.test_bridge import GROUP, eventually
 from tests.support import TEST_TOKEN, AppServer, make_settings
-from tests.test_bridge import GROUP, eventually
-from tests.test_dashboard import DashboardClient
+from tests.web.test_dashboard import DashboardClient
 
 PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "un-mot-de-passe-solide"

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from core.models import Role, TicketStatus
-from tests.test_dashboard import DashboardClient
-from tests.test_e2e_telegram import pseudo, start
-from tests.test_e2e_triage import Chat, text_of
+from tests.e2e.test_e2e_telegram import pseudo, start
+from tests.e2e.test_e2e_triage import Chat, text_of
+from tests.web.test_dashboard import DashboardClient
 
 pytestmark = pytest.mark.engine
 PASSWORD = "mot-de-passe-solide"

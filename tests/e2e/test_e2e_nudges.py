@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from core.models import Channel, FollowUpKind, FollowUpStatus
-from tests.test_e2e_telegram import keyboard, start
-from tests.test_e2e_triage import Chat, text_of
+from tests.e2e.test_e2e_telegram import keyboard, start
+from tests.e2e.test_e2e_triage import Chat, text_of
 
 pytestmark = pytest.mark.engine
 

@@ -29,7 +29,7 @@ from handoff.accounts import CounsellorRef
 from handoff.requests import TriageSummary
 from maraude.app import create_app
 from tests.support import make_settings
-from tests.support_html import Element, parse_page
+from tests.support.html import Element, parse_page
 from web.auth import SESSION_COOKIE
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -14,8 +14,8 @@ from handoff.bridge.handlers import FALSE_ALARM_EMPTY
 from handoff.bridge.topics import ICON_CRISIS
 from handoff.requests import CrisisSignal, TriageSummary
 from tests.fakes.telegram_api import FakeTelegramServer
+from tests.handoff.test_bridge import GROUP, Env, eventually
 from tests.support import TEST_TOKEN, AppServer, make_settings
-from tests.test_bridge import GROUP, Env, eventually
 
 JOKE = "jvais me tuer de rire avec ce prof mdr"
 

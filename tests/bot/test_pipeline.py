@@ -63,7 +63,7 @@ async def test_crisis_gets_helplines_even_when_the_engine_is_down(
     assert request.excerpt is None  # no consent: the ticket, not the words
 
 
-PHRASINGS = Path(__file__).parent / "engine" / "phrasings"
+PHRASINGS = Path(__file__).parents[1] / "engine" / "phrasings"
 
 
 def test_harmless_lookalikes_are_not_a_crisis_for_the_app_either() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from core.models import ConsentStatus
-from tests.test_e2e_telegram import keyboard, new_user, pseudo, start
+from tests.e2e.test_e2e_telegram import keyboard, new_user, pseudo, start
 
 pytestmark = pytest.mark.engine
 
