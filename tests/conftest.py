@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from core import migrate
+from core.clock import FixedClock
 from core.db import Database
 from tests.support import (
     CONTRACT_ENV,
@@ -20,6 +22,7 @@ from tests.support import (
     postgres_url,
     running_stack,
 )
+from tests.support.world import World
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
@@ -37,6 +40,19 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         + ("on" if postgres_url() else "SKIPPED — set MARAUDE_TEST_POSTGRES_URL (.ci/run does)")
     )
     return lines
+
+
+# The clock ---------------------------------------------------------------------------------
+# Where `clock` starts when a test module declares no CLOCK_START: Monday 2 March 2026, 10:00
+# in Paris (winter time), inside the counsellors' opening hours and outside quiet hours.
+DEFAULT_CLOCK_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> FixedClock:
+    """A clock tests move by hand, at the module's `CLOCK_START` (an aware datetime at module
+    level) or else at DEFAULT_CLOCK_START."""
+    return FixedClock(getattr(request.module, "CLOCK_START", DEFAULT_CLOCK_START))
 
 
 # Databases ---------------------------------------------------------------------------------
@@ -67,6 +83,22 @@ def database(db_url: str) -> Iterator[Database]:
     db = Database.from_url(db_url)
     yield db
     db.dispose()
+
+
+# The app's services, built by build_services (tests/support/world.py) ----------------------
+@pytest.fixture
+def world_db_url(sqlite_url: str) -> str:
+    """The database of `world`: SQLite. A module overrides this fixture with `db_url` to run
+    its world on PostgreSQL too."""
+    return sqlite_url
+
+
+@pytest.fixture
+async def world(tmp_path: Path, clock: FixedClock, world_db_url: str) -> AsyncIterator[World]:
+    """The real services (maraude/services.py) on a migrated database, at `clock`."""
+    built = World(tmp_path, clock, database_url=world_db_url)
+    yield built
+    await built.close()
 
 
 # The whole stack: fake Telegram + real engine + real app -----------------------------------

@@ -1,5 +1,6 @@
-"""The crisis actions (actions/crisis.py) with real rasa_sdk Tracker + CollectingDispatcher, a
-real SQLite database and the real hand-off services; the pure helpers (actions/crisis_support.py).
+"""The crisis actions (actions/crisis.py) with real rasa_sdk Tracker + CollectingDispatcher and
+the app's services (build_services) on a real SQLite database; the pure helpers
+(actions/crisis_support.py).
 """
 
 from __future__ import annotations
@@ -19,19 +20,16 @@ from actions.crisis import (
 )
 from actions.crisis_context import CrisisContext
 from actions.crisis_support import followup_topic, hours_fr, is_minor, presence_fr
-from core import migrate
 from core.calendar import OpeningHours
-from core.clock import FixedClock
 from core.db import Database
-from core.models import Channel
-from core.people import PeopleService
-from handoff.alarms import AlarmService
 from handoff.requests import HandoffService, TriageSummary
 from tests.support import make_desk, repo_router
+from tests.support.world import World
 
 HOURS = OpeningHours.parse({"mon-fri": "09:00-12:30, 13:30-17:30"})
 # Friday 4 December 2026, 22:00 in Paris: the team is away until Monday 9:00.
 FRIDAY_NIGHT = datetime(2026, 12, 4, 21, 0, tzinfo=UTC)
+CLOCK_START = FRIDAY_NIGHT  # where the `clock` fixture (tests/conftest.py) starts
 
 
 def tracker(
@@ -76,31 +74,14 @@ def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
-class World:
-    def __init__(self, url: str) -> None:
-        migrate.upgrade(url)
-        db = Database.from_url(url)
-        self.clock = FixedClock(FRIDAY_NIGHT)
-        self.people = PeopleService(db, "k" * 40, self.clock)
-        self.handoff = HandoffService(db, repo_router(), self.clock)
-        self.alarms = AlarmService(db, self.clock)
-        self.desk = make_desk(db, self.clock, requests=self.handoff)
-        self.context = CrisisContext(self.handoff, self.desk, HOURS, self.clock)
-
-    def person(self, key: str, consent: bool = False) -> str:
-        ref = self.people.identify(Channel.telegram, key)
-        if consent:
-            self.people.record_consent(ref.pseudo_id, granted=True)
-        return ref.pseudo_id
-
-    def ticket(self, pseudo: str) -> Any:
-        [request] = self.handoff.open_requests(pseudo)
-        return request
+def crisis_context(world: World) -> CrisisContext:
+    """What the crisis actions share, on the world's services, with the team's HOURS."""
+    return CrisisContext(world.handoff, world.desk, HOURS, world.clock)
 
 
-@pytest.fixture
-def world(sqlite_url: str) -> World:
-    return World(sqlite_url)
+def open_request(world: World, pseudo: str) -> Any:
+    [request] = world.handoff.open_requests(pseudo)
+    return request
 
 
 PATTERN_RISK = {"tier": "high", "reason": "pattern", "kind": "crisis_suicide", "detail": "x"}
@@ -110,11 +91,11 @@ PATTERN_RISK = {"tier": "high", "reason": "pattern", "kind": "crisis_suicide", "
 async def test_crisis_gives_the_helplines_an_urgent_ticket_and_when_the_team_is_there(
     world: World,
 ) -> None:
-    pseudo = world.person("1")  # no consent
+    _, pseudo = world.person("1")  # no consent
     risk = {**PATTERN_RISK, "detail": "je veux plus etre la"}
     t = tracker(pseudo, "jveux plus etre la ce soir", "crisis_suicide", risk=risk)
     dispatcher = CollectingDispatcher()
-    events = await ActionCrisis(world.context).run(dispatcher, t, {})
+    events = await ActionCrisis(crisis_context(world)).run(dispatcher, t, {})
     assert responses(dispatcher) == ["utter_crisis_suicide", "utter_handoff_urgent"]
     presence = dispatcher.messages[1]["presence"]
     assert "elle revient lundi à 9h" in presence and "jours ouvrés" not in presence
@@ -124,7 +105,7 @@ async def test_crisis_gives_the_helplines_an_urgent_ticket_and_when_the_team_is_
         "safety_pending": None,
         "handoff_requested": True,
     }
-    request = world.ticket(pseudo)
+    request = open_request(world, pseudo)
     assert (request.urgency, request.crisis_kind, request.excerpt) == ("crisis", "suicide", None)
     [signal] = world.alarms.signals(request.ticket_id)
     # the message that raised the alarm is on the ticket although consent was never given
@@ -137,7 +118,7 @@ async def test_crisis_gives_the_helplines_an_urgent_ticket_and_when_the_team_is_
 
 
 async def test_a_minor_put_out_gets_the_119_and_the_ticket_says_so(world: World) -> None:
-    pseudo = world.person("2")
+    _, pseudo = world.person("2")
     t = tracker(
         pseudo,
         "jai 16 ans mes darons mont mis dehors",
@@ -145,22 +126,22 @@ async def test_a_minor_put_out_gets_the_119_and_the_ticket_says_so(world: World)
         risk={**PATTERN_RISK, "kind": "crisis_shelter"},
     )
     dispatcher = CollectingDispatcher()
-    await ActionCrisis(world.context).run(dispatcher, t, {})
+    await ActionCrisis(crisis_context(world)).run(dispatcher, t, {})
     assert responses(dispatcher)[0] == "utter_crisis_shelter_minor"
-    assert world.ticket(pseudo).minor is True
+    assert open_request(world, pseudo).minor is True
 
 
 async def test_the_age_from_the_triage_counts_too(world: World) -> None:
-    pseudo = world.person("3")
+    _, pseudo = world.person("3")
     t = tracker(pseudo, "mon beau pere me frappe", "crisis_violence", slots={"age": "17"})
     dispatcher = CollectingDispatcher()
-    await ActionCrisis(world.context).run(dispatcher, t, {})
+    await ActionCrisis(crisis_context(world)).run(dispatcher, t, {})
     assert responses(dispatcher)[0] == "utter_crisis_violence_minor"
 
 
 async def test_the_same_crisis_again_gets_an_answer_not_the_same_block(world: World) -> None:
-    pseudo = world.person("4")
-    action = ActionCrisis(world.context)
+    _, pseudo = world.person("4")
+    action = ActionCrisis(crisis_context(world))
     first = CollectingDispatcher()
     events = await action.run(first, tracker(pseudo, "jsuis a la rue", "crisis_shelter"), {})
     again = CollectingDispatcher()
@@ -170,8 +151,8 @@ async def test_the_same_crisis_again_gets_an_answer_not_the_same_block(world: Wo
 
 
 async def test_a_new_kind_gets_its_helplines(world: World) -> None:
-    pseudo = world.person("5")
-    action = ActionCrisis(world.context)
+    _, pseudo = world.person("5")
+    action = ActionCrisis(crisis_context(world))
     events = await action.run(
         CollectingDispatcher(), tracker(pseudo, "jsuis a la rue", "crisis_shelter"), {}
     )
@@ -180,14 +161,14 @@ async def test_a_new_kind_gets_its_helplines(world: World) -> None:
     events = await action.run(dispatcher, t, {})
     assert responses(dispatcher) == ["utter_crisis_suicide"]
     assert slots_of(events)["crisis_kinds"] == ["shelter", "suicide"]
-    assert world.ticket(pseudo).crisis_kind == "suicide"  # the latest kind, on the request
+    assert open_request(world, pseudo).crisis_kind == "suicide"  # the latest kind, on the request
 
 
 async def test_a_new_crisis_after_the_ticket_closed_gets_every_block_again(world: World) -> None:
-    pseudo = world.person("6")
+    _, pseudo = world.person("6")
     stale = {"crisis_mode": True, "crisis_kinds": ["shelter"]}  # no open ticket any more
     dispatcher = CollectingDispatcher()
-    await ActionCrisis(world.context).run(
+    await ActionCrisis(crisis_context(world)).run(
         dispatcher, tracker(pseudo, "jdors dehors", "crisis_shelter", slots=stale), {}
     )
     assert responses(dispatcher) == ["utter_crisis_shelter", "utter_handoff_urgent"]
@@ -195,16 +176,18 @@ async def test_a_new_crisis_after_the_ticket_closed_gets_every_block_again(world
 
 async def test_open_hours_say_the_team_is_there_now(world: World) -> None:
     world.clock.advance(days=3, hours=-11)  # Monday 7 December, 11:00 in Paris
-    pseudo = world.person("7")
+    _, pseudo = world.person("7")
     dispatcher = CollectingDispatcher()
-    await ActionCrisis(world.context).run(dispatcher, tracker(pseudo, "x", "crisis_violence"), {})
+    await ActionCrisis(crisis_context(world)).run(
+        dispatcher, tracker(pseudo, "x", "crisis_violence"), {}
+    )
     assert dispatcher.messages[1]["presence"] == "L'équipe est là en ce moment, jusqu'à 12h30."
 
 
 # The crisis conversation ----------------------------------------------------------------------
 async def _in_crisis(world: World, key: str) -> tuple[str, dict[str, Any]]:
-    pseudo = world.person(key)
-    events = await ActionCrisis(world.context).run(
+    _, pseudo = world.person(key)
+    events = await ActionCrisis(crisis_context(world)).run(
         CollectingDispatcher(),
         tracker(pseudo, "jai un plan pour ce soir", "crisis_suicide", risk=PATTERN_RISK),
         {},
@@ -214,7 +197,7 @@ async def _in_crisis(world: World, key: str) -> tuple[str, dict[str, Any]]:
 
 async def test_three_follow_ups_get_three_different_answers(world: World) -> None:
     pseudo, slots = await _in_crisis(world, "10")
-    action = ActionCrisisFollowup(world.context)
+    action = ActionCrisisFollowup(crisis_context(world))
     said = []
     for text, intent in [
         ("jveux pas appeler jveux juste parler a quelqu'un maintenant", "nlu_fallback"),
@@ -242,7 +225,7 @@ async def test_talking_now_says_when_the_team_is_there(world: World) -> None:
     pseudo, slots = await _in_crisis(world, "11")
     dispatcher = CollectingDispatcher()
     t = tracker(pseudo, "/ask_human", "ask_human", slots=slots)
-    await ActionCrisisFollowup(world.context).run(dispatcher, t, {})
+    await ActionCrisisFollowup(crisis_context(world)).run(dispatcher, t, {})
     assert responses(dispatcher) == ["utter_crisis_talk_now_suicide", "utter_crisis_presence"]
     assert "du lundi au vendredi, de 9h à 17h30" in dispatcher.messages[1]["presence"]
 
@@ -250,7 +233,7 @@ async def test_talking_now_says_when_the_team_is_there(world: World) -> None:
 async def test_the_numbers_offered_then_given(world: World) -> None:
     pseudo, slots = await _in_crisis(world, "12")
     slots.update(crisis_turns=1.0)  # the next default answer is the offer
-    action = ActionCrisisFollowup(world.context)
+    action = ActionCrisisFollowup(crisis_context(world))
     dispatcher = CollectingDispatcher()
     events = await action.run(dispatcher, tracker(pseudo, "bof", "nlu_fallback", slots=slots), {})
     assert responses(dispatcher) == ["utter_crisis_followup_2"]
@@ -261,23 +244,23 @@ async def test_the_numbers_offered_then_given(world: World) -> None:
 
 
 async def test_a_minor_saying_the_115_refuses_them_gets_the_119(world: World) -> None:
-    pseudo = world.person("13")
-    events = await ActionCrisis(world.context).run(
+    _, pseudo = world.person("13")
+    events = await ActionCrisis(crisis_context(world)).run(
         CollectingDispatcher(), tracker(pseudo, "jsuis dehors", "crisis_shelter"), {}
     )
     dispatcher = CollectingDispatcher()
     t = tracker(pseudo, "ils prennent pas les mineurs", "nlu_fallback", slots=slots_of(events))
-    await ActionCrisisFollowup(world.context).run(dispatcher, t, {})
+    await ActionCrisisFollowup(crisis_context(world)).run(dispatcher, t, {})
     assert responses(dispatcher) == ["utter_crisis_minor"]
-    assert world.ticket(pseudo).minor is True
+    assert open_request(world, pseudo).minor is True
 
 
 async def test_the_crisis_conversation_ends_with_the_urgent_ticket(world: World) -> None:
-    pseudo = world.person("14")
+    _, pseudo = world.person("14")
     world.handoff.request(pseudo, TriageSummary(), source="triage")  # a normal ticket only
     dispatcher = CollectingDispatcher()
     t = tracker(pseudo, "merci", "thanks", slots={"crisis_mode": True, "crisis_kinds": ["x"]})
-    events = await ActionCrisisFollowup(world.context).run(dispatcher, t, {})
+    events = await ActionCrisisFollowup(crisis_context(world)).run(dispatcher, t, {})
     assert dispatcher.messages == []
     kinds = [e["event"] for e in events]
     # the message is replayed to the ordinary rules, out of the crisis conversation
@@ -303,8 +286,8 @@ PAUSED_TRIAGE = [
 
 
 async def test_the_safety_question_is_asked_once_a_day(world: World) -> None:
-    pseudo = world.person("20", consent=True)
-    action = ActionSafetyCheck(world.context)
+    _, pseudo = world.person("20", consent=True)
+    action = ActionSafetyCheck(crisis_context(world))
     t = tracker(
         pseudo, "bah rien jai arrete les cours", "crisis_check", risk=MEDIUM, events=PAUSED_TRIAGE
     )
@@ -334,9 +317,9 @@ async def test_the_safety_question_is_asked_once_a_day(world: World) -> None:
 
 
 async def test_yes_flags_the_message_and_replays_it_to_the_paused_triage(world: World) -> None:
-    pseudo = world.person("21", consent=True)
+    _, pseudo = world.person("21", consent=True)
     dispatcher = CollectingDispatcher()
-    asked = await ActionSafetyCheck(world.context).run(
+    asked = await ActionSafetyCheck(crisis_context(world)).run(
         dispatcher,
         tracker(
             pseudo,
@@ -349,7 +332,7 @@ async def test_yes_flags_the_message_and_replays_it_to_the_paused_triage(world: 
     )
     dispatcher = CollectingDispatcher()
     t = tracker(pseudo, "/affirm", "affirm", slots=slots_of(asked))
-    events = await ActionSafetyAnswer(world.context).run(dispatcher, t, {})
+    events = await ActionSafetyAnswer(crisis_context(world)).run(dispatcher, t, {})
     assert responses(dispatcher) == ["utter_safety_ok"]
     assert [e["event"] for e in events] == ["rewind", "rewind", "slot", "slot", "action", "user"]
     assert events[-1]["text"] == "bah rien jai arrete les cours"
@@ -366,32 +349,32 @@ async def test_yes_flags_the_message_and_replays_it_to_the_paused_triage(world: 
 
 
 async def test_yes_to_a_message_with_nothing_to_go_on_with_opens_the_door(world: World) -> None:
-    pseudo = world.person("22")
+    _, pseudo = world.person("22")
     risk = {**MEDIUM, "reason": "danger_words", "resume": {"name": "nlu_fallback"}}
-    asked = await ActionSafetyCheck(world.context).run(
+    asked = await ActionSafetyCheck(crisis_context(world)).run(
         CollectingDispatcher(), tracker(pseudo, "jme sens vide", "crisis_check", risk=risk), {}
     )
     dispatcher = CollectingDispatcher()
     t = tracker(pseudo, "oui ca va", "affirm", slots=slots_of(asked))
-    events = await ActionSafetyAnswer(world.context).run(dispatcher, t, {})
+    events = await ActionSafetyAnswer(crisis_context(world)).run(dispatcher, t, {})
     assert responses(dispatcher) == ["utter_safety_ok_more"]  # never "j'ai pas compris"
     assert slots_of(events) == {"safety_pending": None}
 
 
 @pytest.mark.parametrize(("answer", "said"), [("deny", "non"), ("dont_know", "jsp")])
 async def test_no_or_dont_know_is_the_high_risk_path(world: World, answer: str, said: str) -> None:
-    pseudo = world.person(f"23{answer}")
-    asked = await ActionSafetyCheck(world.context).run(
+    _, pseudo = world.person(f"23{answer}")
+    asked = await ActionSafetyCheck(crisis_context(world)).run(
         CollectingDispatcher(),
         tracker(pseudo, "jsais plus quoi faire de moi", "crisis_check", risk=MEDIUM),
         {},
     )
     dispatcher = CollectingDispatcher()
     t = tracker(pseudo, f"/{answer}", answer, slots=slots_of(asked))
-    events = await ActionCrisis(world.context).run(dispatcher, t, {})
+    events = await ActionCrisis(crisis_context(world)).run(dispatcher, t, {})
     assert responses(dispatcher) == ["utter_crisis_suicide", "utter_handoff_urgent"]
     assert slots_of(events)["safety_pending"] is None
-    request = world.ticket(pseudo)
+    request = open_request(world, pseudo)
     assert (request.urgency, request.crisis_kind) == ("crisis", "suicide")
     [signal] = world.alarms.signals(request.ticket_id)
     assert (signal.reason, signal.answer) == ("safety_answer", said)
@@ -399,13 +382,13 @@ async def test_no_or_dont_know_is_the_high_risk_path(world: World, answer: str, 
 
 
 async def test_why_the_question_is_explained(world: World) -> None:
-    pseudo = world.person("24")
-    asked = await ActionSafetyCheck(world.context).run(
+    _, pseudo = world.person("24")
+    asked = await ActionSafetyCheck(crisis_context(world)).run(
         CollectingDispatcher(), tracker(pseudo, "jsuis vide", "crisis_check", risk=MEDIUM), {}
     )
     dispatcher = CollectingDispatcher()
     t = tracker(pseudo, "pk tu demandes ca", "ask_why", slots=slots_of(asked))
-    assert await ActionSafetyCheck(world.context).run(dispatcher, t, {}) == []
+    assert await ActionSafetyCheck(crisis_context(world)).run(dispatcher, t, {}) == []
     assert responses(dispatcher) == ["utter_safety_why", "utter_ask_safety"]
 
 
@@ -486,12 +469,12 @@ async def test_the_helplines_go_out_even_when_the_database_fails(tmp_path: Any) 
 
 
 async def test_the_urgent_ticket_keeps_what_the_triage_knew(world: World) -> None:
-    pseudo = world.person("30", consent=True)
+    _, pseudo = world.person("30", consent=True)
     events = [{"event": "user", "text": "jcherche un appart"}]
     slots = {"needs": ["logement"], "age": "19"}
     t = tracker(pseudo, "jveux mourir", "crisis_suicide", slots=slots, events=events)
-    await ActionCrisis(world.context).run(CollectingDispatcher(), t, {})
-    request = world.ticket(pseudo)
+    await ActionCrisis(crisis_context(world)).run(CollectingDispatcher(), t, {})
+    request = open_request(world, pseudo)
     assert (request.needs, request.age, request.excerpt) == (
         ["logement"],
         "19",

@@ -26,9 +26,9 @@ from core.models import TicketStatus
 from core.vocabulary import SKIPPED
 from handoff.link import LinkService
 from handoff.requests import TriageSummary
-from tests.actions.test_triage_actions import DOMAIN, slot_events, tracker
-from tests.handoff.test_tickets import Desk, build
 from tests.support import make_desk
+from tests.support.tickets import Desk, build
+from tests.support.trackers import DOMAIN, slot_events, tracker
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)  # a Monday, 11h in Paris
 

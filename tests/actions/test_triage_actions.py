@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import ActionFallback
@@ -34,55 +33,7 @@ from core.vocabulary import SKIPPED
 from handoff.desk import HandoffDesk
 from handoff.requests import HandoffService
 from tests.support import make_desk, repo_router
-
-DOMAIN: dict[str, Any] = {
-    "forms": {
-        "triage_form": {
-            "required_slots": [
-                "needs",
-                "age",
-                "location",
-                "situation",
-                "followed",
-                "contact",
-                "phone",
-                "availability",
-            ]
-        }
-    },
-    "slots": {},
-}
-
-
-def tracker(
-    *,
-    text: str = "",
-    intent: str | None = None,
-    entities: list[dict[str, Any]] | None = None,
-    slots: dict[str, Any] | None = None,
-    sender: str = "y-test",
-    events: list[dict[str, Any]] | None = None,
-    active_loop: str | None = "triage_form",
-) -> Tracker:
-    latest = {
-        "text": text,
-        "intent": {"name": intent, "confidence": 0.9},
-        "entities": entities or [],
-    }
-    return Tracker(
-        sender_id=sender,
-        slots={"requested_slot": None, **(slots or {})},
-        latest_message=latest,
-        events=events or [],
-        paused=False,
-        followup_action=None,
-        active_loop={"name": active_loop} if active_loop else {},
-        latest_action_name="action_listen",
-    )
-
-
-def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+from tests.support.trackers import DOMAIN, slot_events, tracker
 
 
 # Parsers ----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 
 from core.models import Channel, Role
 from core.people import pseudonymise
-from tests.e2e.test_e2e_telegram import keyboard, start, texts
+from tests.support.telegram import keyboard, start, texts
 
 pytestmark = pytest.mark.engine
 _users = itertools.count(720_001)

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from core.models import Role, TicketStatus
-from tests.e2e.test_e2e_telegram import pseudo, start
-from tests.e2e.test_e2e_triage import Chat, text_of
-from tests.web.test_dashboard import DashboardClient
+from tests.support.chat import Chat, text_of
+from tests.support.dashboard import DashboardClient
+from tests.support.telegram import pseudo, start
 
 pytestmark = pytest.mark.engine
 PASSWORD = "mot-de-passe-solide"

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from core.models import Channel, FollowUpKind, FollowUpStatus
-from tests.e2e.test_e2e_telegram import keyboard, start
-from tests.e2e.test_e2e_triage import Chat, text_of
+from tests.support.chat import Chat, text_of
+from tests.support.telegram import keyboard, start
 
 pytestmark = pytest.mark.engine
 

@@ -4,7 +4,6 @@ the real trained Rasa engine calling the app's actions, a real SQLite database.
 
 from __future__ import annotations
 
-import itertools
 import time
 from typing import Any
 
@@ -14,42 +13,13 @@ from sqlalchemy import text
 
 from bot.texts import AppTexts
 from core.db import Database
-from core.models import Channel, ConsentStatus, Direction
-from core.people import pseudonymise
+from core.models import ConsentStatus, Direction
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import TEST_TOKEN, AppServer, free_port, make_settings
+from tests.support.telegram import keyboard, new_user, pseudo, start, texts
 
 pytestmark = pytest.mark.engine
 TEXTS = AppTexts.load()
-_users = itertools.count(710_001)
-
-
-def new_user() -> int:
-    return next(_users)
-
-
-def texts(messages: list[dict[str, Any]]) -> list[str]:
-    return [m["text"] for m in messages]
-
-
-def keyboard(message: dict[str, Any]) -> list[tuple[str, str]]:
-    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
-    return [(b["text"], b["callback_data"]) for row in rows for b in row]
-
-
-def start(stack: Any, user: int) -> dict[str, Any]:
-    """/start and return the message carrying the consent buttons."""
-    stack.telegram.push_message(user, "/start")
-    messages = stack.telegram.wait_until(
-        lambda: [m for m in stack.telegram.sent_messages(user) if keyboard(m)] or None,
-        timeout=30,
-        what="the consent question",
-    )
-    return messages[0]
-
-
-def pseudo(stack: Any, user: int) -> str:
-    return pseudonymise(stack.settings.secret_key, Channel.telegram, str(user))
 
 
 def test_start_consent_button_and_free_text(stack: Any) -> None:

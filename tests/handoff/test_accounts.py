@@ -17,14 +17,9 @@ from handoff.accounts import AccountError, AccountService
 from maraude.cli import main
 from tests.support import write_config
 
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+CLOCK_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "un-mot-de-passe-solide"
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
 
 
 @pytest.fixture
@@ -53,7 +48,7 @@ def test_add_keeps_only_an_argon2_hash(accounts: AccountService, database: Datab
     assert row.password_hash.startswith("$argon2id$")
     assert PASSWORD not in row.password_hash
     assert FAST.verify(row.password_hash, PASSWORD)
-    assert row.created_at == START and row.active
+    assert row.created_at == CLOCK_START and row.active
     # The plain password is nowhere in the row.
     assert all(PASSWORD not in str(getattr(row, c.key)) for c in Counsellor.__table__.columns)
 

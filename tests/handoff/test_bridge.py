@@ -8,18 +8,15 @@ refusals of strangers and forged buttons, one topic per ticket with several swee
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
-from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from bot.texts import AppTexts
-from core.models import Channel, TicketStatus, Urgency
-from handoff.accounts import CounsellorRef
+from core.models import TicketStatus, Urgency
 from handoff.bridge.handlers import (
     BUTTON_INVALID,
     CLAIM_FIRST,
@@ -33,38 +30,10 @@ from handoff.bridge.topics import ICON_CRISIS, ICON_NORMAL
 from handoff.requests import TriageSummary
 from handoff.tickets import TicketConflict
 from tests.fakes.telegram_api import FakeTelegramServer
-from tests.support import TEST_TOKEN, AppServer, make_settings
+from tests.support.bridge import GROUP, Env, running_bridge
+from tests.support.waiting import eventually
 
-GROUP = -1001234567890
 TEXTS = AppTexts.load()
-T = TypeVar("T")
-_ids = itertools.count(880_001)
-
-SUMMARY = TriageSummary(
-    needs=["logement", "emploi"],
-    age="19",
-    location="Lens",
-    situation="sans emploi",
-    followed="non",
-    contact="ici sur Telegram",
-    availability="le matin",
-    phone="0612345678",
-    questions=["c'est quoi la garantie jeunes ?"],
-    writer="proche",
-    excerpt="je dors chez un pote en ce moment",
-)
-
-
-def eventually(predicate: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
-    """Poll `predicate` until it returns something truthy (the app runs in its own thread)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
@@ -72,100 +41,10 @@ def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
     return [(b["text"], b["callback_data"]) for row in rows for b in row]
 
 
-@dataclass
-class Env:
-    server: AppServer
-    tg: FakeTelegramServer
-
-    @property
-    def services(self) -> Any:
-        return self.server.services
-
-    @property
-    def bridge(self) -> TelegramBridge:
-        bridge = self.services.bridge
-        assert bridge is not None
-        return bridge
-
-    def in_app(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine in the app's event loop (where the desk and the bot live)."""
-        assert self.bridge.loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self.bridge.loop).result(timeout=30)
-
-    def young_person(self) -> tuple[int, str]:
-        chat_id = next(_ids)
-        person = self.services.people.identify(Channel.telegram, str(chat_id))
-        self.services.people.record_consent(person.pseudo_id, True)
-        return chat_id, person.pseudo_id
-
-    def ticket(self, pseudo: str, summary: TriageSummary = SUMMARY, **kwargs: Any) -> int:
-        ref = self.services.handoff.request(pseudo, summary, source="triage", **kwargs)
-        return int(ref.ticket_id)
-
-    def counsellor(self, first_name: str, tg_user: int | None, **kwargs: Any) -> CounsellorRef:
-        email = f"{first_name.lower()}.{next(_ids)}@example.org"
-        return self.services.accounts.add(
-            email, first_name, "mot-de-passe-solide", telegram_user_id=tg_user, **kwargs
-        )
-
-    def get(self, ticket_id: int) -> Any:
-        return self.services.tickets.get(ticket_id)
-
-    def topic_of(self, ticket_id: int) -> Any:
-        """The ticket once its topic is opened (topic id and summary message id set)."""
-        return eventually(
-            lambda: (t := self.get(ticket_id)).topic_id and t.topic_message_id and t,
-            what=f"the topic of ticket {ticket_id}",
-        )
-
-    def summary(self, ticket_id: int) -> dict[str, Any]:
-        ticket = self.get(ticket_id)
-        [message] = [
-            m
-            for m in self.tg.sent_messages(GROUP, thread_id=ticket.topic_id)
-            if m["message_id"] == ticket.topic_message_id
-        ]
-        return message
-
-    def topic_texts(self, ticket_id: int) -> list[str]:
-        topic = self.get(ticket_id).topic_id
-        return [m["text"] for m in self.tg.sent_messages(GROUP, thread_id=topic)]
-
-    def wait_topic_text(self, ticket_id: int, text: str) -> list[str]:
-        return eventually(
-            lambda: text in (texts := self.topic_texts(ticket_id)) and texts,
-            what=f"{text!r} in the topic of ticket {ticket_id}",
-        )
-
-    def private_texts(self, chat_id: int) -> list[str]:
-        return [m["text"] for m in self.tg.sent_messages(chat_id)]
-
-    def press(self, ticket_id: int, user: int, data: str, first_name: str = "Camille") -> dict:
-        """A group member presses a button on the ticket's summary; returns the answer."""
-        message_id = self.get(ticket_id).topic_message_id
-        query = self.tg.push_group_callback(GROUP, user, message_id, data, first_name=first_name)
-        return eventually(
-            lambda: next(
-                (a for a in self.tg.callback_answers if a["callback_query_id"] == query), None
-            ),
-            what=f"the answer to {data!r}",
-        )
-
-    def write(self, ticket_id: int, user: int, text: str, first_name: str = "Camille") -> None:
-        topic = self.get(ticket_id).topic_id
-        self.tg.push_group_message(GROUP, user, text, thread_id=topic, first_name=first_name)
-
-
 @pytest.fixture
 def env(tmp_path: Path, fake_telegram: FakeTelegramServer) -> Iterator[Env]:
-    settings = make_settings(
-        tmp_path,
-        telegram_bot_token=TEST_TOKEN,
-        telegram_api_base_url=fake_telegram.url,
-        counsellor_group_id=GROUP,
-    )
-    with AppServer(settings) as server:
-        yield Env(server, fake_telegram)
+    with running_bridge(tmp_path, fake_telegram) as env:
+        yield env
 
 
 # --------------------------------------------------------------------------- topics

@@ -14,22 +14,16 @@ from handoff.bridge.handlers import FALSE_ALARM_EMPTY
 from handoff.bridge.topics import ICON_CRISIS
 from handoff.requests import CrisisSignal, TriageSummary
 from tests.fakes.telegram_api import FakeTelegramServer
-from tests.handoff.test_bridge import GROUP, Env, eventually
-from tests.support import TEST_TOKEN, AppServer, make_settings
+from tests.support.bridge import GROUP, Env, running_bridge
+from tests.support.waiting import eventually
 
 JOKE = "jvais me tuer de rire avec ce prof mdr"
 
 
 @pytest.fixture
 def env(tmp_path: Path, fake_telegram: FakeTelegramServer) -> Iterator[Env]:
-    settings = make_settings(
-        tmp_path,
-        telegram_bot_token=TEST_TOKEN,
-        telegram_api_base_url=fake_telegram.url,
-        counsellor_group_id=GROUP,
-    )
-    with AppServer(settings) as server:
-        yield Env(server, fake_telegram)
+    with running_bridge(tmp_path, fake_telegram) as env:
+        yield env
 
 
 def urgent_ticket(env: Env, *, consent: bool, minor: bool = False) -> tuple[int, int]:

@@ -42,8 +42,8 @@ from handoff.tickets import (
     TicketNotFound,
 )
 from studio.insights import InsightsService
-from tests.handoff.test_tickets import START, Desk, build
 from tests.support import ROOT
+from tests.support.tickets import START, Desk, build
 
 SUICIDE_PLAN = "jai tout prévu pour ce soir, les cachets sont dans le tiroir"
 FALSE_ALARM_TEXT = "jvais me tuer a force de rire avec ce prof"

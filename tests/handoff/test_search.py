@@ -24,7 +24,7 @@ from handoff.search import (
     parse_search,
 )
 from handoff.tickets import SUMMARY_FIELDS
-from tests.handoff.test_tickets import SETTINGS, START, Desk, build
+from tests.support.tickets import SETTINGS, START, Desk, build
 
 
 @pytest.fixture

@@ -31,9 +31,11 @@ from handoff.sla.service import SlaService
 from maraude.app import create_app
 from maraude.services import build_services
 from tests.fakes.telegram_api import FakeTelegramServer
-from tests.handoff.test_bridge import GROUP, eventually
 from tests.support import TEST_TOKEN, AppServer, make_settings
-from tests.web.test_dashboard import DashboardClient
+from tests.support.bridge import GROUP
+from tests.support.dashboard import DashboardClient
+from tests.support.html import Element, parse_page
+from tests.support.waiting import eventually
 
 PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "un-mot-de-passe-solide"
@@ -45,6 +47,9 @@ def paris(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> da
     return datetime(year, month, day, hour, minute, tzinfo=PARIS)
 
 
+CLOCK_START = paris(2026, 3, 2, 9, 0)  # a Monday: the `clock` fixture starts there
+
+
 # Fixtures and helpers ----------------------------------------------------------------------
 def set_time(clock: FixedClock, moment: datetime) -> None:
     clock.advance(seconds=(moment - clock.now()).total_seconds())
@@ -53,11 +58,6 @@ def set_time(clock: FixedClock, moment: datetime) -> None:
 def quiet_settings(tmp_path: Path, **overrides: Any) -> Any:
     """The repository's settings; no scheduler (the tests run the jobs by hand)."""
     return make_settings(tmp_path, nudges={"enabled": False}, **overrides)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(paris(2026, 3, 2, 9, 0))  # a Monday
 
 
 def _services(tmp_path: Path, clock: FixedClock, url: str | None = None) -> Any:
@@ -369,6 +369,17 @@ def test_the_digest_lists_unclaimed_tickets_breaches_and_follow_ups(
     assert text.index(f"#{ids['A']} (") < text.index(f"#{ids['B']} (")
 
 
+def digest_tickets(section: Element) -> list[int]:
+    """The tickets a section of the synthèse lists, in order; each links to its page."""
+    tickets = []
+    for item in section.all("digest-ticket"):
+        ticket = int(item.get("data-ticket") or 0)
+        link = item.one("digest-link")
+        assert (link.get("href"), link.text) == (f"/tableau/tickets/{ticket}", f"#{ticket}")
+        tickets.append(ticket)
+    return tickets
+
+
 def test_the_synthese_page(tmp_path: Path, clock: FixedClock) -> None:
     app = create_app(quiet_settings(tmp_path), clock=clock)
     with TestClient(app) as http:
@@ -378,32 +389,32 @@ def test_the_synthese_page(tmp_path: Path, clock: FixedClock) -> None:
         client = DashboardClient(http)
         assert client.login(nadia.email, PASSWORD).status_code == 200
 
-        queue = client.get("/tableau").text
-        assert 'href="/tableau/synthese"' in queue  # in the navigation
-        assert "3 en retard" in queue  # A, C and B are past their SLA
+        queue = parse_page(client.get("/tableau").text)
+        assert queue.one("nav-synthese").get("href") == "/tableau/synthese"  # in the navigation
+        assert queue.one("sla-late-badge").text == "3 en retard"  # A, C and B are past their SLA
 
         response = client.get("/tableau/synthese")
         assert response.status_code == 200
-        page = response.text
-        assert "Synthèse du 04/03/2026" in page
+        page = parse_page(response.text)
+        assert "Synthèse du 04/03/2026" in page.text
         unclaimed, breaches, follow_ups = (
-            page[page.index(f'id="digest-{name}"') :].split("</section>")[0]
-            for name in ("unclaimed", "breaches", "follow-ups")
+            page.one(f"digest-{name}") for name in ("unclaimed", "breaches", "follow-ups")
         )
-        for ticket in ("A", "B", "C"):
-            assert f'href="/tableau/tickets/{ids[ticket]}"' in unclaimed
-            assert f'href="/tableau/tickets/{ids[ticket]}"' in breaches
-        assert f'href="/tableau/tickets/{ids["H"]}"' not in page
-        assert unclaimed.index("Équipe Lens-Liévin") < unclaimed.index("Métropole lilloise")
-        assert unclaimed.index(f"#{ids['A']}<") < unclaimed.index(f"#{ids['B']}<")
-        assert f'href="/tableau/tickets/{ids["F"]}"' in follow_ups
-        assert f'href="/tableau/tickets/{ids["E"]}"' in follow_ups
-        assert f'href="/tableau/tickets/{ids["G"]}"' not in page
-        assert "3 tickets en attente au-delà du délai" in page
+        assert [(team.get("data-team"), team.text) for team in unclaimed.all("digest-team")] == [
+            ("lens", "Équipe Lens-Liévin (2)"),
+            ("lille", "Équipe Métropole lilloise (1)"),
+        ]
+        assert digest_tickets(unclaimed) == [ids["A"], ids["B"], ids["C"]]  # by team, oldest first
+        assert digest_tickets(breaches) == [ids["A"], ids["C"], ids["B"]]
+        assert digest_tickets(follow_ups) == [ids["F"], ids["E"]]  # 10:00, then 14:00
+        for ticket in ("H", "G"):  # H's breach was more than 24 h ago; G is due tomorrow
+            assert f"/tableau/tickets/{ids[ticket]}" not in response.text
+        banner = page.one("sla-banner").text
+        assert banner == "3 tickets en attente au-delà du délai de prise en charge."
 
         # The ticket page tells what happened.
-        ticket_page = client.ticket_page(ids["A"]).text
-        assert "Délai de prise en charge dépassé : équipe relancée" in ticket_page
+        events = parse_page(client.ticket_page(ids["A"]).text).one("events").text
+        assert "Délai de prise en charge dépassé : équipe relancée" in events
 
         http.cookies.clear()
         assert "connexion" in str(http.get("/tableau/synthese").url)

@@ -13,12 +13,7 @@ from core.models import Channel, FollowUpKind, FollowUpStatus
 from core.people import PeopleService
 from nudges.store import FollowUpService
 
-NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
+CLOCK_START = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -35,9 +30,15 @@ def test_scheduling_again_replaces_the_pending_follow_up(
     people: PeopleService, followups: FollowUpService
 ) -> None:
     person = people.identify(Channel.telegram, "1")
-    first = followups.schedule(person.id, FollowUpKind.triage_nudge, NOW + timedelta(hours=4))
-    second = followups.schedule(person.id, FollowUpKind.triage_nudge, NOW + timedelta(hours=5))
-    other = followups.schedule(person.id, FollowUpKind.outcome_checkin, NOW + timedelta(days=30))
+    first = followups.schedule(
+        person.id, FollowUpKind.triage_nudge, CLOCK_START + timedelta(hours=4)
+    )
+    second = followups.schedule(
+        person.id, FollowUpKind.triage_nudge, CLOCK_START + timedelta(hours=5)
+    )
+    other = followups.schedule(
+        person.id, FollowUpKind.outcome_checkin, CLOCK_START + timedelta(days=30)
+    )
     pending = followups.pending(person.id)
     assert [p.id for p in pending] == [second, other]
     cancelled = followups.get(first or 0)
@@ -51,24 +52,28 @@ def test_opt_out_cancels_everything_for_the_young_person_and_refuses_new_nudges(
     people: PeopleService, followups: FollowUpService
 ) -> None:
     person = people.identify(Channel.telegram, "2")
-    followups.schedule(person.id, FollowUpKind.triage_nudge, NOW + timedelta(hours=4))
-    followups.schedule(person.id, FollowUpKind.youth_silent, NOW + timedelta(days=2))
+    followups.schedule(person.id, FollowUpKind.triage_nudge, CLOCK_START + timedelta(hours=4))
+    followups.schedule(person.id, FollowUpKind.youth_silent, CLOCK_START + timedelta(days=2))
     reminder = followups.schedule(
-        person.id, FollowUpKind.counsellor_reminder, NOW + timedelta(days=14)
+        person.id, FollowUpKind.counsellor_reminder, CLOCK_START + timedelta(days=14)
     )
     assert followups.opt_out(person.pseudo_id) == 2
     assert [p.id for p in followups.pending(person.id)] == [reminder]  # counsellors' own
-    assert followups.schedule(person.id, FollowUpKind.triage_nudge, NOW) is None
+    assert followups.schedule(person.id, FollowUpKind.triage_nudge, CLOCK_START) is None
     followups.opt_in(person.pseudo_id)
-    assert followups.schedule(person.id, FollowUpKind.triage_nudge, NOW) is not None
+    assert followups.schedule(person.id, FollowUpKind.triage_nudge, CLOCK_START) is not None
 
 
 def test_a_due_follow_up_is_claimed_once_then_sent(
     people: PeopleService, followups: FollowUpService, clock: FixedClock
 ) -> None:
     person = people.identify(Channel.telegram, "3")
-    due = followups.schedule(person.id, FollowUpKind.triage_nudge, NOW + timedelta(minutes=1))
-    later = followups.schedule(person.id, FollowUpKind.youth_silent, NOW + timedelta(days=1))
+    due = followups.schedule(
+        person.id, FollowUpKind.triage_nudge, CLOCK_START + timedelta(minutes=1)
+    )
+    later = followups.schedule(
+        person.id, FollowUpKind.youth_silent, CLOCK_START + timedelta(days=1)
+    )
     assert followups.claim_due("w1") == []
     clock.advance(minutes=2)
     [job] = followups.claim_due("w1")
@@ -83,7 +88,7 @@ def test_a_due_follow_up_is_claimed_once_then_sent(
     assert followups.mark_sent(job.id, "w1")
     sent = followups.get(job.id)
     assert sent is not None and (sent.status, sent.sent_at) == (FollowUpStatus.sent, clock.now())
-    assert followups.nudges_sent_since(person.id, NOW) == [clock.now()]
+    assert followups.nudges_sent_since(person.id, CLOCK_START) == [clock.now()]
     assert [p.id for p in followups.pending(person.id)] == [later]
 
 
@@ -91,7 +96,7 @@ def test_a_lease_that_ran_out_gives_the_job_to_another_worker(
     people: PeopleService, followups: FollowUpService, clock: FixedClock
 ) -> None:
     person = people.identify(Channel.telegram, "4")
-    followups.schedule(person.id, FollowUpKind.triage_nudge, NOW)
+    followups.schedule(person.id, FollowUpKind.triage_nudge, CLOCK_START)
     [job] = followups.claim_due("dead-worker")
     clock.advance(minutes=4)
     assert followups.claim_due("w2") == []
@@ -106,9 +111,9 @@ def test_postpone_and_an_opt_out_racing_a_claimed_nudge(
     people: PeopleService, followups: FollowUpService, clock: FixedClock
 ) -> None:
     person = people.identify(Channel.telegram, "5")
-    followups.schedule(person.id, FollowUpKind.triage_nudge, NOW)
+    followups.schedule(person.id, FollowUpKind.triage_nudge, CLOCK_START)
     [job] = followups.claim_due("w1")
-    assert followups.postpone(job.id, "w1", NOW + timedelta(hours=23), "quiet_hours")
+    assert followups.postpone(job.id, "w1", CLOCK_START + timedelta(hours=23), "quiet_hours")
     assert followups.claim_due("w1") == []
     clock.advance(hours=23)
     [job] = followups.claim_due("w1")
@@ -130,7 +135,7 @@ def test_parallel_claims_never_share_a_job(
         person = people.identify(Channel.telegram, f"p{n}")
         ids.add(
             FollowUpService(database, clock).schedule(
-                person.id, FollowUpKind.triage_nudge, NOW - timedelta(seconds=n)
+                person.id, FollowUpKind.triage_nudge, CLOCK_START - timedelta(seconds=n)
             )
         )
     taken: dict[str, list[int]] = {}

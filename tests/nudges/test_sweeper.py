@@ -45,7 +45,7 @@ from tests.fakes.telegram_api import TEST_TOKEN, FakeTelegramServer
 from tests.support import make_settings, repo_router
 
 PARIS = ZoneInfo("Europe/Paris")
-NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)  # a Tuesday, 11:00 in Paris: nudges allowed
+CLOCK_START = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)  # a Tuesday, 11:00 in Paris: nudges allowed
 TEXTS = AppTexts.load()
 
 
@@ -96,11 +96,6 @@ class Recorder:
     @property
     def ids(self) -> list[int]:
         return [job_id for job_id, _, _ in self.sent]
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
 
 
 @pytest.fixture
@@ -155,11 +150,13 @@ async def test_due_jobs_are_sent_exactly_once(
     ids = []
     for n in range(3):
         person = people.identify(Channel.simulator, f"once-{n}")
-        ids.append(followups.schedule(person.id, FollowUpKind.triage_nudge, NOW - timedelta(n)))
+        ids.append(
+            followups.schedule(person.id, FollowUpKind.triage_nudge, CLOCK_START - timedelta(n))
+        )
     later = followups.schedule(
         people.identify(Channel.simulator, "later").id,
         FollowUpKind.triage_nudge,
-        NOW + timedelta(minutes=10),
+        CLOCK_START + timedelta(minutes=10),
     )
     recorder, policies = Recorder(), StubPolicies()
     sweep = sweeper(followups, clock, recorder.make("w1"), policies, batch_size=2)
@@ -177,10 +174,10 @@ async def test_one_bad_job_never_stops_the_sweep_and_fails_after_five_attempts(
     people: PeopleService, followups: FollowUpService, clock: FixedClock
 ) -> None:
     bad = followups.schedule(
-        people.identify(Channel.simulator, "bad").id, FollowUpKind.triage_nudge, NOW
+        people.identify(Channel.simulator, "bad").id, FollowUpKind.triage_nudge, CLOCK_START
     )
     good = followups.schedule(
-        people.identify(Channel.simulator, "good").id, FollowUpKind.triage_nudge, NOW
+        people.identify(Channel.simulator, "good").id, FollowUpKind.triage_nudge, CLOCK_START
     )
     recorder = Recorder(fail=lambda job: RuntimeError("boom") if job.id == bad else None)
     sweep = sweeper(followups, clock, recorder.make("w1"))
@@ -201,7 +198,7 @@ async def test_engine_down_is_retried_like_any_error(
     people: PeopleService, followups: FollowUpService, clock: FixedClock
 ) -> None:
     job = followups.schedule(
-        people.identify(Channel.simulator, "e").id, FollowUpKind.triage_nudge, NOW
+        people.identify(Channel.simulator, "e").id, FollowUpKind.triage_nudge, CLOCK_START
     )
     recorder = Recorder(fail=lambda job: EngineUnavailable("down"))
     assert counts(await sweeper(followups, clock, recorder.make("w1")).sweep()) == (0, 1, 0, 0)
@@ -212,7 +209,7 @@ async def test_policies_saying_nothing_cancel_the_job(
     people: PeopleService, followups: FollowUpService, clock: FixedClock
 ) -> None:
     job = followups.schedule(
-        people.identify(Channel.simulator, "n").id, FollowUpKind.triage_nudge, NOW
+        people.identify(Channel.simulator, "n").id, FollowUpKind.triage_nudge, CLOCK_START
     )
     recorder = Recorder()
     report = await sweeper(
@@ -327,7 +324,7 @@ async def test_opt_out_before_the_sweep_cancels_and_nothing_is_sent(
     people: PeopleService, followups: FollowUpService, clock: FixedClock
 ) -> None:
     person = people.identify(Channel.telegram, "stop-before")
-    job = followups.schedule(person.id, FollowUpKind.triage_nudge, NOW)
+    job = followups.schedule(person.id, FollowUpKind.triage_nudge, CLOCK_START)
     followups.opt_out(person.pseudo_id)
     recorder = Recorder()
     assert counts(await sweeper(followups, clock, recorder.make("w1")).sweep()) == (0, 0, 0, 0)
@@ -338,7 +335,7 @@ async def test_a_person_marked_blocked_is_not_nudged(
     people: PeopleService, followups: FollowUpService, clock: FixedClock
 ) -> None:
     person = people.identify(Channel.telegram, "blocked-before")
-    job = followups.schedule(person.id, FollowUpKind.triage_nudge, NOW)
+    job = followups.schedule(person.id, FollowUpKind.triage_nudge, CLOCK_START)
     people.mark_blocked(Channel.telegram, "blocked-before")  # e.g. a 403 on a reply
     recorder = Recorder()
     assert counts(await sweeper(followups, clock, recorder.make("w1")).sweep()) == (0, 0, 1, 0)
@@ -349,7 +346,7 @@ async def test_opt_out_racing_a_claimed_nudge_wins(
     people: PeopleService, followups: FollowUpService, clock: FixedClock
 ) -> None:
     person = people.identify(Channel.telegram, "stop-race")
-    job = followups.schedule(person.id, FollowUpKind.triage_nudge, NOW)
+    job = followups.schedule(person.id, FollowUpKind.triage_nudge, CLOCK_START)
     claimed: list[bool] = []
 
     def stop_now(job: FollowUpJob) -> None:  # /stop arrives after the claim, before the send
@@ -369,7 +366,7 @@ async def test_a_worker_dying_after_its_claim_leaves_the_job_to_another_after_th
     people: PeopleService, followups: FollowUpService, clock: FixedClock
 ) -> None:
     job = followups.schedule(
-        people.identify(Channel.simulator, "restart").id, FollowUpKind.triage_nudge, NOW
+        people.identify(Channel.simulator, "restart").id, FollowUpKind.triage_nudge, CLOCK_START
     )
     [held] = followups.claim_due("dead-worker")  # claimed, then the process died
     recorder = Recorder()
@@ -389,7 +386,7 @@ async def test_a_worker_dying_after_its_claim_leaves_the_job_to_another_after_th
 # Two sweepers on PostgreSQL ----------------------------------------------------------------
 def test_two_sweepers_on_postgresql_send_every_row_once(pg_url: str) -> None:
     migrate.upgrade(pg_url)
-    clock = FixedClock(NOW)
+    clock = FixedClock(CLOCK_START)
     setup = Database.from_url(pg_url)
     rows = 2000
     try:
@@ -401,9 +398,9 @@ def test_two_sweepers_on_postgresql_send_every_row_once(pg_url: str) -> None:
                     person_id=persons[n % len(persons)],
                     kind=FollowUpKind.youth_followup,  # not capped
                     status=FollowUpStatus.pending,
-                    due_at=NOW - timedelta(seconds=n),
+                    due_at=CLOCK_START - timedelta(seconds=n),
                     payload={},
-                    created_at=NOW,
+                    created_at=CLOCK_START,
                 )
                 for n in range(rows)
             )
@@ -559,10 +556,12 @@ async def test_a_blocked_bot_marks_the_person_and_cancels_their_nudges(
     world: TelegramWorld,
 ) -> None:
     person = world.people.identify(Channel.telegram, "7001")
-    due = world.followups.schedule(person.id, FollowUpKind.triage_nudge, NOW)
-    later = world.followups.schedule(person.id, FollowUpKind.youth_silent, NOW + timedelta(1))
+    due = world.followups.schedule(person.id, FollowUpKind.triage_nudge, CLOCK_START)
+    later = world.followups.schedule(
+        person.id, FollowUpKind.youth_silent, CLOCK_START + timedelta(1)
+    )
     reminder = world.followups.schedule(
-        person.id, FollowUpKind.counsellor_reminder, NOW + timedelta(2)
+        person.id, FollowUpKind.counsellor_reminder, CLOCK_START + timedelta(2)
     )
     world.tg.fail_next("sendMessage", status=403, chat_id=7001)
     report = await telegram_sweeper(world).sweep()
@@ -572,19 +571,19 @@ async def test_a_blocked_bot_marks_the_person_and_cancels_their_nudges(
     assert status(world.followups, due) == (FollowUpStatus.cancelled, "blocked")
     assert status(world.followups, later) == (FollowUpStatus.cancelled, "blocked")
     assert status(world.followups, reminder)[0] == FollowUpStatus.pending  # counsellors' own
-    assert world.followups.schedule(person.id, FollowUpKind.triage_nudge, NOW) is None
+    assert world.followups.schedule(person.id, FollowUpKind.triage_nudge, CLOCK_START) is None
 
 
 async def test_flood_control_postpones_by_retry_after_without_sleeping(
     world: TelegramWorld,
 ) -> None:
     first = world.followups.schedule(
-        world.people.identify(Channel.telegram, "7101").id, FollowUpKind.triage_nudge, NOW
+        world.people.identify(Channel.telegram, "7101").id, FollowUpKind.triage_nudge, CLOCK_START
     )
     second = world.followups.schedule(
         world.people.identify(Channel.telegram, "7102").id,
         FollowUpKind.triage_nudge,
-        NOW + timedelta(seconds=1),
+        CLOCK_START + timedelta(seconds=1),
     )
     world.clock.advance(seconds=1)
     world.tg.fail_next("sendMessage", status=429, retry_after=7)
@@ -613,7 +612,7 @@ async def test_an_engine_nudge_is_triggered_and_sent_with_its_buttons(
 ) -> None:
     person = world.people.identify(Channel.telegram, "7201")
     world.people.record_consent(person.pseudo_id, True)
-    job = world.followups.schedule(person.id, FollowUpKind.triage_nudge, NOW, step=2)
+    job = world.followups.schedule(person.id, FollowUpKind.triage_nudge, CLOCK_START, step=2)
     policies = StubPolicies(
         reply=lambda job: EngineNudge("EXTERNAL_triage_nudge", {"nudge_step": job.step})
     )
@@ -652,7 +651,7 @@ async def test_a_counsellor_notice_becomes_a_note_of_the_ticket(world: TelegramW
         person.pseudo_id, TriageSummary(needs=["need_job"]), source="ask_human"
     ).ticket_id
     job = world.followups.schedule(
-        person.id, FollowUpKind.counsellor_reminder, NOW, ticket_id=ticket_id
+        person.id, FollowUpKind.counsellor_reminder, CLOCK_START, ticket_id=ticket_id
     )
     policies = StubPolicies(
         reply=lambda job: CounsellorNotice(ticket_id, f"Relance prévue : ticket #{ticket_id}.")
@@ -671,7 +670,9 @@ async def test_a_simulator_nudge_on_a_ticket_is_stored_for_the_simulator_to_poll
     ticket_id = world.handoff.request(
         person.pseudo_id, TriageSummary(needs=["need_job"]), source="ask_human"
     ).ticket_id
-    world.followups.schedule(person.id, FollowUpKind.handoff_pending, NOW, ticket_id=ticket_id)
+    world.followups.schedule(
+        person.id, FollowUpKind.handoff_pending, CLOCK_START, ticket_id=ticket_id
+    )
     policies = StubPolicies(reply=lambda job: EngineNudge("EXTERNAL_handoff_pending"))
     assert counts(await telegram_sweeper(world, policies).sweep()) == (1, 0, 0, 0)
     polled = world.tickets.outgoing_since(person.id, 0)

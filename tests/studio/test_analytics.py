@@ -1,9 +1,7 @@
 """Results analytics on a seeded database with known answers (SQLite and, gated, PostgreSQL),
 and the results pages over HTTP (roles, filters, CSV export).
 
-The population is made through the real services (people, hand-off requests, ticket claims,
-replies and resolutions, with a clock set by hand); the tables that no service fills yet in
-this tree (sent follow-ups, NLU turns, wording exposures) get direct rows.
+The population and who is who in it: tests/support/analytics.py's `seed`.
 """
 
 from __future__ import annotations
@@ -12,251 +10,31 @@ import csv
 import io
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from itertools import count
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from core.db import Database
-from core.models import (
-    Channel,
-    Direction,
-    FollowUp,
-    FollowUpKind,
-    FollowUpStatus,
-    Message,
-    Milestone,
-    NluTurn,
-    Origin,
-    ResponseExposure,
-    Role,
-    Urgency,
-)
-from core.people import PeopleService
-from core.settings import Settings, load_settings
+from core.models import Channel, Role, Urgency
+from core.settings import load_settings
 from handoff.accounts import AccountService
-from handoff.requests import HandoffService, TriageSummary
+from handoff.requests import TriageSummary
 from handoff.tickets import TicketService
 from maraude.app import create_app
 from studio.analytics import NO_TERRITORY, AnalyticsService, Filters
 from studio.analytics.periods import week_label
 from studio.analytics.stats import p90, two_proportion_z
 from tests.support import ROOT, make_settings, repo_router
+from tests.support.analytics import END, PASSWORD, HandClock, Seeded, seed, utc
+from tests.support.dashboard import DashboardClient
+from tests.support.html import parse_page
+from tests.support.tickets import FAST_HASHER
 
 SETTINGS = load_settings(ROOT / "maraude.yml")
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-PASSWORD = "un-mot-de-passe-solide"
 PERIOD = Filters(date(2026, 3, 2), date(2026, 3, 22))  # ISO weeks 10, 11 and 12 of 2026
-END = datetime(2026, 4, 3, 9, 0, tzinfo=UTC)  # "now" once the population is seeded
-
-
-def utc(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
-
-
-class HandClock:
-    """A clock the seeding sets to each moment of the story."""
-
-    def __init__(self, start: datetime) -> None:
-        self.moment = start
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def at(self, moment: datetime) -> HandClock:
-        self.moment = moment
-        return self
-
-
-@dataclass
-class Seeded:
-    """Who is who in the seeded population (person ids and ticket ids)."""
-
-    people: dict[str, int]
-    tickets: dict[str, int]
-
-
-def seed(db: Database, settings: Settings) -> Seeded:
-    """Eight young people over three Paris weeks (times are UTC; Paris is UTC+1 in March).
-
-    W10 (Mon 2 March): P1 Lens, consent + triage + request, claimed after 30 min, reply after
-      60 min, positive (mission_locale). P2 Lille, consent + triage + request, claimed after
-      360 min (300 working min: out of SLA), reply after 420 min, closed 'refus'. P3 consent
-      only. P4 no consent, crisis in Lens: claimed after 10 min, reply after 40 min, 'sante'.
-    W11 (Mon 9 March): P5 consent + triage, request without a known place (accueil): claimed
-      after 300 real min = 240 working min (within SLA), closed unreachable. P6 Lens request,
-      never claimed. P7 nothing more.
-    W12 (Fri 20 March): P8 Lille, consent + request, claimed after 25 min, positive ('emploi')
-      on 2 April (next quarter).
-    """
-    clock = HandClock(utc(3, 2, 9))
-    router = repo_router()
-    people = PeopleService(db, "k" * 40, clock)
-    handoff = HandoffService(db, router, clock)
-    tickets = TicketService(
-        db, settings.handoff, router, clock, team_ids=[t.id for t in settings.teams]
-    )
-    accounts = AccountService(db, clock, FAST_HASHER)
-    ids = count(1)
-    lea = accounts.add(f"lea{next(ids)}@example.org", "Léa", PASSWORD, team="lens")
-    pseudo: dict[str, str] = {}
-    person_ids: dict[str, int] = {}
-    ticket_ids: dict[str, int] = {}
-
-    def request(name: str, when: datetime, location: str | None, crisis: bool = False) -> int:
-        clock.at(when)
-        ref = handoff.request(
-            pseudo[name],
-            TriageSummary(location=location),
-            source="crisis" if crisis else "triage",
-            urgency=Urgency.crisis if crisis else Urgency.normal,
-            crisis_kind="suicide" if crisis else None,
-        )
-        ticket_ids[name] = ref.ticket_id
-        return ref.ticket_id
-
-    def new(name: str, when: datetime, *, consent: bool = False, triage: bool = False) -> None:
-        clock.at(when)
-        ref = people.identify(Channel.telegram, f"{name}-{next(ids)}")
-        pseudo[name], person_ids[name] = ref.pseudo_id, ref.id
-        if consent:
-            people.record_consent(ref.pseudo_id, True)
-        if triage:
-            people.record_milestone(ref.pseudo_id, Milestone.triage_completed)
-
-    def claim(ticket: int, when: datetime) -> None:
-        clock.at(when)
-        tickets.claim(ticket, lea)
-
-    def reply(ticket: int, when: datetime) -> None:
-        clock.at(when)
-        tickets.reply(ticket, lea, "Salut, c'est Léa.")
-
-    def resolve(ticket: int, when: datetime, outcome: str) -> None:
-        clock.at(when)
-        tickets.resolve(ticket, lea, outcome)
-
-    # W10
-    new("P1", utc(3, 2, 9), consent=True, triage=True)
-    t1 = request("P1", utc(3, 2, 9, 10), "Lens")
-    claim(t1, utc(3, 2, 9, 40))
-    reply(t1, utc(3, 2, 10, 10))
-    resolve(t1, utc(3, 3, 10), "mission_locale")
-
-    new("P2", utc(3, 2, 9, 5), consent=True, triage=True)
-    t2 = request("P2", utc(3, 2, 9, 20), "Lille")
-    claim(t2, utc(3, 2, 15, 20))
-    reply(t2, utc(3, 2, 16, 20))
-    clock.at(utc(3, 3, 12))
-    tickets.youth_message(t2, "ok merci")  # answers the youth_silent nudge of 3 March 9:00
-    resolve(t2, utc(3, 4, 10), "refus")
-
-    new("P3", utc(3, 2, 9, 30), consent=True)
-
-    new("P4", utc(3, 2, 10))
-    t4 = request("P4", utc(3, 2, 10), "Lens", crisis=True)
-    claim(t4, utc(3, 2, 10, 10))
-    reply(t4, utc(3, 2, 10, 40))
-    resolve(t4, utc(3, 5, 10), "sante")
-
-    # W11
-    new("P5", utc(3, 9, 9), consent=True, triage=True)
-    t5 = request("P5", utc(3, 9, 9), "Paris")
-    claim(t5, utc(3, 9, 14))
-    clock.at(utc(3, 16, 9))
-    tickets.close_unreachable(t5)
-
-    new("P6", utc(3, 9, 9, 30))
-    request("P6", utc(3, 9, 9, 30), "Lens")
-
-    new("P7", utc(3, 10, 18))
-
-    # W12
-    new("P8", utc(3, 20, 8), consent=True)
-    t8 = request("P8", utc(3, 20, 8, 5), "Lille")
-    claim(t8, utc(3, 20, 8, 30))
-    resolve(t8, utc(4, 2, 10), "emploi")
-
-    p = person_ids
-    with db.transaction() as session:
-        # Nudges: (person, kind, step, status, sent_at)
-        for who, kind, step, status, sent in [
-            ("P3", FollowUpKind.triage_nudge, 1, FollowUpStatus.sent, utc(3, 2, 14)),
-            ("P3", FollowUpKind.triage_nudge, 2, FollowUpStatus.sent, utc(3, 4, 14)),
-            ("P7", FollowUpKind.triage_nudge, 1, FollowUpStatus.sent, utc(3, 11, 14)),
-            ("P6", FollowUpKind.handoff_pending, 1, FollowUpStatus.sent, utc(3, 11, 9)),
-            ("P2", FollowUpKind.youth_silent, 1, FollowUpStatus.sent, utc(3, 3, 9)),
-            ("P1", FollowUpKind.counsellor_reminder, 1, FollowUpStatus.sent, utc(3, 3, 9)),
-            ("P7", FollowUpKind.youth_silent, 1, FollowUpStatus.pending, None),
-            ("P3", FollowUpKind.triage_nudge, 1, FollowUpStatus.sent, utc(2, 20, 14)),
-        ]:
-            session.add(
-                FollowUp(
-                    person_id=p[who],
-                    kind=kind,
-                    step=step,
-                    status=status,
-                    due_at=sent or utc(3, 30, 9),
-                    sent_at=sent,
-                    created_at=utc(3, 1, 9),
-                )
-            )
-        # P7 writes back 71 h 59 after the nudge of 11 March 14:00 (within 72 h).
-        session.add(
-            Message(
-                person_id=p["P7"],
-                direction=Direction.incoming,
-                origin=Origin.youth,
-                text="re",
-                created_at=utc(3, 14, 13, 59),
-            )
-        )
-        # NLU turns: (person, intent, confidence, fallback, at)
-        for who, intent, confidence, fallback, at in [
-            ("P3", "need_job", 0.9, False, utc(3, 3, 10)),  # answers P3's first nudge
-            ("P3", None, 0.3, True, utc(3, 8, 15)),  # 4 days after the 2nd: not an answer
-            ("P1", "greet", 0.95, False, utc(3, 2, 9, 1)),
-            ("P1", "need_job", 0.8, False, utc(3, 2, 9, 2)),
-            ("P1", "need_job", 0.4, False, utc(3, 2, 9, 3)),  # under LOW_CONFIDENCE
-            ("P5", "greet", 0.99, False, utc(3, 9, 9, 1)),
-            ("P6", "need_housing", 0.7, False, utc(3, 9, 9, 31)),
-            ("P7", "need_money", 0.85, False, utc(3, 22, 22, 30)),  # 23:30 Paris, 22 March
-            ("P7", "need_money", 0.85, False, utc(3, 22, 23, 30)),  # 00:30 Paris, 23 March
-        ]:
-            session.add(
-                NluTurn(
-                    person_id=p[who],
-                    intent=intent,
-                    confidence=confidence,
-                    fallback=fallback,
-                    created_at=at,
-                )
-            )
-        # Wording variants seen: (person, response, variant, at)
-        for who, response, variant, at in [
-            ("P1", "utter_greet", "a", utc(3, 2, 9)),
-            ("P1", "utter_greet", "a", utc(3, 5, 9)),
-            ("P3", "utter_greet", "a", utc(3, 2, 9, 31)),
-            ("P7", "utter_greet", "a", utc(3, 10, 18, 1)),
-            ("P2", "utter_greet", "b", utc(3, 2, 9, 6)),
-            ("P5", "utter_greet", "b", utc(3, 9, 9)),
-            ("P6", "utter_greet", "b", utc(3, 9, 9, 30)),
-            ("P4", "utter_greet", "b", utc(3, 2, 10, 30)),  # after P4's request: not converted
-            ("P2", "utter_ask_handoff", "long", utc(3, 2, 9, 7)),
-            ("P7", "utter_ask_handoff", "court", utc(3, 22, 23, 30)),  # after the period
-        ]:
-            session.add(
-                ResponseExposure(
-                    person_id=p[who], response=response, variant=variant, created_at=at
-                )
-            )
-    clock.at(END)
-    return Seeded(people=dict(person_ids), tickets=dict(ticket_ids))
 
 
 @pytest.fixture
@@ -487,13 +265,14 @@ def app_client(tmp_path: Path) -> Iterator[tuple[TestClient, Any]]:
 
 
 def log_in(client: TestClient, email: str) -> None:
-    page = client.get("/tableau/connexion")
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    response = client.post(
-        "/tableau/connexion",
-        data={"csrf_token": token, "email": email, "password": PASSWORD},
-    )
+    response = DashboardClient(client).login(email, PASSWORD)
     assert response.status_code == 200, response.text
+
+
+def table(page: str, name: str) -> list[list[str]]:
+    """A results table's rows (web/templates/_charts.html `data_table`), as cell texts."""
+    [found] = [t for t in parse_page(page).all("data-table") if t.get("data-table") == name]
+    return [[cell.text for cell in row.all("cell")] for row in found.all("table-row")]
 
 
 PERIOD_QUERY = {"du": "2026-03-02", "au": "2026-03-22"}
@@ -519,21 +298,28 @@ def test_counsellors_are_refused_the_results(app_client: Any) -> None:
         response = client.get(path, params=PERIOD_QUERY)
         assert response.status_code == 403, path
         assert "responsables" in response.text
-    assert 'href="/tableau/resultats"' not in client.get("/tableau").text
+    queue = client.get("/tableau").text
+    assert not parse_page(queue).has("nav-results") and "/tableau/resultats" not in queue
 
 
 @pytest.mark.parametrize("email", ["chef@example.org", "admin@example.org"])
 def test_managers_and_admins_see_the_results(app_client: Any, email: str) -> None:
     client, _ = app_client
     log_in(client, email)
-    assert 'href="/tableau/resultats"' in client.get("/tableau").text
+    nav = parse_page(client.get("/tableau").text).one("nav-results")
+    assert nav.get("href") == "/tableau/resultats"
     page = client.get("/tableau/resultats", params=PERIOD_QUERY)
     assert page.status_code == 200
-    assert 'id="chart-funnel"' in page.text and 'id="chart-weekly"' in page.text
-    assert "2026-W10" in page.text
+    charts = [chart.get("data-chart") for chart in parse_page(page.text).all("chart")]
+    assert charts[:2] == ["chart-funnel", "chart-weekly"]
+    assert [row[0] for row in table(page.text, "entonnoir")][:3] == [
+        "2026-W10",
+        "2026-W11",
+        "2026-W12",
+    ]
     impact = client.get("/tableau/impact", params={"annee": "2026", "pas": "trimestre"})
     assert impact.status_code == 200
-    assert "T1 2026" in impact.text
+    assert table(impact.text, "impact")[0][0] == "T1 2026"
 
 
 def test_csv_exports(app_client: Any) -> None:
@@ -636,12 +422,14 @@ def test_one_threshold_one_label_on_the_results_page(app_client: Any) -> None:
     client, services = app_client
     log_in(client, "chef@example.org")
     page = client.get("/tableau/resultats", params=PERIOD_QUERY).text
+    text = parse_page(page).text
     # The SLA: "15 min" and "4 h ouvrées", the same in the text, the chart and the table.
-    assert "15 min (temps réel" in page and "4 h ouvrées (heures d'ouverture)" in page
-    assert "Prise en charge en moins de 4 h ouvrées (demandes normales)" in page
-    assert "<td>Normale</td><td>4 h ouvrées</td>" in page  # the delays table
+    assert "15 min (temps réel" in text and "4 h ouvrées (heures d'ouverture)" in text
+    assert "Prise en charge en moins de 4 h ouvrées (demandes normales)" in text
+    delays = {row[0]: row[1] for row in table(page, "delais")}  # urgency: the target
+    assert (delays["Urgence"], delays["Normale"]) == ("15 min", "4 h ouvrées")
     assert "240 min" not in page and "Délai visé (min)" not in page
     # The inbox's threshold of a misunderstood message: the app's one, everywhere.
-    assert "confiance &lt; 45 %" in page and "60 %" not in page
+    assert "confiance < 45 %" in text and "60 %" not in page
     # Intents by their French names.
-    assert "besoin : emploi" in page and ">need_job<" not in page
+    assert table(page, "intentions")[0][0] == "besoin : emploi" and "need_job" not in page

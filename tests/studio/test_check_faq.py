@@ -16,8 +16,8 @@ import yaml
 from studio import checks
 from studio.checks import FAQ_MAX_AGE_MONTHS, TONE_MAX_LINE_CHARS, Problem, Report, run_checks
 from studio.checks.faq import add_months
-from tests.studio.test_check import copy_project, last_checked, line_of, replace
 from tests.support import ROOT
+from tests.support.project import copy_project, last_checked, line_of, replace
 
 CEJ_DATE = 'source: "https://www.service-public.fr/particuliers/vosdroits/F32700", checked_on: "'
 RSA_META = (

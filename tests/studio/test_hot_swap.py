@@ -21,8 +21,6 @@ import httpx
 import pytest
 
 from studio.model_watch import MODEL_WATCH_JOB, newest_model, watch_interval
-from tests.e2e.test_e2e_telegram import keyboard, pseudo, start
-from tests.e2e.test_e2e_triage import Chat, text_of
 from tests.support import (
     ROOT,
     Stack,
@@ -30,6 +28,8 @@ from tests.support import (
     make_settings,
     running_stack,
 )
+from tests.support.chat import Chat, text_of
+from tests.support.telegram import keyboard, pseudo, start
 
 SKIP = {".git", "models", "var", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis"}
 

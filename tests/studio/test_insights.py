@@ -32,11 +32,11 @@ from studio.insights import (
     group_turns,
 )
 from tests.support import make_settings
+from tests.support.dashboard import PASSWORD, DashboardClient, account, logged_in
 from tests.support.html import parse_page
-from tests.web.test_dashboard import PASSWORD, DashboardClient, account, logged_in
 
 SECRET = "s" * 40
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+CLOCK_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ENTITIES = [{"entity": "postcode", "value": "59100", "extractor": "RegexEntityExtractor"}]
 
 
@@ -57,11 +57,6 @@ def turn(
         actions=["action_default_fallback" if intent == "nlu_fallback" else "utter_x"],
         model="20260301-120000-warm-rasa.tar.gz",
     )
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
 
 
 @pytest.fixture
@@ -125,7 +120,7 @@ def test_typed_turn_is_recorded_with_its_text_when_consent_is_granted(
     )
     assert (row.intent, row.confidence, row.fallback) == ("need_housing", 0.91, False)
     assert row.action == "utter_x" and row.model == "20260301-120000-warm-rasa.tar.gz"
-    assert row.entities == ENTITIES and row.created_at == START
+    assert row.entities == ENTITIES and row.created_at == CLOCK_START
     assert row.annotated_intent is None and row.exported_at is None
 
 
@@ -251,7 +246,7 @@ def test_misunderstood_means_fallback_or_low_confidence_not_yet_annotated(
 
 
 def view(i: int, text: str, intent: str = "nlu_fallback") -> TurnView:
-    return TurnView(i, text, None, intent, 0.2, intent == "nlu_fallback", None, START)
+    return TurnView(i, text, None, intent, 0.2, intent == "nlu_fallback", None, CLOCK_START)
 
 
 def test_grouping_puts_look_alike_messages_together_deterministically() -> None:
@@ -275,8 +270,10 @@ def test_grouping_puts_look_alike_messages_together_deterministically() -> None:
 
 
 def test_grouping_uses_the_normalised_text_when_there_is_one() -> None:
-    a = TurnView(1, "jsp quoi faire", "je sais pas quoi faire", None, 0.3, False, None, START)
-    b = TurnView(2, "jsais pas quoi faire", "je sais pas quoi faire", None, 0.3, False, None, START)
+    a = TurnView(1, "jsp quoi faire", "je sais pas quoi faire", None, 0.3, False, None, CLOCK_START)
+    b = TurnView(
+        2, "jsais pas quoi faire", "je sais pas quoi faire", None, 0.3, False, None, CLOCK_START
+    )
     assert len(group_turns([a, b])) == 1
     raw = [view(1, "jsp quoi faire"), view(2, "sais pas trop quoi faire")]
     assert len(group_turns(raw)) == 2
@@ -314,7 +311,7 @@ def test_annotate_checks_the_intent_against_the_domain(
     by_id = {r.id: r for r in rows(database)}
     assert by_id[first].annotated_intent == "faq/cej"
     assert by_id[second].annotated_intent == OUT_OF_SCOPE
-    assert by_id[first].annotated_by == manager.id and by_id[first].annotated_at == START
+    assert by_id[first].annotated_by == manager.id and by_id[first].annotated_at == CLOCK_START
 
 
 def test_export_selection_and_mark_exported(

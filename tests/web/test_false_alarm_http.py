@@ -20,8 +20,8 @@ from handoff.accounts import CounsellorRef
 from handoff.requests import CrisisSignal, TriageSummary
 from maraude.app import create_app
 from tests.support import make_settings
+from tests.support.dashboard import CLOCK_START, DashboardClient, account, logged_in
 from tests.support.html import parse_page
-from tests.web.test_dashboard import START, DashboardClient, account, logged_in
 
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 JOKE = "jvais me tuer de rire avec ce prof mdr"
@@ -30,7 +30,7 @@ _keys = count(1)
 
 @pytest.fixture
 def http(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(make_settings(tmp_path), clock=FixedClock(START))
+    app = create_app(make_settings(tmp_path), clock=FixedClock(CLOCK_START))
     with TestClient(app) as client:
         yield client
 

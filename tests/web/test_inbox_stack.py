@@ -13,11 +13,11 @@ from sqlalchemy import select
 from core.models import NluTurn, Role
 from studio.annotations import export_annotations, read_examples
 from studio.insights import OUT_OF_SCOPE
-from tests.e2e.test_e2e_telegram import pseudo, start
-from tests.e2e.test_e2e_triage import Chat
 from tests.support import ROOT
+from tests.support.chat import Chat
+from tests.support.dashboard import PASSWORD, DashboardClient
 from tests.support.html import parse_page
-from tests.web.test_dashboard import PASSWORD, DashboardClient
+from tests.support.telegram import pseudo, start
 
 pytestmark = pytest.mark.engine
 

@@ -1,5 +1,5 @@
 """The results pages in headless Debian Chromium (Playwright) against the real app served by
-uvicorn, on the seeded population of tests/studio/test_analytics.py: a manager logs in, opens the
+uvicorn, on the seeded population of tests/support/analytics.py: a manager logs in, opens the
 results page and the impact report at a laptop and a phone viewport; the SVG charts have the
 expected bars and points, nothing overflows the phone's width, the report prints.
 
@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from core.models import Role
-from tests.studio.test_analytics import PASSWORD, seed
 from tests.support import AppServer, make_settings
+from tests.support.analytics import PASSWORD, seed
 
 pytestmark = [pytest.mark.browser]
 VIEWPORTS = {

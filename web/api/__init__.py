@@ -7,7 +7,7 @@ the dashboard; reading.py lists and reads tickets. Refused operations answer
 `{"detail": "<message en français>"}` with the status of their class (web/errors.py: 404,
 409, 403, 422); invalid requests (including unknown query parameters) get FastAPI's 422 with
 the fields at fault. Every status a route can give is declared in its `responses`
-(common.py), and checked by tests/test_api_schemathesis.py.
+(common.py), and checked by tests/web/test_api_schemathesis.py.
 """
 
 from fastapi import APIRouter, Depends
