@@ -19,6 +19,7 @@ from rasa_sdk.executor import ActionExecutor
 from actions.registry import build_executor
 from bot.engine_client import EngineClient
 from bot.pipeline import ConversationPipeline
+from bot.simulator import SimulatorSessions
 from bot.telegram import TelegramChannel
 from bot.texts import AppTexts
 from core.clock import Clock, SystemClock
@@ -45,7 +46,6 @@ from nudges.sweeper import FollowUpSweeper, make_worker_id, quiet_hours_from
 from studio.experiments.catalog import DomainVariants
 from studio.experiments.exposures import ExperimentService
 from studio.insights import InsightsService, forget_turn_texts
-from web import simulator
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -68,6 +68,7 @@ class Services:
     erasure: ErasureService
     engine: EngineClient
     pipeline: ConversationPipeline
+    simulator: SimulatorSessions  # the web simulator's conversations (and manager mode)
     actions: ActionExecutor
     templates: Jinja2Templates
     followups: FollowUpService
@@ -111,7 +112,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     desk.add_listener(rules)  # ticket operations schedule and cancel follow-ups
     pipeline = ConversationPipeline(people, engine, texts, erasure, relay=desk)
-    pipeline.add_observer(simulator.TurnInspector())  # the simulator's manager mode
     variants = DomainVariants(settings.root / "domain", clock=clock)  # reloaded on change
     experiments = ExperimentService(db, variants, clock)
     pipeline.add_observer(experiments)  # which wording variant each person saw
@@ -167,6 +167,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         erasure=erasure,
         engine=engine,
         pipeline=pipeline,
+        simulator=SimulatorSessions(
+            pipeline, people, tickets, settings.secret_key, settings.handoff.counsellor_prefix
+        ),
         actions=build_executor(settings, people, handoff, desk, rules, clock, link=LinkService(db)),
         templates=Jinja2Templates(directory=WEB_DIR / "templates"),
         telegram=telegram,

@@ -1,31 +1,23 @@
-"""The web simulator: chat with the bot in a browser through the same pipeline as Telegram.
-
-The page cannot be pushed to, so what the hand-off desk sends outside a reply (the
-counsellor's messages, "X a pris ta demande", the closing notice) is read back from the
-stored messages: the page polls `/simulateur/api/updates?after=<last message id>`.
+"""The web simulator's routes: chat with the bot in a browser (the conversations themselves:
+bot/simulator.py). The page polls `/simulateur/api/updates?after=<last message id>` for what
+the hand-off sends outside a reply.
 
 Manager mode ("mode responsable"): a manager or admin logged into the dashboard (same
 browser, dashboard session) may ask, with each message, what the engine made of it: the
 normalised text, the intent and its confidence, the entities, the crisis guard's flag and
-the actions taken. The turn is the one the pipeline reads from the engine after the
-exchange (`EngineClient.last_turn`, handed to its observers: `TurnInspector`). The API
-refuses the mode to anyone else (403), whatever the page shows.
+the actions taken. The API refuses the mode to anyone else (403), whatever the page shows.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
-from bot.pipeline import Exchange
-from core.models import Channel, Origin
-from core.people import pseudonymise
-from core.turns import TurnInfo
+from bot.simulator import new_session, valid_session
 from handoff.accounts import CounsellorRef
 from web import auth
 from web.deps import ServicesDep
@@ -36,7 +28,6 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/simulateur")
 COOKIE = "maraude_sim"
 MAX_BODY_TEXT = 16_384
-MAX_UPDATES = 50
 
 MANAGER_ONLY = "Mode responsable réservé aux responsables connectés au tableau de bord."
 
@@ -46,29 +37,6 @@ class SimMessage(BaseModel):
     payload: str | None = Field(default=None, max_length=300)
     title: str | None = Field(default=None, max_length=300)
     inspect: bool = False  # manager mode: also return what the engine understood
-
-
-class TurnInspector:
-    """Pipeline observer keeping the engine's turn for the simulator messages that asked.
-
-    The route says which conversation it waits for (`expect`), the pipeline hands over the
-    turn it read after the exchange, the route takes it (`take`). Nothing is kept for
-    conversations nobody waits for. No turn: the message did not go to the engine (relayed
-    to a counsellor, engine down, erasure).
-    """
-
-    def __init__(self) -> None:
-        self._waiting: dict[str, TurnInfo | None] = {}
-
-    def expect(self, pseudo_id: str) -> None:
-        self._waiting[pseudo_id] = None
-
-    def take(self, pseudo_id: str) -> TurnInfo | None:
-        return self._waiting.pop(pseudo_id, None)
-
-    async def after_exchange(self, exchange: Exchange) -> None:
-        if exchange.person.pseudo_id in self._waiting:
-            self._waiting[exchange.person.pseudo_id] = exchange.turn
 
 
 def _enabled(services: Services) -> None:
@@ -89,7 +57,7 @@ async def page(request: Request, services: ServicesDep) -> Response:
             "csrf": auth.csrf_token(request) if manager is not None else "",
         },
     )
-    if not _valid_session(request.cookies.get(COOKIE)):
+    if not valid_session(request.cookies.get(COOKIE)):
         _set_session(response)
     return response
 
@@ -98,42 +66,26 @@ async def page(request: Request, services: ServicesDep) -> Response:
 async def post_message(body: SimMessage, request: Request, services: ServicesDep) -> JSONResponse:
     _enabled(services)
     session = request.cookies.get(COOKIE)
-    if not _valid_session(session):
+    if not valid_session(session):
         raise HTTPException(
             status_code=400, detail="Session du simulateur absente : recharge la page."
         )
     assert session is not None
-    pipeline = services.pipeline
     if not body.payload and not (body.text or "").strip():
         raise HTTPException(status_code=422, detail="Message vide.")
-    inspector = None
-    if body.inspect:
-        if await _manager(request, services) is None or not await auth.csrf_valid(request):
-            raise HTTPException(status_code=403, detail=MANAGER_ONLY)
-        inspector = _inspector(services)
-    pseudo = pseudonymise(services.settings.secret_key, Channel.simulator, session)
-    person = await asyncio.to_thread(_person, services, session)
-    mark = (
-        0 if person is None else await asyncio.to_thread(services.tickets.last_outgoing_id, person)
+    if body.inspect and (
+        await _manager(request, services) is None or not await auth.csrf_valid(request)
+    ):
+        raise HTTPException(status_code=403, detail=MANAGER_ONLY)
+    answer = await services.simulator.send(
+        session, text=body.text, payload=body.payload, title=body.title, inspect=body.inspect
     )
-    if inspector is not None:
-        inspector.expect(pseudo)
-    try:
-        if body.payload:
-            replies = await pipeline.handle_button(
-                Channel.simulator, session, body.payload, body.title or body.payload
-            )
-        else:
-            assert body.text is not None
-            replies = await pipeline.handle_text(Channel.simulator, session, body.text)
-    finally:
-        turn = inspector.take(pseudo) if inspector is not None else None
     result: dict[str, Any] = {
-        "replies": [r.to_dict() for r in replies],
-        "shown": await asyncio.to_thread(_shown, services, session, mark, replies),
+        "replies": [r.to_dict() for r in answer.replies],
+        "shown": answer.shown,
     }
-    if inspector is not None:
-        result["turn"] = turn.to_dict() if turn is not None else None
+    if body.inspect:
+        result["turn"] = answer.turn.to_dict() if answer.turn is not None else None
     return JSONResponse(result, headers={"Cache-Control": "no-store"})
 
 
@@ -149,37 +101,13 @@ async def updates(
     """
     _enabled(services)
     session = request.cookies.get(COOKIE)
-    if not _valid_session(session):
+    if not valid_session(session):
         raise HTTPException(
             status_code=400, detail="Session du simulateur absente : recharge la page."
         )
     assert session is not None
-    person = await asyncio.to_thread(_person, services, session)
-    if person is None:
-        return JSONResponse({"messages": [], "last": after or 0})
-    if after is None:
-        last = await asyncio.to_thread(services.tickets.last_outgoing_id, person)
-        return JSONResponse({"messages": [], "last": last})
-    items = await asyncio.to_thread(services.tickets.outgoing_since, person, after, MAX_UPDATES)
-    prefix = services.settings.handoff.counsellor_prefix
-    messages = [
-        {
-            "id": item.id,
-            "origin": str(item.origin),
-            "text": item.text,
-            "from": item.counsellor_name if item.origin is Origin.counsellor else None,
-            "label": (
-                prefix.format(name=item.counsellor_name or "")
-                if item.origin is Origin.counsellor
-                else None
-            ),
-        }
-        for item in items
-    ]
-    return JSONResponse(
-        {"messages": messages, "last": items[-1].id if items else after},
-        headers={"Cache-Control": "no-store"},
-    )
+    messages, last = await services.simulator.updates(session, after)
+    return JSONResponse({"messages": messages, "last": last}, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/api/reset", include_in_schema=False)
@@ -201,44 +129,5 @@ async def _manager(request: Request, services: Services) -> CounsellorRef | None
     return me if me is not None and me.can_manage else None
 
 
-def _inspector(services: Services) -> TurnInspector:
-    """The app's inspector (maraude/app.py registers one on the pipeline)."""
-    for observer in services.pipeline.observers:
-        if isinstance(observer, TurnInspector):
-            return observer
-    raise HTTPException(status_code=503, detail="Mode responsable indisponible.")
-
-
-def _person(services: Services, session: str) -> int | None:
-    """The id of this browser session's young person, without creating or touching it."""
-    pseudo = pseudonymise(services.settings.secret_key, Channel.simulator, session)
-    person = services.people.get(pseudo)
-    return None if person is None else int(person.id)
-
-
-def _shown(services: Services, session: str, mark: int, replies: list[Any]) -> list[int]:
-    """Ids of hand-off messages stored during this request that its replies already show
-    (helplines during a hand-off), so that the page's polling does not show them twice."""
-    person = _person(services, session)
-    if person is None:
-        return []
-    texts = {reply.text for reply in replies}
-    return [
-        item.id
-        for item in services.tickets.outgoing_since(person, mark, MAX_UPDATES)
-        if item.origin is Origin.bot and item.text in texts
-    ]
-
-
-def _valid_session(value: str | None) -> bool:
-    return (
-        bool(value)
-        and 16 <= len(value or "") <= 64
-        and (value or "").replace("-", "").replace("_", "").isalnum()
-    )
-
-
 def _set_session(response: Response) -> None:
-    response.set_cookie(
-        COOKIE, secrets.token_urlsafe(18), httponly=True, samesite="strict", max_age=30 * 86400
-    )
+    response.set_cookie(COOKIE, new_session(), httponly=True, samesite="strict", max_age=30 * 86400)
