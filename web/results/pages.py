@@ -1,0 +1,231 @@
+"""Results pages for managers and admins (French): the funnel, delays, outcomes, nudges,
+intents and wording variants (`/tableau/resultats`), a CSV export of each table
+(`/tableau/resultats/<table>.csv`) and the printable impact report for funders
+(`/tableau/impact`). Counsellors get 403 (`Manager`, web/deps.py).
+
+The figures come from studio/analytics.py; the tables, charts and their words from
+web/results/tables.py, charts.py and figures.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from studio.analytics import (
+    IMPACT_LABELS,
+    IMPACT_STAGES,
+    MIN_PER_ARM,
+    NO_TERRITORY,
+    AnalyticsService,
+    Filters,
+    Impact,
+    Options,
+)
+from web.dashboard.guard import QUEUE_PATH, DashboardRoute
+from web.deps import Manager, ServicesDep
+from web.render import LocalTime, error, render
+from web.results.figures import KPI_LABELS, impact_charts, results_charts
+from web.results.numbers import minutes_label, pct
+from web.results.tables import RESULT_TABLES, WINDOW_HOURS, Table, impact_table, sla_text
+
+if TYPE_CHECKING:
+    from maraude.services import Services
+
+router = APIRouter(prefix=QUEUE_PATH, include_in_schema=False, route_class=DashboardRoute)
+GRAINS = {"mois": "month", "trimestre": "quarter"}
+
+
+# Filters -----------------------------------------------------------------------------------
+def parse_filters(
+    service: AnalyticsService, params: dict[str, str], options: Options
+) -> tuple[Filters, str]:
+    """The page's filters from the query string; invalid ones fall back, with a message."""
+    default = service.default_filters()
+    team = params.get("equipe") or None
+    if team is not None and team not in {t for t, _ in options.teams}:
+        team = None
+    territory = params.get("territoire") or None
+    if territory is not None and territory != NO_TERRITORY and territory not in options.territories:
+        territory = None
+    problem = ""
+    start, end = default.start, default.end
+    if params.get("du") or params.get("au"):
+        try:
+            start = date.fromisoformat(params.get("du") or default.start.isoformat())
+            end = date.fromisoformat(params.get("au") or default.end.isoformat())
+            return Filters(start, end, team, territory), ""
+        except ValueError:
+            problem = "Période invalide : les 12 dernières semaines sont affichées."
+            start, end = default.start, default.end
+    return Filters(start, end, team, territory), problem
+
+
+def _service(services: Services) -> AnalyticsService:
+    return AnalyticsService(services.db, services.settings, services.clock)
+
+
+def _query(filters: Filters, **extra: str) -> str:
+    values = {"du": filters.start.isoformat(), "au": filters.end.isoformat()}
+    if filters.team:
+        values["equipe"] = filters.team
+    if filters.territory:
+        values["territoire"] = filters.territory
+    values.update(extra)
+    return urlencode(values)
+
+
+def _scope(filters: Filters, options: Options) -> str:
+    teams = dict(options.teams)
+    parts = []
+    if filters.team:
+        parts.append(f"équipe {teams.get(filters.team, filters.team)}")
+    if filters.territory:
+        parts.append("sans territoire" if filters.territory == NO_TERRITORY else filters.territory)
+    return ", ".join(parts) or "toutes équipes, tous territoires"
+
+
+def _filter_context(filters: Filters, options: Options) -> dict[str, Any]:
+    return {
+        "filters": filters,
+        "options": options,
+        "no_territory": NO_TERRITORY,
+        "scope": _scope(filters, options),
+        "period_label": f"du {filters.start:%d/%m/%Y} au {filters.end:%d/%m/%Y}",
+    }
+
+
+# Routes --------------------------------------------------------------------------------------
+@router.get("/resultats")
+async def results_page(request: Request, services: ServicesDep, me: Manager) -> Response:
+    service = _service(services)
+    options = await asyncio.to_thread(service.options)
+    filters, problem = parse_filters(service, dict(request.query_params), options)
+    results = await asyncio.to_thread(service.results, filters)
+    tables = {name: build(results) for name, build in RESULT_TABLES.items()}
+    query = _query(filters)
+    return render(
+        request,
+        services,
+        "dashboard_results.html",
+        {
+            **_filter_context(filters, options),
+            **results_charts(results),
+            "results": results,
+            "tables": tables,
+            "csv": {name: f"{QUEUE_PATH}/resultats/{name}.csv?{query}" for name in tables},
+            "error": problem,
+            "generated": LocalTime.of(services.settings).show(results.generated_at),
+            "window_hours": WINDOW_HOURS,
+            "min_per_arm": MIN_PER_ARM,
+            "kpis": [
+                {
+                    "urgency": d.urgency,
+                    "label": f"Prise en charge, {KPI_LABELS[d.urgency]}",
+                    "median": minutes_label(d.claim_median),
+                    "p90": minutes_label(d.claim_p90),
+                    "late": d.unclaimed_late,
+                    "pending": d.claim_pending,
+                    "share": sla_text(d.claim_within_sla, d.claim_judged, d.claim_pending),
+                }
+                for d in results.delays
+            ],
+            "sla_labels": {d.urgency: d.sla_label for d in results.delays if d.sla_label},
+            "fallback_rate": pct(results.intents.fallback_rate),
+            "low_rate": pct(results.intents.low_confidence_rate),
+        },
+    )
+
+
+def _csv_response(table: Table, suffix: str) -> Response:
+    return Response(
+        table.csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{table.name}-{suffix}.csv"'},
+    )
+
+
+@router.get("/resultats/{table}.csv")
+async def results_csv(
+    request: Request,
+    services: ServicesDep,
+    me: Manager,
+    table: Annotated[str, Path(max_length=20)],
+) -> Response:
+    service = _service(services)
+    options = await asyncio.to_thread(service.options)
+    if table == "impact":
+        impact, _, _ = await _impact(service, dict(request.query_params), options)
+        return _csv_response(impact_table(impact), str(impact.year))
+    build = RESULT_TABLES.get(table)
+    if build is None:
+        return error(request, "Tableau inconnu.", 404, json=False)
+    filters, _ = parse_filters(service, dict(request.query_params), options)
+    results = await asyncio.to_thread(service.results, filters)
+    return _csv_response(build(results), f"{filters.start:%Y%m%d}-{filters.end:%Y%m%d}")
+
+
+async def _impact(
+    service: AnalyticsService, params: dict[str, str], options: Options
+) -> tuple[Impact, Filters, str]:
+    today = service.today()
+    year_text = params.get("annee", "")
+    year = int(year_text) if year_text.isdigit() and 2000 <= int(year_text) <= 2100 else today.year
+    grain = GRAINS.get(params.get("pas", ""), "quarter")
+    filters, _ = parse_filters(
+        service, {k: v for k, v in params.items() if k in ("equipe", "territoire")}, options
+    )
+    scoped = Filters(date(year, 1, 1), date(year, 12, 31), filters.team, filters.territory)
+    impact = await asyncio.to_thread(service.impact, year, grain, scoped.team, scoped.territory)
+    return impact, scoped, "trimestre" if grain == "quarter" else "mois"
+
+
+
+@router.get("/impact")
+async def impact_page(request: Request, services: ServicesDep, me: Manager) -> Response:
+    service = _service(services)
+    options = await asyncio.to_thread(service.options)
+    impact, filters, grain = await _impact(service, dict(request.query_params), options)
+    chart, by_period = impact_charts(impact, grain)
+    totals = impact.totals
+    query = urlencode(
+        {
+            "annee": str(impact.year),
+            "pas": grain,
+            **({"equipe": filters.team} if filters.team else {}),
+            **({"territoire": filters.territory} if filters.territory else {}),
+        }
+    )
+    times = LocalTime.of(services.settings)
+    this_year = service.now().astimezone(times.zone).year
+    return render(
+        request,
+        services,
+        "dashboard_impact.html",
+        {
+            **_filter_context(filters, options),
+            "impact": impact,
+            "table": impact_table(impact),
+            "chart": chart,
+            "period_chart": by_period,
+            "grain": grain,
+            "labels": IMPACT_LABELS,
+            "stages": IMPACT_STAGES,
+            "csv_url": f"{QUEUE_PATH}/resultats/impact.csv?{query}",
+            "years": list(range(this_year, this_year - 5, -1)),
+            "generated": times.show(service.now()),
+            "positive_labels": [
+                services.settings.handoff.outcomes[code]
+                for code in services.settings.handoff.positive_outcomes
+            ],
+            "rate": {
+                s: pct(totals[s] / totals["started"]) if totals["started"] else ""
+                for s in IMPACT_STAGES
+            },
+        },
+    )
