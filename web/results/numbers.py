@@ -22,7 +22,5 @@ def pct(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.1f}".replace(".", ",")
 
 
-
-
 def minutes_label(value: float | None) -> str:
     return "—" if value is None else duration_fr(timedelta(minutes=round(value)))

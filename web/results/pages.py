@@ -185,7 +185,6 @@ async def _impact(
     return impact, scoped, "trimestre" if grain == "quarter" else "mois"
 
 
-
 @router.get("/impact")
 async def impact_page(request: Request, services: ServicesDep, me: Manager) -> Response:
     service = _service(services)
