@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from core.text import fold
+from core.yamlfile import read_yaml
 
 COMMUNES_LOOKUP = Path(__file__).resolve().parents[1] / "nlu_data" / "lookups" / "communes.yml"
 
@@ -21,7 +22,7 @@ def known_communes() -> dict[str, str]:
     """Folded commune name -> its spelling, from the lookup `maraude train` writes from the
     territories of maraude.yml (the first spelling listed is the accented one)."""
     try:
-        data = yaml.safe_load(COMMUNES_LOOKUP.read_text(encoding="utf-8")) or {}
+        data = read_yaml(COMMUNES_LOOKUP) or {}
     except (OSError, yaml.YAMLError):
         return {}
     names: dict[str, str] = {}

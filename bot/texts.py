@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from core.text import fold
+from core.yamlfile import read_yaml
 from engine.crisis import CrisisPatterns, default_patterns, guard_patterns
 from engine.normalise import Lexicon, lexicon_paths
 
@@ -32,7 +31,7 @@ def engine_crisis_check(config: Path | None) -> tuple[CrisisPatterns, Lexicon | 
     """
     steps: list[Any] = []
     if config is not None and config.is_file():
-        steps = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("pipeline") or []
+        steps = (read_yaml(config) or {}).get("pipeline") or []
     by_name = {s.get("name"): s for s in steps if isinstance(s, dict)}
     root = config.parent if config is not None else None
     guard, words = by_name.get(CRISIS_GUARD) or {}, by_name.get(NORMALISER) or {}
@@ -69,7 +68,7 @@ class AppTexts:
     def load(cls, path: Path = DEFAULT_FILE, engine_config: Path | None = None) -> AppTexts:
         """texts.yml, with the crisis guard set up as `engine_config` (config.yml) sets it."""
         guard, lexicon = engine_crisis_check(engine_config)
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
         kinds = tuple(
             CrisisKind(
                 name,

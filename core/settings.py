@@ -37,6 +37,7 @@ from sqlalchemy.exc import ArgumentError
 
 from core.calendar import parse_duration
 from core.vocabulary import DEFAULT_TIMEZONE
+from core.yamlfile import read_yaml
 
 CONFIG_ENV = "MARAUDE_CONFIG"
 PLACEHOLDERS = {"change-me", "changeme", "changethis", "xxx", "todo", "your-token-here"}
@@ -513,7 +514,7 @@ def load_settings(config_path: str | os.PathLike[str] | None = None) -> Settings
             f"Settings file not found: {path} (set {CONFIG_ENV} or run from the project folder)"
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
     except yaml.YAMLError as exc:
         raise SettingsError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):

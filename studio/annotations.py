@@ -33,9 +33,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from core.text import fold
+from core.yamlfile import read_yaml
 from studio.insights import InsightsService
 
 DEFAULT_OUT = Path("nlu_data") / "nlu" / "annotations.yml"
@@ -162,7 +161,7 @@ def strip_markup(example: str) -> str:
 
 def read_examples(path: Path) -> dict[str, list[str]]:
     """The examples per intent of one Rasa NLU YAML file (markup kept), in file order."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(path) or {}
     result: dict[str, list[str]] = {}
     if not isinstance(data, dict):
         return result

@@ -32,7 +32,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -42,6 +41,7 @@ from core.db import Database
 from core.models import ConsentStatus, NluTurn, YoungPerson
 from core.text import fold, storable
 from core.turns import LOW_CONFIDENCE, TurnInfo
+from core.yamlfile import read_yaml
 
 if TYPE_CHECKING:
     from bot.pipeline import Exchange
@@ -79,7 +79,7 @@ def domain_intents(domain: Path) -> list[str]:
     intents: list[str] = []
     responses: set[str] = set()
     for path in files:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
         if not isinstance(data, dict):
             continue
         for item in data.get("intents") or []:

@@ -37,8 +37,7 @@ from handoff.sla.digest import (
     digest_needs,
 )
 from handoff.sla.policy import SlaPolicy, SlaStatus, sla_start
-from handoff.tickets import TicketView
-from handoff.tickets import ticket_view as _view
+from handoff.tickets import TicketView, ticket_view
 
 DIGEST_WINDOW = timedelta(hours=24)  # SLA breaches listed in the digest
 
@@ -78,7 +77,7 @@ class SlaService:
                 .where(Ticket.status == TicketStatus.new, Ticket.claimed_at.is_(None))
                 .order_by(Ticket.priority, Ticket.severity, Ticket.created_at, Ticket.id)
             )
-            views = [_view(t) for t in session.scalars(query)]
+            views = [ticket_view(t) for t in session.scalars(query)]
         return [(view, self.policy.status(view, now)) for view in views]
 
     def late_count(self, now: datetime | None = None) -> int:
@@ -207,7 +206,7 @@ class SlaService:
         day, day_start, day_end = self.local_day_bounds(now)
         with self._db.transaction() as session:
             unclaimed = [
-                _view(t)
+                ticket_view(t)
                 for t in session.scalars(
                     select(Ticket)
                     .where(Ticket.status == TicketStatus.new)
@@ -246,7 +245,7 @@ class SlaService:
         if not seen:
             return []
         tickets = {
-            t.id: _view(t) for t in session.scalars(select(Ticket).where(Ticket.id.in_(seen)))
+            t.id: ticket_view(t) for t in session.scalars(select(Ticket).where(Ticket.id.in_(seen)))
         }
         result = []
         for ticket_id, kinds in seen.items():
@@ -300,7 +299,7 @@ class SlaService:
         if not due:
             return []
         tickets = {
-            t.id: _view(t) for t in session.scalars(select(Ticket).where(Ticket.id.in_(due)))
+            t.id: ticket_view(t) for t in session.scalars(select(Ticket).where(Ticket.id.in_(due)))
         }
         result = [
             DigestFollowUp(

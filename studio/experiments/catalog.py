@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from core.clock import Clock, SystemClock
+from core.yamlfile import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ class VariantCatalog:
         responses: dict[str, list[Mapping[str, Any]]] = {}
         problems: list[str] = []
         for path in domain_files(Path(domain)):
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = read_yaml(path) or {}
             section = data.get("responses") if isinstance(data, dict) else None
             if not isinstance(section, dict):
                 continue
