@@ -287,6 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to the bot in the terminal through the whole stack")
     chat.add_argument("--port", type=int, default=None, help="port for the app (actions webhook)")
     chat.set_defaults(func=cmd_chat)
+
+    from maraude import cli_privacy
+
+    cli_privacy.register(sub)
     return parser
 
 
