@@ -9,7 +9,9 @@ NEED_PY = echo "Maraude needs Python 3.11 (python3.11 on PATH; the engine also a
 	"Install it, e.g. 'apt-get install python3.11 python3.11-venv' or 'pyenv install 3.11', then run make again." >&2; exit 1
 
 TRAIN_INPUTS := config.yml maraude.yml $(shell find domain nlu_data engine -type f ! -name '*.pyc' 2>/dev/null)
-RASA_ENV = ACTION_ENDPOINT_URL=http://127.0.0.1:8000/webhook RASA_TRACKER_DB=$(CURDIR)/var/rasa-tracker.db \
+# Rasa commands run here (tests, benchmarks) call no action server; endpoints.yml needs the values.
+RASA_ENV = ACTION_ENDPOINT_URL=http://127.0.0.1:5055/webhook ACTION_ENDPOINT_TOKEN=no-action-server-outside-maraude-up \
+	RASA_TRACKER_DB=$(CURDIR)/var/rasa-tracker.db \
 	PYTHONPATH=$(CURDIR) RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
 PIP_QUIET ?= -q
 

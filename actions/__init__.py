@@ -1,4 +1,4 @@
-"""rasa_sdk custom actions, served by the app process at /webhook.
+"""rasa_sdk custom actions, served by the app process on its own loopback port.
 
-See web/actions_route.py for the endpoint and actions/registry.py for the wiring.
+See web/action_server.py for the endpoint and actions/registry.py for the wiring.
 """

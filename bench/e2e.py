@@ -85,7 +85,7 @@ def report(name: str, latencies: list[float], elapsed: float) -> dict[str, float
 
 
 def tracker_reads(
-    client: httpx.Client, engine_url: str, lengths: list[int]
+    client: httpx.Client, engine_url: str, lengths: list[int], token: str
 ) -> list[tuple[int, float, float, float, float]]:
     """Grow one conversation and time the observers' tracker read at each length."""
     sender, rest = "bench-tracker", f"{engine_url}/webhooks/rest/webhook"
@@ -101,7 +101,7 @@ def tracker_reads(
             times, size = [], 0
             for _ in range(20):
                 t0 = time.perf_counter()
-                response = client.get(url, params={"include_events": include})
+                response = client.get(url, params={"include_events": include, "token": token})
                 response.raise_for_status()
                 times.append(time.perf_counter() - t0)
                 size = len(response.content)
@@ -160,7 +160,9 @@ def main() -> None:
                 return out
 
             engine_lat, engine_elapsed = run_users(args.users, direct)
-            tracker_rows = tracker_reads(client, stack.engine.url, args.tracker_turns)
+            tracker_rows = tracker_reads(
+                client, stack.engine.url, args.tracker_turns, stack.settings.engine_auth_token
+            )
 
     print(f"\n{args.users} users x {args.messages} messages, one at a time per user\n")
     app = report("Telegram -> app -> engine", app_lat, app_elapsed)

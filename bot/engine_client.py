@@ -16,6 +16,10 @@ from core.turns import TurnInfo
 class EngineUnavailable(Exception):
     """The engine did not answer (down, starting, timing out, or replied with an error)."""
 
+    # Its messages name a URL, a status or an intent, never what a young person wrote
+    # (core/logfilter.py keeps them in logs).
+    safe_to_log = True
+
 
 def turn_from_tracker(state: dict[str, Any]) -> TurnInfo | None:
     """The last user turn of a tracker state (`GET /conversations/{id}/tracker`).
@@ -121,9 +125,20 @@ class _SwapGate:
 
 
 class EngineClient:
-    def __init__(self, base_url: str, *, timeout: float = 30.0, swap_wait: float = 600.0) -> None:
+    """The engine's REST channel (open, like any channel) and its HTTP API, which needs the
+    engine's `--auth-token` (sent as `?token=`, the way Rasa checks it)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth_token: str | None = None,
+        timeout: float = 30.0,
+        swap_wait: float = 600.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+        self._auth = {"token": auth_token} if auth_token else {}
         self._gate = _SwapGate(swap_wait)
 
     @property
@@ -176,6 +191,8 @@ class EngineClient:
         self, method: str, path: str, what: str, *, wait: bool = True, **kwargs: Any
     ) -> Any:
         """One conversation request through the swap gate; its JSON body, or EngineUnavailable."""
+        if not path.startswith("/webhooks/"):  # the HTTP API, not a channel
+            kwargs["params"] = {**kwargs.get("params", {}), **self._auth}
         try:
             async with self._gate.request(wait=wait):
                 response = await self._client.request(method, path, **kwargs)
@@ -198,7 +215,10 @@ class EngineClient:
         try:
             async with self._gate.closed():
                 response = await self._client.put(
-                    "/model", json={"model_file": model_path}, timeout=self._gate.max_wait
+                    "/model",
+                    params=self._auth,
+                    json={"model_file": model_path},
+                    timeout=self._gate.max_wait,
                 )
         except TimeoutError as exc:
             raise EngineUnavailable("messages in flight did not finish before the swap") from exc
@@ -212,7 +232,7 @@ class EngineClient:
     async def model_file(self) -> str | None:
         """The model the engine is serving (`GET /status`), or None if it has none."""
         try:
-            response = await self._client.get("/status", timeout=5)
+            response = await self._client.get("/status", params=self._auth, timeout=5)
         except httpx.HTTPError as exc:
             raise EngineUnavailable(f"engine unreachable at {self.base_url}: {exc!r}") from exc
         if response.status_code != 200:
@@ -223,7 +243,7 @@ class EngineClient:
     async def is_ready(self) -> bool:
         """True once the engine answers and has a model loaded."""
         try:
-            response = await self._client.get("/status", timeout=5)
+            response = await self._client.get("/status", params=self._auth, timeout=5)
         except httpx.HTTPError:
             return False
         if response.status_code != 200:

@@ -36,6 +36,7 @@ from bot.messages import Reply
 from bot.ordering import PerChatUpdateProcessor
 from bot.pipeline import ConversationPipeline
 from core.models import Channel
+from core.people import pseudonymise
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ class TelegramChannel:
     ) -> None:
         self.pipeline = pipeline
         self.webhook_url = webhook_url
+        self.secret_key = secret_key  # also keys the pseudonymous ids the logs show
         self.secret_token = webhook_secret(secret_key)
         self.poll_timeout = poll_timeout
         self.application: Application[Any, Any, Any, Any, Any, Any] = (
@@ -260,10 +262,14 @@ class TelegramChannel:
                 log.warning("Telegram flood control: retry in %ss (attempt %s)", seconds, attempt)
                 await asyncio.sleep(seconds)
             except Forbidden as exc:
-                log.info("chat %s blocked the bot: %s", chat_id, exc)
+                log.info("%s blocked the bot: %s", self._who(chat_id), exc)
                 await asyncio.to_thread(
                     self.pipeline.people.mark_blocked, Channel.telegram, str(chat_id)
                 )
                 return False
-        log.error("message to chat %s dropped after %s attempts", chat_id, MAX_SEND_ATTEMPTS)
+        log.error("message to %s dropped after %s attempts", self._who(chat_id), MAX_SEND_ATTEMPTS)
         return False
+
+    def _who(self, chat_id: int) -> str:
+        """A private chat as logs name it: the person's pseudonymous id, never the chat id."""
+        return f"person {pseudonymise(self.secret_key, Channel.telegram, str(chat_id))}"

@@ -12,6 +12,9 @@ raises `SettingsError` with one line per bad setting, naming it and what is expe
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import os
 import re
 import secrets
@@ -278,6 +281,46 @@ class Engine(Section):
     # RASA_URL; a duration: at that pace even with RASA_URL (the engine reads this same
     # models/ folder); 0s: never.
     model_watch_every: Duration | None = None
+    # The app's action server (the custom actions the engine calls): its own port, on the
+    # loopback interface only; every call must carry the action-endpoint token.
+    action_host: str = "127.0.0.1"
+    action_port: int = Field(default=5055, ge=1, le=65535)
+    # Shared with the engine: the token of endpoints.yml `action_endpoint.token` and the
+    # engine's HTTP API `--auth-token`. Empty: derived from the secret key. Set both
+    # (ENGINE__ACTION_TOKEN, ENGINE__AUTH_TOKEN) when the engine is started elsewhere (RASA_URL).
+    action_token: SecretStr | None = None
+    auth_token: SecretStr | None = None
+
+    @field_validator("action_host")
+    @classmethod
+    def _loopback_only(cls, value: str) -> str:
+        if value == "localhost":
+            return value
+        try:
+            loopback = ipaddress.ip_address(value).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ValueError("the action server listens on the loopback interface only (127.0.0.1)")
+        return value
+
+    @field_validator("action_token", "auth_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+    @field_validator("action_token", "auth_token")
+    @classmethod
+    def _check_engine_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value()
+        if raw.lower() in PLACEHOLDERS or len(raw) < 32 or not re.fullmatch(r"[A-Za-z0-9_-]+", raw):
+            raise ValueError(
+                "expected 32+ characters of A-Za-z0-9_- (e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or unset it"
+            )
+        return value
 
 
 class Settings(BaseSettings):
@@ -468,6 +511,29 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w") as handle:
             handle.write(key)
         return key
+
+    @property
+    def action_token(self) -> str:
+        """The token the engine sends with each action call (`?token=`), checked by the app."""
+        return _engine_secret(self.engine.action_token, self.secret_key, "rasa-action-endpoint")
+
+    @property
+    def engine_auth_token(self) -> str:
+        """The engine's HTTP API `--auth-token`, sent by the app (`?token=`)."""
+        return _engine_secret(self.engine.auth_token, self.secret_key, "rasa-http-api")
+
+    @property
+    def action_url(self) -> str:
+        """Where the engine calls the custom actions (endpoints.yml `action_endpoint.url`)."""
+        host = self.engine.action_host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.engine.action_port}/webhook"
+
+
+def _engine_secret(configured: SecretStr | None, secret_key: str, purpose: str) -> str:
+    if configured is not None:
+        return configured.get_secret_value()
+    return hmac.new(secret_key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
 
 ENV_NAMES = {

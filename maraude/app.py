@@ -19,12 +19,14 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from core import migrate
 from core.clock import Clock
+from core.logfilter import install_privacy_filter
 from core.settings import Settings
 from maraude import __version__
+from maraude.action_port import serving_actions
 from maraude.jobs import stop_scheduler
 from maraude.services import WEB_DIR, build_services
 from studio.model_watch import MODEL_WATCH_JOB
-from web import actions_route, api, auth, dashboard, errors, pages, simulator
+from web import api, auth, dashboard, errors, pages, simulator
 from web import inbox as inbox_web
 from web import results as results_pages
 from web import search as search_web
@@ -45,8 +47,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.server.auto_migrate:
             await asyncio.to_thread(migrate.upgrade, settings.effective_database_url)
+        install_privacy_filter()  # uvicorn's handlers exist by now
         services = build_services(settings, clock)
         app.state.services = services
+        # The engine's action calls: own loopback port, token required (before Telegram starts).
+        actions_port = serving_actions(settings, services)
+        await actions_port.__aenter__()
         try:
             if services.telegram is not None:
                 await services.telegram.start()
@@ -68,17 +74,18 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 await services.bridge.stop()
             if services.telegram is not None:
                 await services.telegram.stop()
+            await actions_port.__aexit__(None, None, None)
             await services.engine.aclose()
             services.erasure.dispose()
             services.db.dispose()
 
+    install_privacy_filter()  # no message text, answer or chat id in any log
     app = FastAPI(title="Maraude", version=__version__, lifespan=lifespan)
     app.add_middleware(SessionMiddleware, **auth.session_options(settings))  # dashboard sessions
     errors.install(app)  # refused operations as HTTP answers, by class
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(simulator.router)
-    app.include_router(actions_route.router)
     app.include_router(dashboard.router)
     app.include_router(results_pages.router)  # manager results + impact report
     app.include_router(inbox_web.router)

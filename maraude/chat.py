@@ -1,7 +1,7 @@
 """`maraude chat`: a terminal conversation through the whole stack.
 
 Starts the engine (unless RASA_URL is set) and the app in this process (the engine needs
-the app's /webhook for custom actions), then hands the app's pipeline to the terminal
+the app's action server for custom actions), then hands the app's pipeline to the terminal
 channel (bot/terminal.py).
 """
 
@@ -31,9 +31,13 @@ async def run_chat(settings: Settings, port: int | None = None) -> int:
     if settings.rasa_url is None:
         engine_port = free_port()
         settings = settings.model_copy(
-            update={"engine": settings.engine.model_copy(update={"port": engine_port})}
+            update={
+                "engine": settings.engine.model_copy(
+                    update={"port": engine_port, "action_port": free_port()}
+                )
+            }
         )
-        engine = EngineProcess(settings, action_url=f"http://127.0.0.1:{port}/webhook")
+        engine = EngineProcess(settings)
         print("Starting the engine (this takes a little while)…", flush=True)
         engine.start()
     app = create_app(settings)

@@ -25,6 +25,9 @@ def _configure_logging(verbose: bool) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from core.logfilter import install_privacy_filter
+
+    install_privacy_filter()  # no message text, answer or chat id in any log
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -101,7 +104,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     port = args.port or settings.server.port
     engine = None
     if settings.rasa_url is None:
-        engine = EngineProcess(settings, action_url=f"http://127.0.0.1:{port}/webhook")
+        engine = EngineProcess(settings)  # actions: the app's loopback action port
         engine.command()  # fail fast if the engine env or the model is missing
         print(f"Starting the Rasa engine on {engine.url} (log: {engine.log_path})…", flush=True)
         engine.start()
@@ -285,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=cmd_annotate_export)
 
     chat = sub.add_parser("chat", help="talk to the bot in the terminal through the whole stack")
-    chat.add_argument("--port", type=int, default=None, help="port for the app (actions webhook)")
+    chat.add_argument("--port", type=int, default=None, help="port for the app")
     chat.set_defaults(func=cmd_chat)
 
     from maraude import cli_privacy

@@ -33,6 +33,7 @@ def engine_env(settings: Settings, action_url: str) -> dict[str, str]:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     env.update(
         ACTION_ENDPOINT_URL=action_url,
+        ACTION_ENDPOINT_TOKEN=settings.action_token,
         RASA_TRACKER_DB=str(settings.var_dir / "rasa-tracker.db"),
         PYTHONPATH=str(settings.root),
         RASA_TELEMETRY_ENABLED="false",
@@ -61,7 +62,7 @@ def latest_model(settings: Settings) -> Path:
 def run_rasa(settings: Settings, args: Sequence[str], *, action_url: str | None = None) -> int:
     """Run a Rasa command in the foreground from the project root; returns its exit code."""
     cmd = [str(rasa_executable(settings)), *args]
-    url = action_url or f"http://{settings.server.host}:{settings.server.port}/webhook"
+    url = action_url or settings.action_url
     return subprocess.call(cmd, cwd=settings.root, env=engine_env(settings, url))
 
 
@@ -89,20 +90,25 @@ def validate(settings: Settings) -> int:
 
 
 class EngineProcess:
-    """A `rasa run` child process bound to the loopback interface."""
+    """A `rasa run` child process bound to the loopback interface.
+
+    Its HTTP API requires the app's `engine_auth_token`; it calls the custom actions at
+    `action_url` (default: the app's action server, `settings.action_url`) with the
+    action-endpoint token.
+    """
 
     def __init__(
         self,
         settings: Settings,
         *,
-        action_url: str,
+        action_url: str | None = None,
         host: str | None = None,
         port: int | None = None,
         model: Path | None = None,
         log_path: Path | None = None,
     ) -> None:
         self.settings = settings
-        self.action_url = action_url
+        self.action_url = action_url or settings.action_url
         self.host = host or settings.engine.host
         self.port = port or settings.engine.port
         self.model = model
@@ -121,6 +127,8 @@ class EngineProcess:
             str(rasa),
             "run",
             "--enable-api",
+            "--auth-token",  # the HTTP API answers only with ?token= (the REST channel is open)
+            self.settings.engine_auth_token,
             "--interface",
             self.host,
             "--port",
@@ -159,7 +167,11 @@ class EngineProcess:
                     f"Last lines of {self.log_path}:\n{self.log_tail()}"
                 )
             try:
-                response = httpx.get(f"{self.url}/status", timeout=2)
+                response = httpx.get(
+                    f"{self.url}/status",
+                    params={"token": self.settings.engine_auth_token},
+                    timeout=2,
+                )
                 if response.status_code == 200 and response.json().get("model_file"):
                     return
             except (httpx.HTTPError, ValueError):

@@ -87,7 +87,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     db = Database.from_url(settings.effective_database_url)
     people = PeopleService(db, settings.secret_key, clock, on_consent_refused=CONSENT_REFUSED_HOOKS)
-    engine = EngineClient(settings.engine_url, timeout=settings.engine.request_timeout)
+    engine = EngineClient(
+        settings.engine_url,
+        auth_token=settings.engine_auth_token,
+        timeout=settings.engine.request_timeout,
+    )
     router = Router(settings)
     handoff = HandoffService(db, router, clock)
     tickets = TicketService(

@@ -14,8 +14,11 @@ where it was raised:
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from core.text import storable_json
 from handoff.tickets import (
     TicketConflict,
     TicketError,
@@ -63,6 +66,14 @@ async def refused(request: Request, refusal: Exception) -> Response:
     return JSONResponse({"detail": str(refusal)}, status_code=status)
 
 
+async def invalid_request(request: Request, exc: Exception) -> Response:
+    """FastAPI's own 422 answer, whose errors quote the input: made storable first (a lone
+    surrogate, valid in JSON but not in UTF-8, would otherwise make the answer a 500)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse({"detail": storable_json(jsonable_encoder(errors))}, status_code=422)
+
+
 def install(app: FastAPI) -> None:
     for kind in (TicketError, ManagersOnly):  # subclasses included
         app.add_exception_handler(kind, refused)
+    app.add_exception_handler(RequestValidationError, invalid_request)

@@ -1,10 +1,11 @@
-"""Custom actions with real rasa_sdk Tracker + CollectingDispatcher, and the /webhook route."""
+"""Custom actions with real rasa_sdk Tracker + CollectingDispatcher, and the action server."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from rasa_sdk import Tracker
@@ -16,6 +17,7 @@ from core import migrate
 from core.db import Database
 from core.models import Channel, ConsentStatus
 from core.people import PeopleService
+from core.settings import Settings
 from maraude.app import create_app
 from tests.support import make_settings
 
@@ -111,6 +113,17 @@ async def test_record_consent_for_a_sender_the_app_never_saw(people: PeopleServi
     assert events[0]["value"] == "granted"  # the conversation goes on; nothing to store
 
 
+JSON = {"content-type": "application/json"}
+
+
+def action_server(settings: Settings) -> httpx.Client:
+    """A client of the app's action server (its loopback port), with the engine's token."""
+    return httpx.Client(
+        base_url=f"http://127.0.0.1:{settings.engine.action_port}",
+        params={"token": settings.action_token},
+    )
+
+
 def action_call(action: str, sender: str, intent: str) -> dict[str, Any]:
     return {
         "next_action": action,
@@ -130,10 +143,10 @@ def action_call(action: str, sender: str, intent: str) -> dict[str, Any]:
     }
 
 
-def test_webhook_route_runs_actions_and_refuses_bad_calls(tmp_path: Path) -> None:
+def test_action_server_runs_actions_and_refuses_bad_calls(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    with TestClient(create_app(settings)) as client:
-        services = client.app.state.services  # type: ignore[attr-defined]
+    with TestClient(create_app(settings)) as app, action_server(settings) as client:
+        services = app.app.state.services  # type: ignore[attr-defined]
         person = services.people.identify(Channel.telegram, "9001")
 
         ok = client.post(
@@ -158,7 +171,7 @@ def test_webhook_route_runs_actions_and_refuses_bad_calls(tmp_path: Path) -> Non
             "/webhook", json=action_call("action_nope", person.pseudo_id, "greet")
         )
         assert unknown.status_code == 404
-        assert client.post("/webhook", content=b"{not json").status_code == 400
+        assert client.post("/webhook", content=b"{not json", headers=JSON).status_code == 400
         assert client.post("/webhook", json=[1, 2]).status_code == 400
         malformed = client.post("/webhook", json={"next_action": "action_welcome"})
         assert malformed.status_code == 400

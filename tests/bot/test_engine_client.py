@@ -9,11 +9,12 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from bot.engine_client import EngineClient, EngineUnavailable, turn_from_tracker
-from tests.fakes.json_http import JsonHandler
+from tests.fakes.json_http import JsonHandler, JsonServer
 
 LOAD_SECONDS = 1.5
 
@@ -184,3 +185,62 @@ def test_turn_from_tracker_reads_parse_data_and_actions() -> None:
     fallback = turn_from_tracker({"latest_message": {"intent": {"name": "nlu_fallback"}}})
     assert fallback is not None and fallback.misunderstood and fallback.actions == []
     assert turn_from_tracker({"latest_message": {}}) is None
+
+
+class _TokenRasaHandler(JsonHandler):
+    """Rasa with `--auth-token`: its HTTP API answers 401 without `?token=`; the REST
+    channel (`/webhooks/...`) has no token. Records the paths with their query strings."""
+
+    TOKEN = "engine-token-0123456789abcdef0123456789"
+    seen: list[str] = []
+
+    def _authorised(self) -> bool:
+        self.seen.append(self.path)
+        if self.path.startswith("/webhooks/"):
+            return True
+        if parse_qs(urlsplit(self.path).query).get("token") == [self.TOKEN]:
+            return True
+        self.reply_json({"reason": "NotAuthenticated"}, status=401)
+        return False
+
+    def do_GET(self) -> None:
+        if self._authorised():
+            self.reply_json({"model_file": "models/m.tar.gz"})
+
+    def do_POST(self) -> None:
+        body = self.read_json()
+        if self._authorised():
+            if self.path.startswith("/webhooks/"):
+                self.reply_json([{"recipient_id": body["sender"], "text": "salut"}])
+            else:
+                self.reply_json({"messages": [{"text": "relance"}]})
+
+    def do_PUT(self) -> None:
+        self.read_json()
+        if self._authorised():
+            self.send_response(204)
+            self.end_headers()
+
+
+async def test_the_http_api_gets_the_engines_token_and_the_channel_does_not() -> None:
+    _TokenRasaHandler.seen = []
+    with JsonServer(_TokenRasaHandler) as engine:
+        anonymous = EngineClient(engine.url, timeout=5)
+        client = EngineClient(engine.url, auth_token=_TokenRasaHandler.TOKEN, timeout=5)
+        try:
+            assert not await anonymous.is_ready()
+            with pytest.raises(EngineUnavailable, match="401"):
+                await anonymous.trigger("y1", "nudge")
+            assert await client.is_ready()
+            assert await client.model_file() == "models/m.tar.gz"
+            assert (await client.trigger("y1", "nudge"))[0]["text"] == "relance"
+            await client.last_turn("y1")
+            await client.load_model("models/new.tar.gz")
+            assert (await client.send("y1", "salut"))[0]["text"] == "salut"
+        finally:
+            await anonymous.aclose()
+            await client.aclose()
+    token = f"token={_TokenRasaHandler.TOKEN}"
+    api = [path for path in _TokenRasaHandler.seen[2:] if not path.startswith("/webhooks/")]
+    assert len(api) == 5 and all(token in path for path in api)
+    assert _TokenRasaHandler.seen[-1] == "/webhooks/rest/webhook"  # no token on a channel

@@ -115,7 +115,11 @@ class Player:
         self.user = next(_users)
         self.pseudo = pseudonymise(stack.settings.secret_key, Channel.telegram, str(self.user))
         self.run = Run(persona, self.user, self.pseudo)
-        self.http = httpx.Client(base_url=stack.engine.url, timeout=10)
+        self.http = httpx.Client(
+            base_url=stack.engine.url,
+            params={"token": stack.settings.engine_auth_token},  # the engine's HTTP API
+            timeout=10,
+        )
         self.last_reply_from = 0
 
     # Talking -----------------------------------------------------------------------------

@@ -70,7 +70,9 @@ def swap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def served(stack: Stack) -> str:
     """The model file the engine reports ("" while it is busy loading one)."""
     try:
-        return str(httpx.get(f"{stack.engine.url}/status", timeout=10).json()["model_file"])
+        token = {"token": stack.settings.engine_auth_token}
+        response = httpx.get(f"{stack.engine.url}/status", params=token, timeout=10)
+        return str(response.json()["model_file"])
     except httpx.HTTPError:
         return ""
 
@@ -136,7 +138,11 @@ def test_triage_in_flight_survives_a_model_swap(
         assert expected in summary, summary
 
     sender = pseudo(swap, chat.user)
-    tracker = httpx.get(f"{swap.engine.url}/conversations/{sender}/tracker", timeout=10).json()
+    tracker = httpx.get(
+        f"{swap.engine.url}/conversations/{sender}/tracker",
+        params={"token": swap.settings.engine_auth_token},
+        timeout=10,
+    ).json()
     assert tracker["slots"]["age"] == "19" and tracker["slots"]["location"] == "59100"
     # No message lost: every message of the young person reached the engine, once.
     said = [e["text"] for e in tracker["events"] if e.get("event") == "user"]

@@ -73,6 +73,8 @@ def make_settings(folder: Path, **overrides: Any) -> Settings:
     overrides.setdefault("var_path", str(folder / "var"))
     overrides.setdefault("database_url", f"sqlite:///{folder / 'app.db'}")
     overrides.setdefault("maraude_secret_key", TEST_SECRET)
+    # Each app its own action port (loopback): tests run side by side.
+    overrides["engine"] = {"action_port": free_port(), **(overrides.get("engine") or {})}
     return load_settings(write_config(folder, **overrides))
 
 
@@ -242,7 +244,6 @@ def running_stack(
         )
         engine = EngineProcess(
             settings,
-            action_url=f"http://127.0.0.1:{app_port}/webhook",
             port=engine_port,
             log_path=folder / "engine.log",
         )

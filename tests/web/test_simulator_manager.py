@@ -79,7 +79,7 @@ def engine_turn(stack: Any, page: Any) -> Any:
 async def _last_turn(stack: Any, sender: str) -> Any:
     from bot.engine_client import EngineClient
 
-    client = EngineClient(stack.settings.engine_url)
+    client = EngineClient(stack.settings.engine_url, auth_token=stack.settings.engine_auth_token)
     try:
         return await client.last_turn(sender)
     finally:
