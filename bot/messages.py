@@ -13,15 +13,31 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file sent after a reply's text (the /mesdonnees export: text and JSON)."""
+
+    filename: str
+    content: str  # UTF-8 text
+    mime_type: str = "text/plain"
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
+    documents: tuple[Document, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "text": self.text,
             "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
         }
+        if self.documents:
+            data["documents"] = [
+                {"filename": d.filename, "mime_type": d.mime_type, "content": d.content}
+                for d in self.documents
+            ]
+        return data
 
 
 def replies_from_engine(items: list[dict[str, Any]]) -> list[Reply]:

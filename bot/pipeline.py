@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from bot.engine_client import EngineClient, EngineUnavailable
 from bot.messages import Reply, replies_from_engine
+from bot.rights import DataRights
 from bot.texts import AppTexts
 from core.erasure import ErasureService
 from core.models import Channel, Direction, Origin
@@ -93,6 +94,10 @@ def is_valid_payload(payload: str) -> bool:
 
 
 class ConversationPipeline:
+    # /mesdonnees and /corriger (bot/rights.py), set by the composition root; None: unknown
+    # commands, as before.
+    rights: DataRights | None = None
+
     def __init__(
         self,
         people: PeopleService,
@@ -117,6 +122,8 @@ class ConversationPipeline:
         text = text.strip()
         if not text:
             return [Reply(self.texts.unsupported_content)]
+        if (answer := await self._rights(channel, user_key, text, typed=True)) is not None:
+            return answer
         command = COMMAND_RE.match(text)
         if command:
             payload = COMMANDS.get(command.group(1).lower())
@@ -141,11 +148,33 @@ class ConversationPipeline:
         """A pressed button: the payload goes to the engine, the title is what gets logged."""
         if not is_valid_payload(payload):
             return [Reply(self.texts.button_expired)]
+        if (answer := await self._rights(channel, user_key, payload, typed=False)) is not None:
+            return answer
         person = await asyncio.to_thread(self.people.identify, channel, user_key)
         if ticket := await self._relaying(person):
             # An old keyboard pressed while talking with a counsellor: it is an answer to them.
             return await self._relay(person, ticket, title or payload)
         return await self._exchange(channel, person, payload, shown=title or payload, typed=False)
+
+    async def _rights(
+        self, channel: Channel, user_key: str, text: str, *, typed: bool
+    ) -> list[Reply] | None:
+        """/mesdonnees, /corriger and the correction typed after it (bot/rights.py): answered
+        here, engine up or down, whoever holds the conversation. None: not for them."""
+        rights = self.rights
+        if rights is None:
+            return None
+        key = f"{channel}:{user_key}"
+        command = COMMAND_RE.match(text)
+        if command and rights.handles(command.group(1)):
+            person = await asyncio.to_thread(self.people.identify, channel, user_key)
+            rest = text[command.end() :]
+            return await rights.command(key, person, command.group(1), rest)
+        if typed and not command and rights.awaiting(key) and not self.texts.crisis_kinds(text):
+            person = await asyncio.to_thread(self.people.identify, channel, user_key)
+            return await rights.take_correction(key, person, text[:MAX_TEXT])
+        rights.cancel(key)  # anything else (a button, a command, a crisis) ends the wait
+        return None
 
     async def _relaying(self, person: PersonRef) -> RelayedTicket | None:
         """The ticket through which a counsellor is talking with this person, if any."""

@@ -19,6 +19,7 @@ from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     Update,
 )
@@ -32,7 +33,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.messages import Reply
+from bot.messages import Document, Reply
 from bot.ordering import PerChatUpdateProcessor
 from bot.pipeline import ConversationPipeline
 from core.models import Channel
@@ -48,6 +49,8 @@ BOT_COMMANDS = [
     BotCommand("conseiller", "Parler à un·e conseiller·e"),
     BotCommand("stop", "Ne plus recevoir de relances"),
     BotCommand("oubli", "Effacer ce que tu m'as dit"),
+    BotCommand("mesdonnees", "Recevoir tout ce qu'on garde sur toi"),
+    BotCommand("corriger", "Corriger ce que voit ton ou ta conseiller·e"),
 ]
 
 
@@ -236,7 +239,35 @@ class TelegramChannel:
                 markup = keyboard_for(reply) if index == len(chunks) - 1 else None
                 if not await self._send_one(chat_id, chunk, markup):
                     return False
+            for document in reply.documents:
+                if not await self._send_document(chat_id, document):
+                    return False
         return True
+
+    async def _send_document(self, chat_id: int, document: Document) -> bool:
+        """A file (the /mesdonnees export); False if it could not be sent."""
+        for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
+            try:
+                await self.application.bot.send_document(
+                    chat_id,
+                    InputFile(document.content.encode("utf-8"), filename=document.filename),
+                    filename=document.filename,
+                )
+                return True
+            except RetryAfter as exc:
+                delay = exc.retry_after
+                seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+                log.warning("Telegram flood control: retry in %ss (attempt %s)", seconds, attempt)
+                await asyncio.sleep(seconds)
+            except Forbidden:
+                await asyncio.to_thread(
+                    self.pipeline.people.mark_blocked, Channel.telegram, str(chat_id)
+                )
+                return False
+            except TelegramError as exc:
+                log.error("document not sent: %s", exc)
+                return False
+        return False
 
     async def push(self, chat_id: int, replies: Sequence[Reply]) -> None:
         """Send replies (with their buttons) for a scheduled job, without waiting or swallowing.

@@ -72,8 +72,27 @@ class Organisation(Section):
     privacy_notice_url: str = ""  # empty: the app's own /confidentialite page
     retention_days: int = Field(default=365, ge=1, le=3650)
     contact: str = ""
+    # The data controller (responsable du traitement): legal name and postal address, and how
+    # to reach its data protection officer (DPO). Shown in the privacy notice and the data
+    # exports; `maraude check` warns while they are empty or the shipped example values.
+    controller: str = Field(default="", max_length=300)
+    dpo_contact: str = Field(default="", max_length=200)
+
     # The delay promised to a young person who asks for a counsellor ("je te recontacte ...").
     promised_delay: str = "dans les 2 jours ouvrés"
+
+    def privacy_placeholders(self) -> list[str]:
+        """The privacy settings still empty or left as an example (example.org, "démo"...):
+        `maraude check` and the app's start warn about them."""
+        values = {
+            "organisation.controller": self.controller,
+            "organisation.dpo_contact": self.dpo_contact,
+        }
+        return [
+            name
+            for name, value in values.items()
+            if not value.strip() or re.search(r"example\.|exemple|démo|demo\b", value, re.I)
+        ]
 
 
 class Area(Section):

@@ -241,6 +241,14 @@ class HandoffDesk:
         await self._notify("reminder", view, None, via="system", text=note.text)
         return note
 
+    async def youth_correction(self, ticket_id: int, text: str) -> NoteView:
+        """The young person corrected their summary (/corriger, handoff/corrections.py): a
+        note without author on the ticket, and listeners post it (the bridge, in the topic)."""
+        note = await asyncio.to_thread(self.tickets.system_note, ticket_id, text, "bot")
+        view = await asyncio.to_thread(self.tickets.get, ticket_id)
+        await self._notify("youth_correction", view, None, via="bot", text=note.text)
+        return note
+
     async def follow_up_sent(self, ticket_id: int, text: str) -> None:
         """A counsellor's scheduled message was sent to the young person: it goes in the
         ticket's transcript."""

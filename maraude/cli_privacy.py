@@ -21,3 +21,7 @@ def register(sub: Any) -> None:
 
 def _register_commands(privacy_sub: argparse._SubParsersAction[Any]) -> None:
     """One block per command (purge, status, export)."""
+    # export: a counsellor answers a written access request (maraude/cli_export.py)
+    from maraude.cli_export import register_export
+
+    register_export(privacy_sub)

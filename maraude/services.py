@@ -19,18 +19,21 @@ from rasa_sdk.executor import ActionExecutor
 from actions.registry import build_executor
 from bot.engine_client import EngineClient
 from bot.pipeline import ConversationPipeline
+from bot.rights import DataRights, RightsTexts
 from bot.simulator import SimulatorSessions
 from bot.telegram import TelegramChannel
 from bot.texts import AppTexts
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.erasure import ErasureService
+from core.export import export_service
 from core.models import Channel
 from core.people import ConsentRefusedHook, PeopleService
 from core.settings import Settings
 from handoff.accounts import AccountService
 from handoff.alarms import AlarmService
 from handoff.bridge.service import TelegramBridge
+from handoff.corrections import SummaryCorrections
 from handoff.desk import DeskTexts, HandoffDesk
 from handoff.link import LinkService
 from handoff.requests import HandoffService
@@ -116,6 +119,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     desk.add_listener(rules)  # ticket operations schedule and cancel follow-ups
     pipeline = ConversationPipeline(people, engine, texts, erasure, relay=desk)
+    # /mesdonnees (the export of everything kept) and /corriger (a correction for the counsellor)
+    pipeline.rights = DataRights(
+        export_service(settings, db, clock), SummaryCorrections(desk), RightsTexts.load(), clock
+    )
     variants = DomainVariants(settings.root / "domain", clock=clock)  # reloaded on change
     experiments = ExperimentService(db, variants, clock)
     pipeline.add_observer(experiments)  # which wording variant each person saw

@@ -213,6 +213,8 @@ def event_posts(
         if from_telegram:
             return [NOTE_SAVED]
         return [f"📝 Note de {who}{where} :\n{data.get('text', '')}"]
+    if kind == "youth_correction":  # /corriger (handoff/corrections.py)
+        return [f"✏️ {data.get('text', '')}"]
     if kind == "reminder":  # a scheduled reminder of the follow-up rules (nudges/rules.py)
         return [f"⏰ {data.get('text', '')}"]
     if kind == "claimed":

@@ -65,13 +65,17 @@ def check_settings(root: Path, config: Path, report: Report) -> None:
     data = dict(data)
     data.setdefault("project_root", str(config.resolve().parent))
     try:
-        Settings(_env_file=config.resolve().parent / ".env", **data)  # type: ignore[call-arg]
+        settings = Settings(_env_file=config.resolve().parent / ".env", **data)  # type: ignore[call-arg]
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(error["loc"])
             report.problems.append(_setting_problem(doc, loc, error, data))
     except Exception as exc:  # a validator that crashed: still a problem with the file
         report.problems.append(Problem(rel, None, f"réglages refusés : {exc}", "vérifie-les"))
+    else:
+        from studio.checks.privacy import privacy_warnings
+
+        report.problems.extend(privacy_warnings(doc, settings))
 
 
 def _setting_problem(doc: Doc, loc: tuple[Any, ...], error: Any, data: dict[str, Any]) -> Problem:

@@ -18,6 +18,7 @@ Drive it from a test::
     tg.push_callback(42, reply["message_id"], "yes")    # the user presses a button
     tg.fail_next("sendMessage", status=429, retry_after=3)   # error injection
     tg.sent_messages(42), tg.calls("sendMessage"), tg.callback_answers, tg.edits  # inspection
+    tg.documents(42)  # files sent with sendDocument, with their content
 
 Forum supergroups (the counsellors' group): any chat id starting with ``-100`` is a supergroup
 with topics enabled (``is_forum``) unless :meth:`FakeTelegramServer.add_group` says otherwise::
@@ -53,6 +54,7 @@ import copy
 import functools
 import itertools
 import json
+import mimetypes
 import re
 import socket
 import threading
@@ -272,6 +274,8 @@ class FakeTelegramServer:
         self._edits: list[JSONDict] = []
         self._deleted: list[JSONDict] = []
         self._chat_actions: list[JSONDict] = []
+        self._documents: list[JSONDict] = []  # files the bot sent (sendDocument), with content
+        self._file_ids = itertools.count(1)
         self._deliveries: list[JSONDict] = []
         self._pending: list[JSONDict] = []  # unconfirmed updates, oldest first
         self._next_update_id = 1
@@ -399,6 +403,13 @@ class FakeTelegramServer:
     edits = property(lambda self: self._snapshot("_edits"))
     deleted_messages = property(lambda self: self._snapshot("_deleted"))
     chat_actions = property(lambda self: self._snapshot("_chat_actions"))
+
+    def documents(self, chat_id: ChatKey | None = None) -> list[JSONDict]:
+        """Files the bot sent with sendDocument, in send order: dicts with ``chat_id,
+        message_id, file_name, mime_type, content`` (bytes) and ``caption``."""
+        documents = self._snapshot("_documents")
+        return [d for d in documents if chat_id is None or str(d["chat_id"]) == str(chat_id)]
+
     webhook_deliveries = property(lambda self: self._snapshot("_deliveries"))
     pending_updates = property(lambda self: self._snapshot("_pending"))
 
@@ -969,6 +980,48 @@ class FakeTelegramServer:
             raise bad_request("wrong parameter action in request")
         self._chat_actions.append({"chat_id": chat["id"], "action": p["action"]})
         return True
+
+    def _api_sendDocument(self, p: JSONDict) -> JSONDict:
+        """An uploaded file (multipart, as PTB sends an InputFile) or a file_id/URL string."""
+        chat = self._target_chat(p)
+        document = p.get("document")
+        if isinstance(document, dict):
+            name, content = str(document.get("filename") or "document"), document["content"]
+        elif isinstance(document, str) and document:
+            name, content = document.rsplit("/", 1)[-1], b""
+        else:
+            raise bad_request("there is no document in the request")
+        caption = p.get("caption")
+        if caption is not None and len(str(caption)) > 1024:
+            raise bad_request("message caption is too long")
+        number = next(self._file_ids)
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        msg: JSONDict = {"message_id": self._next_message_id(chat["id"]), "from": self.bot_user}
+        msg |= _compact(
+            chat=chat,
+            date=int(time.time()),
+            document=dict(
+                file_id=f"DOC{number}",
+                file_unique_id=f"UDOC{number}",
+                file_name=name,
+                mime_type=mime,
+                file_size=len(content),
+            ),
+            caption=caption,
+        )
+        msg |= self._thread_fields(chat, p.get("message_thread_id"))
+        self._bot_messages[(chat["id"], msg["message_id"])] = msg
+        self._documents.append(
+            dict(
+                chat_id=chat["id"],
+                message_id=msg["message_id"],
+                file_name=name,
+                mime_type=mime,
+                content=content,
+                caption=caption,
+            )
+        )
+        return copy.deepcopy(msg)
 
     # --- forum topics
     def _forum(self, p: JSONDict) -> JSONDict:

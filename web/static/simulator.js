@@ -99,7 +99,23 @@
         }
         div.appendChild(row);
       }
+      if (reply.documents && reply.documents.length) div.appendChild(downloads(reply.documents));
     }
+  }
+
+  // The files of /mesdonnees (everything kept about this young person): download links.
+  function downloads(documents) {
+    const row = document.createElement("div");
+    row.className = "buttons documents";
+    for (const doc of documents) {
+      const link = document.createElement("a");
+      link.className = "quick document";
+      link.download = doc.filename;
+      link.href = URL.createObjectURL(new Blob([doc.content], { type: doc.mime_type }));
+      link.textContent = "Télécharger " + doc.filename; // text only, never HTML
+      row.appendChild(link);
+    }
+    return row;
   }
 
   function relayed(message) {
@@ -193,6 +209,13 @@
     input.value = "";
     send({ text: text }, text);
   });
+
+  const myData = document.getElementById("my-data");
+  if (myData) {
+    myData.addEventListener("click", function () {
+      send({ text: "/mesdonnees" }, "/mesdonnees");
+    });
+  }
 
   document.getElementById("reset").addEventListener("click", async function () {
     await fetch("/simulateur/api/reset", { method: "POST", credentials: "same-origin" });
