@@ -20,11 +20,10 @@ from typing import Any
 
 from core.calendar import OpeningHours
 from core.text import DAYS_FR, MONTHS_FR
-from core.vocabulary import CRISIS_KIND_LABELS
+from core.vocabulary import CRISIS_KIND_LABELS, age_is_minor
 
 # The crisis intents and their kind ("crisis_suicide" -> "suicide").
 CRISIS_KINDS = {f"crisis_{kind}": kind for kind in CRISIS_KIND_LABELS}
-ADULT_AGE = 18
 
 # "je suis mineure", "j'ai 16 ans", "16 ans et ils m'ont mis dehors" (not "ma soeur a 14 ans": the
 # 119 is in the violence answer for a child in danger anyway).
@@ -109,7 +108,7 @@ def is_minor(
         e.get("value") for e in entities or [] if isinstance(e, dict) and e.get("entity") == "age"
     ]
     for value in candidates:
-        if str(value or "").isdigit() and int(str(value)) < ADULT_AGE:
+        if age_is_minor(value):  # digits, or a band said before consent ("15-17 ans")
             return True
     return bool(text) and bool(_MINOR.search(flat(str(text))))
 

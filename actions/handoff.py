@@ -29,6 +29,7 @@ from core.calendar import OpeningHours
 from core.clock import Clock, SystemClock
 from core.models import Urgency
 from core.text import DAYS_FR, MONTHS_FR
+from core.vocabulary import MINOR_BANDS, age_is_minor
 from handoff.desk import HandoffDesk
 from handoff.link import LinkService, LinkState, TicketNews
 from handoff.requests import HandoffService
@@ -147,9 +148,8 @@ class LinkContext:
 
 
 def _minor(tracker: Tracker) -> bool:
-    """The young person said an age under 18 (the ticket says "mineur·e")."""
-    age = str(tracker.get_slot("age") or "")
-    return age.isdigit() and int(age) < 18
+    """The young person said an age (or an age band) under 18: the ticket says "mineur·e"."""
+    return age_is_minor(tracker.get_slot("age")) or tracker.get_slot("age_band") in MINOR_BANDS
 
 
 class ActionOfferCounsellor(Action):

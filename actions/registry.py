@@ -19,12 +19,13 @@ from actions.handoff import (
     ActionRequestHandoff,
     LinkContext,
 )
+from actions.minors import ActionMinorCallback, MinorCallback
 from actions.nudges import ActionCheckinAnswer, ActionOptOut
 from actions.privacy import ActionEraseData
 from actions.triage import ActionCorrect, ActionExplainQuestion, ActionTriageSummary
 from actions.triage_ask import ASK_ACTIONS
 from actions.triage_form import ValidateTriageForm
-from actions.welcome import ActionRecordConsent, ActionWelcome
+from actions.welcome import ActionRecordAge, ActionRecordConsent, ActionWelcome
 from core.clock import Clock, SystemClock
 from core.people import PeopleService
 from core.settings import Settings
@@ -55,20 +56,22 @@ def build_executor(
         handoff, link, settings.organisation.promised_delay, desk, crisis, hours, clock
     )
     questions = settings.triage.questions
+    executor.register_action(ActionWelcome(settings.organisation.name, policies))
     executor.register_action(
-        ActionWelcome(
+        ActionRecordAge(
+            people,
             structure=settings.organisation.name,
             privacy_url=settings.privacy_url,
             retention_days=settings.organisation.retention_days,
-            policies=policies,
         )
     )
-    executor.register_action(ActionRecordConsent(people))
+    executor.register_action(ActionRecordConsent(people, MinorCallback(ctx)))
+    executor.register_action(ActionMinorCallback(ctx))
     executor.register_action(ActionEraseData())
     executor.register_action(ActionOptOut(policies))
     executor.register_action(ActionCheckinAnswer(policies))
     for action in (
-        ValidateTriageForm(policies, questions, link),
+        ValidateTriageForm(policies, questions, link, people),
         *ASK_ACTIONS,
         ActionTriageSummary(people, questions),
         ActionCorrect(),

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from core.text import fold
+from core.vocabulary import AGE_MAX, AGE_MIN
 from core.yamlfile import read_yaml
 
 COMMUNES_LOOKUP = Path(__file__).resolve().parents[1] / "nlu_data" / "lookups" / "communes.yml"
@@ -35,8 +36,11 @@ def known_communes() -> dict[str, str]:
 
 
 # Ages a young person of the service may give (16-25, with room for the ones just outside:
-# a 14-year-old, a 27-year-old still get an answer); anything else is not stored as an age.
-AGE_RANGE = range(12, 36)
+# a 14-year-old, a 27-year-old still get an answer): 12-30 (core/vocabulary.py); anything
+# else is not stored as an age (asked again once).
+AGE_RANGE = range(AGE_MIN, AGE_MAX + 1)
+# A bare number that may be meant as an age: never read as a département.
+LOOKS_LIKE_AGE = range(12, 36)
 UNITS = {
     "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7,
     "huit": 8, "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14,
@@ -66,7 +70,7 @@ NOT_PLACE_WORDS = frozenset(
 )
 
 
-def _number_in_words(folded: str) -> int | None:
+def number_in_words(folded: str) -> int | None:
     words = folded.replace("-", " ").split()
     for i, word in enumerate(words):
         if word in TENS:
@@ -92,7 +96,7 @@ def age_in(text: str, entity: str | None = None) -> str | None:
         return None
     folded = fold(text)
     candidates = [int(m) for m in re.findall(r"(?<!\d)(\d{1,2})(?!\d)", folded)]
-    spelled = _number_in_words(folded)
+    spelled = number_in_words(folded)
     if spelled is not None:
         candidates.append(spelled)
     if entity and entity.isdigit():
@@ -112,7 +116,7 @@ def age_stated(text: str) -> str | None:
             return str(int(match.group(1)))
     words = re.search(r"((?:[a-z]+ ){0,3}[a-z]+) ans\b", folded)
     if words:
-        value = _number_in_words(words.group(1))
+        value = number_in_words(words.group(1))
         if value is not None and value in AGE_RANGE:
             return str(value)
     return None
@@ -172,7 +176,7 @@ def departement_in(folded: str) -> str | None:
     if not bare:
         return None
     value = bare.group(1).upper()
-    if value.isdigit() and (int(value) in AGE_RANGE or not 1 <= int(value) <= 95):
+    if value.isdigit() and (int(value) in LOOKS_LIKE_AGE or not 1 <= int(value) <= 95):
         return None
     return value
 

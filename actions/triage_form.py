@@ -27,8 +27,9 @@ from actions.questions import note_question
 from actions.triage_facts import phone_in
 from actions.triage_parsing import CONTACT_LABELS, MISSING, Answer
 from actions.triage_slots import FILLERS, PARSERS, TRIAGE_SLOTS
+from core.people import PeopleService
 from core.text import fold
-from core.vocabulary import SKIPPED
+from core.vocabulary import AGE_MIN, SKIPPED, UNDER_15, band_of_age
 from handoff.link import LinkService
 from nudges.rules import FollowUpRules
 
@@ -49,8 +50,10 @@ class ValidateTriageForm(FormValidationAction):
         policies: FollowUpRules | None = None,
         questions: Sequence[str] = TRIAGE_SLOTS,
         link: LinkService | None = None,
+        people: PeopleService | None = None,
     ) -> None:
         super().__init__()
+        self.people = people  # an age under 15 said in the triage: nothing kept from then on
         self.policies = policies
         # The questions asked, in order (maraude.yml `triage.questions`); others are skipped.
         self.questions = tuple(questions)
@@ -131,9 +134,28 @@ class ValidateTriageForm(FormValidationAction):
             # moves on to the next one, so the earlier choice goes.
             events = [e for e in events if e.get("name") != "requested_slot"]
         events = fresh + events + extra
+        events += await self._under_15(events, dispatcher, tracker)
         if self.policies is not None:
             await self._schedule_nudge(tracker, events)
         return events
+
+    async def _under_15(
+        self, events: list[EventType], dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[EventType]:
+        """An age under 15 said in the triage (the welcome's question skipped): the consent
+        given goes, nothing is kept from then on, and the young person is told why."""
+        ages = [e.get("value") for e in events if e.get("event") == "slot" and e["name"] == "age"]
+        age = str(ages[-1]) if ages else ""
+        if not age.isdigit() or band_of_age(int(age)) != UNDER_15 or int(age) < AGE_MIN:
+            return []
+        if tracker.get_slot("age_band") == UNDER_15 or self.people is None:
+            return []
+        try:
+            await asyncio.to_thread(self.people.record_age_band, tracker.sender_id, UNDER_15)
+        except LookupError:
+            log.warning("age band for unknown sender %s not recorded", tracker.sender_id)
+        dispatcher.utter_message(response="utter_under15_in_triage")
+        return [SlotSet("age_band", UNDER_15), SlotSet("consent", None)]
 
     async def _fresh_start(self, tracker: Tracker) -> list[EventType]:
         """A triage that starts again after the young person's ticket was closed asks about

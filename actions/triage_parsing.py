@@ -12,10 +12,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from actions.triage_facts import age_in, departement_in, phone_in, postcode_in, town_in
+from actions.triage_facts import (
+    age_in,
+    departement_in,
+    number_in_words,
+    phone_in,
+    postcode_in,
+    town_in,
+)
 from core.intents import NEED_LABELS
 from core.text import fold
-from core.vocabulary import SKIPPED
+from core.vocabulary import AGE_BANDS, AGE_MIN, SKIPPED, UNDER_15, band_of_age
 
 MISSING = "\x00"  # a parse result meaning "said something, but not an answer to this"
 # Intents that are never an answer to a triage question: the dialogue handles them.
@@ -161,6 +168,65 @@ def parse_age(answer: Answer) -> str | None:
     if answer.is_payload:
         return None
     return MISSING
+
+
+# An age band typed in words ("moins de 15", "entre 18 et 25"), on the folded text: checked
+# before an age, so that "15-17" is not read as 15; "-15" and "+25" on the text as typed.
+BAND_WORDS = {
+    UNDER_15: r"\b(moins de (15|quinze)|pas encore (15|quinze))\b",
+    "15_17": r"\b(15 (a |et )?17|entre 15 et 17)\b",
+    "18_25": r"\b(18 (a |et )?25|entre 18 et 25)\b",
+    "plus_25": r"\b(plus de (25|vingt cinq))\b",
+}
+BAND_SIGNS = {UNDER_15: r"(?<![\d-])- ?(de )?15\b", "plus_25": r"\+ ?(de )?25\b"}
+
+
+@dataclass(frozen=True)
+class AgeBand:
+    """The answer to "t'as quel âge ?" asked before consent: a band, and the age if typed."""
+
+    band: str
+    age: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What the triage's `age` slot keeps: the age typed, else the band's words."""
+        return self.age or AGE_BANDS[self.band]
+
+
+def parse_age_band(answer: Answer) -> AgeBand | str | None:
+    """The band (a button, band words, or an age 12-30 typed), SKIPPED, None for a
+    digression, or MISSING for anything else, an age out of 12-30 included (never stored)."""
+    if answer.digression:
+        return None
+    band = answer.entity("age_band")
+    if band in AGE_BANDS:
+        return AgeBand(band)
+    if answer.skips:
+        return SKIPPED
+    if answer.is_payload:
+        return None
+    folded = answer.folded
+    for key, pattern in BAND_WORDS.items():
+        if re.search(pattern, folded):
+            return AgeBand(key)
+    for key, pattern in BAND_SIGNS.items():
+        if re.search(pattern, answer.text.lower()):
+            return AgeBand(key)
+    age = age_in(answer.text, answer.entity("age"))
+    if age is not None:
+        return AgeBand(band_of_age(int(age)), age)
+    return MISSING
+
+
+def says_younger(answer: Answer) -> bool:
+    """An age under 12 typed ("10", "onze ans"): not stored, but under 15 all the same."""
+    if answer.is_payload:
+        return False
+    numbers = [int(n) for n in re.findall(r"(?<!\d)(\d{1,2})(?!\d)", answer.folded)]
+    spelled = number_in_words(answer.folded)
+    numbers += [spelled] if spelled is not None else []
+    return any(3 <= n < AGE_MIN for n in numbers)
 
 
 def parse_location(answer: Answer) -> str | None:

@@ -80,14 +80,17 @@ def age_filled(tracker: Tracker) -> dict[str, Any]:
     if _requested(tracker, "age"):
         value = parse_age(answer)
         return {} if value in (None, MISSING) else {"age": value}
-    if tracker.get_slot("age"):
+    if str(tracker.get_slot("age") or "").isdigit():
         return {}
-    # Given spontaneously now or earlier ("j'ai 19 ans et je cherche du taf").
+    # Given spontaneously now or earlier ("j'ai 19 ans et je cherche du taf"): an age said
+    # gives way to nothing, a band (or "passer") said at the welcome gives way to an age.
     entity = answer.entity("age") or known_from_history(tracker, "age")
     value = age_in("", entity) if entity else None
     if value is None:
         value = next(filter(None, (age_stated(t) for t in user_texts(tracker))), None)
-    return {"age": value} if value else {}
+    if value and value != tracker.get_slot("age"):
+        return {"age": value}
+    return {}
 
 
 def location_filled(tracker: Tracker) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from core.models import (
     YoungPerson,
 )
 from core.text import storable
+from core.vocabulary import AGE_BANDS, UNDER_15
 
 # The privacy notice the consent answers (web/templates/privacy.html, docs/privacy.md):
 # 2026-12 adds the trigger message kept for an urgent hand-off without consent (vital interest).
@@ -45,6 +46,11 @@ class PersonRef:
     channel: Channel
     channel_user_id: str
     consent: ConsentStatus
+    age_band: str | None = None  # core/vocabulary.py AGE_BANDS; UNDER_15: nothing kept
+
+    @property
+    def under_15(self) -> bool:
+        return self.age_band == UNDER_15
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,12 @@ def person_by_pseudo(session: Session, pseudo_id: str) -> YoungPerson | None:
 
 def _ref(person: YoungPerson) -> PersonRef:
     return PersonRef(
-        person.id, person.pseudo_id, person.channel, person.channel_user_id, person.consent
+        person.id,
+        person.pseudo_id,
+        person.channel,
+        person.channel_user_id,
+        person.consent,
+        person.age_band,
     )
 
 
@@ -116,12 +127,17 @@ class PeopleService:
             return _ref(person) if person else None
 
     def record_consent(self, pseudo_id: str, granted: bool) -> PersonRef:
-        """Record a consent decision. Refusing drops what was kept of the conversation."""
+        """Record a consent decision. Refusing drops what was kept of the conversation.
+
+        Under 15 a young person cannot consent alone (loi Informatique et Libertés, art. 45):
+        a "yes" is not recorded, the consent stays as it was (never granted)."""
         status = ConsentStatus.granted if granted else ConsentStatus.refused
         with self._db.transaction() as session:
             person = person_by_pseudo(session, pseudo_id)
             if person is None:
                 raise LookupError(f"unknown person {pseudo_id}")
+            if granted and person.age_band == UNDER_15:
+                return _ref(person)
             person.consent = status
             session.add(
                 ConsentRecord(
@@ -132,13 +148,32 @@ class PeopleService:
                 )
             )
             if not granted:
-                for message in list(person.messages):
-                    session.delete(message)
-                # the NLU turns' texts go too, and the flagged messages (an urgent hand-off's
-                # stays: vital interest)
-                for forget in self._on_consent_refused:
-                    forget(session, person.id)
+                self._drop_kept(session, person)
             return _ref(person)
+
+    def record_age_band(self, pseudo_id: str, band: str | None) -> PersonRef:
+        """Keep the age band said before consent (None: not said). Under 15, what was kept
+        under an earlier consent goes, and the consent is no longer granted."""
+        if band is not None and band not in AGE_BANDS:
+            raise ValueError(f"unknown age band {band!r}")
+        with self._db.transaction() as session:
+            person = person_by_pseudo(session, pseudo_id)
+            if person is None:
+                raise LookupError(f"unknown person {pseudo_id}")
+            person.age_band = band
+            if band == UNDER_15:
+                if person.consent == ConsentStatus.granted:
+                    person.consent = ConsentStatus.unknown
+                self._drop_kept(session, person)
+            return _ref(person)
+
+    def _drop_kept(self, session: Session, person: YoungPerson) -> None:
+        """Drop the message log, the NLU turns' texts and the flagged messages (an urgent
+        hand-off's stays: vital interest)."""
+        for message in list(person.messages):
+            session.delete(message)
+        for forget in self._on_consent_refused:
+            forget(session, person.id)
 
     def record_milestone(self, pseudo_id: str, kind: Milestone) -> bool:
         """Note that the person reached a funnel step (analytics). False if unknown person."""
@@ -167,6 +202,8 @@ class PeopleService:
             person = session.get(YoungPerson, person_id)
             if person is None or person.consent != ConsentStatus.granted:
                 return 0
+            if person.age_band == UNDER_15:
+                return 0  # no parent's agreement: nothing of the conversation is kept
             now = self._clock.now()
             for item in messages:
                 session.add(

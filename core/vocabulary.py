@@ -75,3 +75,35 @@ def duration_fr(delta: timedelta) -> str:
 # The custom message the erasure action sends (actions/privacy.py) and the conversation
 # pipeline acts on (bot/pipeline.py): erase the person once the engine has saved the turn.
 ERASE_SIGNAL = {"maraude": "erase"}
+
+
+# Age bands asked before consent (actions/welcome.py), kept on the person (`age_band`):
+# button payload value -> the words the triage stores in the `age` slot and counsellors read.
+UNDER_15 = "moins_15"
+AGE_BANDS = {
+    UNDER_15: "moins de 15 ans",
+    "15_17": "15-17 ans",
+    "18_25": "18-25 ans",
+    "plus_25": "plus de 25 ans",
+}
+MINOR_BANDS = frozenset({UNDER_15, "15_17"})
+# The ages a young person may type (12-30): others are asked again once, never stored.
+AGE_MIN, AGE_MAX = 12, 30
+ADULT_AGE = 18
+
+
+def band_of_age(age: int) -> str:
+    """The band of an age in years (any age: the caller checks the range)."""
+    if age < 15:
+        return UNDER_15
+    if age < ADULT_AGE:
+        return "15_17"
+    return "18_25" if age <= 25 else "plus_25"
+
+
+def age_is_minor(value: object) -> bool:
+    """An `age` slot value (digits, or a band's words) says under 18."""
+    text = str(value or "").strip()
+    if text.isdigit():
+        return int(text) < ADULT_AGE
+    return text in (AGE_BANDS[band] for band in MINOR_BANDS)

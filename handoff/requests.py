@@ -28,6 +28,7 @@ from core.models import (
     Urgency,
     YoungPerson,
 )
+from core.vocabulary import MINOR_BANDS, UNDER_15
 from handoff import signals
 from handoff.routing import Router
 from handoff.signals import CrisisSignal
@@ -93,7 +94,9 @@ class HandoffService:
         Without consent only what the hand-off needs is kept: no free-text excerpt. The
         `signal` (what raised a crisis) goes on the ticket; for an urgent request its message
         is kept even without consent (vital interest, for the hand-off only). `minor` marks
-        the request and its ticket "mineur·e" (a later request never unsets it). The person's
+        the request and its ticket "mineur·e" (a later request never unsets it), as does an
+        age band under 18 said before consent; under 15 the call-back's phone number is kept
+        without consent (what the hand-off needs, nothing else). The person's
         flags waiting for a ticket are attached to this one. `counsellor_id`: a young person
         coming back chose the counsellor who knew them; a new ticket goes straight to them
         (if still active), in their team.
@@ -110,8 +113,11 @@ class HandoffService:
             values = asdict(summary)
             if person.consent != ConsentStatus.granted:
                 values["excerpt"] = None
-                values["phone"] = None
                 values["questions"] = []
+                if person.age_band != UNDER_15:  # under 15: the call-back's number is kept
+                    values["phone"] = None
+            # the age band said before consent marks a minor too
+            minor = minor or person.age_band in MINOR_BANDS
             open_request = session.scalar(
                 select(HandoffRequest)
                 .join(Ticket, Ticket.id == HandoffRequest.ticket_id)

@@ -31,6 +31,13 @@ SWEEP_JOB = "followups.sweep"
 SLA_JOB = "sla.check"
 DIGEST_JOB = "digest.daily"
 RETENTION_JOB = "retention.purge"
+MINORS_JOB = "minors.forget"
+
+
+async def forget_minors(services: Services) -> None:
+    """Under 15: the engine's tracker of a conversation idle for a session is erased."""
+    if services.minors is not None:
+        await asyncio.to_thread(services.minors.forget_idle)
 
 
 async def purge_retention(services: Services) -> None:
@@ -82,6 +89,21 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         args=[services],
         id=RETENTION_JOB,
         misfire_grace_time=3600,
+        **common,
+    )
+    scheduler.add_job(
+        forget_minors,
+        IntervalTrigger(minutes=10, timezone=tz),
+        args=[services],
+        id=MINORS_JOB,
+        **common,
+    )
+    scheduler.add_job(
+        retry_tracker_erasures,
+        IntervalTrigger(seconds=TRACKER_RETRY_EVERY.total_seconds(), timezone=tz),
+        args=[services],
+        id=TRACKER_ERASURE_JOB,
+        next_run_time=datetime.now(tz),  # also at start
         **common,
     )
     register_model_watch(scheduler, settings, services.engine)  # hot swap of the engine's model

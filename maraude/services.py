@@ -26,6 +26,7 @@ from bot.texts import AppTexts
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.erasure import ErasureService
+from core.minors import MinorsService
 from core.export import export_service
 from core.models import Channel
 from core.people import ConsentRefusedHook, PeopleService
@@ -82,6 +83,8 @@ class Services:
     insights: InsightsService  # NLU turns + misunderstood inbox (observer)
     telegram: TelegramChannel | None = None
     bridge: TelegramBridge | None = None
+    # Under 15: the engine's tracker of an idle conversation is erased (core/minors.py).
+    minors: MinorsService | None = None
     # Started by the lifespan; with nudges.enabled false it runs only the model watch.
     scheduler: AsyncIOScheduler | None = None
 
@@ -176,6 +179,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         tickets=tickets,
         desk=desk,
         erasure=erasure,
+        minors=MinorsService(db, settings.tracker_store_url, clock),
         engine=engine,
         pipeline=pipeline,
         simulator=SimulatorSessions(

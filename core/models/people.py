@@ -61,6 +61,9 @@ class YoungPerson(Base):
     blocked_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     # Set by /stop (opt_out): no nudge is ever sent again, until the person writes again.
     opted_out_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # The age band said before consent (core/vocabulary.py AGE_BANDS), None if not said.
+    # Under 15 nothing of the conversation is kept (no parent's agreement).
+    age_band: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     consents: Mapped[list[ConsentRecord]] = relationship(
         back_populates="person", cascade="all, delete-orphan", passive_deletes=True

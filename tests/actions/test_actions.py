@@ -53,20 +53,16 @@ async def test_erase_confirms_and_signals_the_app() -> None:
     assert dispatcher.messages[1]["custom"] == ERASE_SIGNAL
 
 
-async def test_welcome_names_the_structure_and_asks_consent() -> None:
+async def test_welcome_names_the_structure_and_asks_the_age_first() -> None:
     dispatcher = CollectingDispatcher()
-    action = ActionWelcome("Mission Locale de Lens", "https://ml.example/vie-privee", 180)
+    action = ActionWelcome("Mission Locale de Lens")
     events = await action.run(dispatcher, tracker("y1", "start", "/start"), {})
-    assert events == []
-    assert [m["response"] for m in dispatcher.messages] == [
-        "utter_welcome",
-        "utter_privacy_summary",
-        "utter_ask_consent",
+    assert events == [
+        {"event": "slot", "timestamp": None, "name": "welcome_step", "value": "age"}
     ]
-    welcome = dispatcher.messages[0]
-    assert welcome["structure"] == "Mission Locale de Lens"
-    assert welcome["privacy_url"] == "https://ml.example/vie-privee"
-    assert welcome["retention_days"] == 180
+    # the age before anything is kept (tests/actions/test_minors.py: what follows)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_welcome", "utter_ask_age_band"]
+    assert dispatcher.messages[0]["structure"] == "Mission Locale de Lens"
 
 
 @pytest.mark.parametrize(
@@ -87,7 +83,8 @@ async def test_record_consent_stores_the_decision(
         dispatcher, tracker(person.pseudo_id, intent), {}
     )
     assert events == [
-        {"event": "slot", "timestamp": None, "name": "consent", "value": status.value}
+        {"event": "slot", "timestamp": None, "name": "consent", "value": status.value},
+        {"event": "slot", "timestamp": None, "name": "welcome_step", "value": None},
     ]
     assert [m["response"] for m in dispatcher.messages] == responses
     assert people.get(person.pseudo_id).consent is status  # type: ignore[union-attr]

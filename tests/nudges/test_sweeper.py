@@ -34,7 +34,7 @@ from handoff.desk import DeskTexts, HandoffDesk
 from handoff.requests import HandoffService, TriageSummary
 from handoff.tickets import TicketService
 from maraude.app import create_app
-from maraude.jobs import DIGEST_JOB, RETENTION_JOB, SLA_JOB, SWEEP_JOB
+from maraude.jobs import DIGEST_JOB, MINORS_JOB, RETENTION_JOB, SLA_JOB, SWEEP_JOB
 from nudges.contract import CounsellorNotice, DirectMessage, EngineNudge, Outgoing
 from nudges.delivery import ChannelDelivery
 from nudges.store import FollowUpJob, FollowUpService
@@ -701,7 +701,7 @@ def test_the_app_registers_its_jobs_and_starts_and_stops_the_scheduler(tmp_path:
         assert scheduler is not None and scheduler.running
         assert services.sweeper is not None and services.followups is not None
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        expected = {SWEEP_JOB, RETENTION_JOB} | (
+        expected = {SWEEP_JOB, RETENTION_JOB, MINORS_JOB} | (
             {SLA_JOB, DIGEST_JOB} if sla_available() else set()
         )
         if settings.rasa_url is None:  # the engine `maraude up` starts: its models are ours

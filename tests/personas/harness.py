@@ -1,6 +1,7 @@
 """Playing a persona end to end: the fake Telegram Bot API, the real app, the real engine.
 
-Each persona is a new Telegram user: /start, the consent button, then its turns. After each
+Each persona is a new Telegram user: /start, its answer to the age question (default
+"Passer"), the consent button, then its turns. After each
 turn the harness keeps the bot's messages (text and buttons) and the engine's slots; at the
 end it reads the database (hand-off requests, tickets, opt-out). Nothing here judges: the
 rules (tests/personas/rules.py) read the resulting `Run`.
@@ -20,7 +21,7 @@ from urllib.parse import quote
 import httpx
 from sqlalchemy import select
 
-from core.models import Channel, HandoffRequest, Role, YoungPerson
+from core.models import Channel, HandoffRequest, Message, Role, YoungPerson
 from core.people import pseudonymise
 from tests.personas.anchors import DEFAULT_ANSWERS, SKIP_BUTTON
 from tests.personas.matching import classify, fold
@@ -47,7 +48,7 @@ class BotMessage:
 class Step:
     """One thing the persona did and what the bot answered."""
 
-    index: int  # in the persona's `turns` (-1: /start and consent, set by the harness)
+    index: int  # in the persona's `turns` (-1: /start, age and consent, set by the harness)
     said: str  # what was typed, "[title]" for a button, "(…)" for a harness action
     replies: list[BotMessage]
     turn: Turn | None = None  # the scripted turn, None for an auto answer or the start
@@ -79,6 +80,7 @@ class Run:
     requests: list[dict[str, Any]] = field(default_factory=list)  # every HandoffRequest row
     tickets: list[dict[str, Any]] = field(default_factory=list)
     opted_out: bool | None = None
+    messages_kept: int = 0  # the person's rows in the message log
     final_slots: dict[str, Any] = field(default_factory=dict)
     error: str | None = None  # a harness failure (a bug of ours, not of the bot)
     seconds: float = 0.0
@@ -188,6 +190,9 @@ class Player:
             person = session.scalar(select(YoungPerson).where(YoungPerson.pseudo_id == self.pseudo))
             if person is not None:
                 self.run.opted_out = person.opted_out_at is not None
+                self.run.messages_kept = len(
+                    session.scalars(select(Message.id).where(Message.person_id == person.id)).all()
+                )
                 rows = session.scalars(
                     select(HandoffRequest)
                     .where(HandoffRequest.person_id == person.id)
@@ -230,6 +235,10 @@ class Player:
         before = len(self.tg.sent_messages(self.user))
         self.tg.push_message(self.user, "/start")
         self.record(Step(-1, "/start", self._collect(before)))
+        if self.persona.age_start is not None:
+            notes: list[str] = []
+            said, replies = self.act(self.persona.age_start, notes)
+            self.record(Step(-1, said, replies, notes=notes))
         if self.persona.consent is not None:
             notes: list[str] = []
             said, replies = self.press(self.persona.consent, notes)

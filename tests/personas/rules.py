@@ -319,6 +319,9 @@ def end_state(run: Run) -> list[str]:
         problems.append(f"writer: {latest.get('writer')!r}, expected {expect.writer!r}")
     if expect.minor is not None and bool(latest.get("minor")) != expect.minor:
         problems.append(f"minor on the request: {latest.get('minor')!r}, expected {expect.minor}")
+    kept = run.persona.kept
+    if kept is not None and (run.messages_kept > 0) != kept:
+        problems.append(f"{run.messages_kept} messages kept, expected {'some' if kept else 'none'}")
     if expect.urgent is not None:
         urgent = any(t["urgency"] == "crisis" for t in run.tickets)
         if urgent != expect.urgent:

@@ -111,7 +111,10 @@ class TicketOut(BaseModel):
     source: str
     team: str
     territory: str | None
-    minor: bool = Field(description="le jeune a dit avoir moins de 18 ans")
+    minor: bool = Field(
+        description="mineur·e : le jeune a dit avoir moins de 18 ans (son âge, ou sa tranche "
+        "d'âge demandée avant le consentement)"
+    )
     alert: SignalOut | None = Field(description="ce qui a déclenché l'urgence (tickets urgents)")
     assignee: Assignee | None
     request: str | None = Field(
