@@ -80,11 +80,24 @@ def nesting_depth(text: str) -> int:
     return deepest
 
 
-def check_slots(action_call: dict[str, Any]) -> None:
-    """Refuses (422) a conversation id or slot value longer than the app keeps."""
+SHAPE = {"slots": dict, "latest_message": dict, "events": list}
+
+
+def check_shape(action_call: dict[str, Any]) -> None:
+    """Refuses (400) a call whose parts are not what rasa_sdk reads (a forged call)."""
+    if not isinstance(action_call.get("next_action"), str):
+        raise Refused(400, "next_action missing")
     tracker = action_call.get("tracker")
     if not isinstance(tracker, dict):
-        return  # rasa_sdk says what is missing (400)
+        raise Refused(400, "tracker missing")
+    for key, kind in SHAPE.items():
+        if key in tracker and tracker[key] is not None and not isinstance(tracker[key], kind):
+            raise Refused(400, f"tracker {key}: not a {kind.__name__}")
+
+
+def check_slots(action_call: dict[str, Any]) -> None:
+    """Refuses (422) a conversation id or slot value longer than the app keeps."""
+    tracker = action_call["tracker"]
     sender = tracker.get("sender_id")
     if isinstance(sender, str) and len(sender) > MAX_SENDER:
         raise Refused(422, "sender_id too long")
@@ -141,6 +154,7 @@ async def parse_action_call(request: Request) -> dict[str, Any]:
     if not isinstance(action_call, dict):
         raise Refused(400, "Invalid body request")
     action_call = storable_json(action_call)  # lone surrogates, NUL bytes
+    check_shape(action_call)
     check_slots(action_call)
     return action_call
 
@@ -153,7 +167,9 @@ def create_action_app(executor: Callable[[], ActionExecutor], token: str) -> Sta
             _token_ok(request, token)
             action_call = await parse_action_call(request)
         except Refused as refused:
-            return JSONResponse({"error": refused.error}, status_code=refused.status)
+            # Rasa reads `action_name` from any 400 answer (ActionExecutionRejection)
+            body = {"error": refused.error, "action_name": None}
+            return JSONResponse(body, status_code=refused.status)
         try:
             result = await executor().run(action_call)
         except ActionExecutionRejection as exc:
@@ -169,12 +185,12 @@ def create_action_app(executor: Callable[[], ActionExecutor], token: str) -> Sta
             return JSONResponse(
                 {"error": exc.message, "action_name": exc.action_name}, status_code=449
             )
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            # A call missing what rasa_sdk needs: the exception's text may quote the body.
-            log.warning("action call refused: %s", type(exc).__name__)
-            return JSONResponse(
-                {"error": f"malformed action call ({type(exc).__name__})"}, status_code=400
-            )
+        except (KeyError, TypeError) as exc:
+            # A call missing what rasa_sdk needs (or an action's bug: the frames say which);
+            # the exception's text may quote the body, the filter keeps it out of the log.
+            log.warning("action call refused: %s", type(exc).__name__, exc_info=True)
+            error = f"malformed action call ({type(exc).__name__})"
+            return JSONResponse({"error": error, "action_name": None}, status_code=400)
         return JSONResponse(result.model_dump() if result else None)
 
     async def list_actions(request: Request) -> Response:

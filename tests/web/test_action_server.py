@@ -142,6 +142,14 @@ def test_only_json_bodies(app: Running) -> None:
     assert _post(app, b'"\xff\xfe"') == 400  # not UTF-8
     assert _post(app, [1, 2]) == 400
     assert _post(app, {"next_action": "action_welcome"}) == 400  # no tracker
+    for part, forged in (("slots", "x"), ("latest_message", []), ("events", {})):
+        assert _post(app, action_call("action_record_consent", "y", **{part: forged})) == 400
+    assert _post(app, {**call, "next_action": ["action_welcome"]}) == 400
+    refused = httpx.post(f"{app.actions}/webhook", json=[1], params=app.token)
+    assert refused.json() == {
+        "error": "Invalid body request",
+        "action_name": None,
+    }  # as Rasa reads it
 
 
 def test_oversized_bodies_are_refused(app: Running) -> None:
