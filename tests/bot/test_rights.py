@@ -4,6 +4,7 @@ it ends after PENDING_TTL, with another command, and belongs to one conversation
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC
 
 import pytest
 
@@ -11,6 +12,7 @@ from bot.engine_client import EngineClient
 from bot.pipeline import ConversationPipeline
 from bot.rights import PENDING_TTL
 from core.models import Channel
+from handoff.bridge.rendering import event_posts
 from handoff.requests import TriageSummary
 from tests.support import free_port
 from tests.support.world import World
@@ -87,3 +89,25 @@ async def test_mesdonnees_works_during_a_hand_off_and_without_consent(
     readable, _portable = reply.documents
     assert "Ton accord pour garder la conversation : pas encore répondu" in readable.content
     assert "Ce que tu cherches : argent" in readable.content
+
+
+async def test_the_correction_reaches_the_counsellors_group_too(
+    world: World, pipeline: ConversationPipeline
+) -> None:
+    """Listeners of the desk (the bridge) hear it, and post it in the ticket's topic."""
+    heard: list[tuple[str, dict[str, object]]] = []
+
+    class Listener:
+        async def on_ticket_event(
+            self, kind: str, ticket: object, actor: object, data: dict[str, object]
+        ) -> None:
+            heard.append((kind, data))
+
+    world.desk.add_listener(Listener())
+    await open_ticket(world, "740007")
+    await pipeline.handle_text(Channel.telegram, "740007", "/corriger pas Arras, Liévin")
+    [(kind, data)] = [(k, d) for k, d in heard if k == "youth_correction"]
+    pseudo = world.people.identify(Channel.telegram, "740007").pseudo_id
+    [ticket] = world.tickets.tickets_of(pseudo)
+    posts = event_posts(kind, ticket, None, data, {}, {}, UTC)
+    assert posts == ["✏️ Corrigé par le/la jeune : « pas Arras, Liévin »"]
