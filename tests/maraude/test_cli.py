@@ -10,7 +10,7 @@ import pytest
 
 from core import migrate
 from maraude.cli import main
-from tests.support import ROOT, write_config
+from tests.support import ROOT, free_port, write_config
 
 
 def test_console_script_help() -> None:
@@ -86,6 +86,11 @@ def test_chat_in_the_terminal_through_the_whole_stack(stack: object, tmp_path: P
         var_path=str(tmp_path / "var"),
         rasa_url=engine_url,
         maraude_secret_key="c" * 40,
+        # Another secret key: the engine's API token is given as an operator would (RASA_URL).
+        engine={
+            "auth_token": stack.settings.engine_auth_token,  # type: ignore[attr-defined]
+            "action_port": free_port(),
+        },
     )
     result = subprocess.run(
         [str(Path(sys.executable).parent / "maraude"), "--config", str(config), "chat"],
