@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +36,8 @@ from handoff.link import LinkService, LinkState, TicketNews
 from handoff.requests import HandoffService
 
 log = logging.getLogger(__name__)
+# (dispatcher, tracker, phone_wanted) -> the events of the under-15 call-back
+MinorCallbackHook = Callable[[CollectingDispatcher, Tracker, bool], Awaitable[list[EventType]]]
 
 
 def since_fr(moment: datetime, now: datetime, tz: ZoneInfo) -> str:
@@ -64,6 +67,9 @@ class LinkContext:
     crisis: CrisisContext | None = None
     hours: OpeningHours = field(default_factory=default_hours)
     clock: Clock = field(default_factory=SystemClock)
+    # Under 15, the call-back offered at the welcome (actions/minors.py, set by the registry):
+    # its buttons pressed after another message still ask for it, not for the usual offer.
+    minor_callback: MinorCallbackHook | None = None
 
     async def state(self, sender: str) -> LinkState:
         if self.link is None:
@@ -171,6 +177,10 @@ class ActionOfferCounsellor(Action):
             return []
         events: list[EventType] = []
         answer = latest_answer(tracker)
+        callback = self.ctx.minor_callback
+        if callback is not None and tracker.get_slot("welcome_step") == "callback":
+            # under 15, the call-back offered at the welcome (its buttons, or "conseiller")
+            return await callback(dispatcher, tracker, answer.entity("contact") == "telephone")
         if answer.entity("contact") == "telephone":  # "Qu'on m'appelle"
             events.append(SlotSet("contact", CONTACT_LABELS["telephone"]))
         returning = answer.entity("returning")

@@ -78,7 +78,7 @@ class MinorCallback:
         return True
 
     async def request(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, *, phone_wanted: bool
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, phone_wanted: bool
     ) -> list[EventType]:
         """ "Oui": the ticket, then the number if they want a call, else the promise."""
         contact = CONTACT_LABELS["telephone" if phone_wanted else "chat"]

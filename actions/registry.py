@@ -55,6 +55,7 @@ def build_executor(
     ctx = LinkContext(
         handoff, link, settings.organisation.promised_delay, desk, crisis, hours, clock
     )
+    ctx.minor_callback = MinorCallback(ctx).request
     questions = settings.triage.questions
     executor.register_action(ActionWelcome(settings.organisation.name, policies))
     executor.register_action(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.engine_client import EngineClient, EngineUnavailable
-from bot.messages import Reply, replies_from_engine
+from bot.messages import Button, Reply, replies_from_engine
 from bot.rights import DataRights
 from bot.texts import AppTexts
 from core.erasure import ErasureService
@@ -43,6 +43,9 @@ COMMANDS: dict[str, str] = {
 }
 COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{3,64})?(?:\s|$)")
 PAYLOAD_RE = re.compile(r"^/[a-z][a-z0-9_]{0,40}(\{[^{}]{0,200}\})?$")
+# The buttons of the app's own /oubli question (engine down): handled here, never by the engine.
+ERASE_ACCEPT = "/erase_confirmed"
+ERASE_KEEP = "/erase_cancelled"
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,11 @@ class ConversationPipeline:
         if (answer := await self._rights(channel, user_key, payload, typed=False)) is not None:
             return answer
         person = await asyncio.to_thread(self.people.identify, channel, user_key)
+        if payload == ERASE_ACCEPT:  # the app's own /oubli question, engine up or down
+            # No engine turn is under way: the tracker erasure is left to the retry job.
+            return await self._forget(person, [Reply(self.texts.erasure["done"])], tracker=False)
+        if payload == ERASE_KEEP:
+            return [Reply(self.texts.erasure["cancelled"])]
         if ticket := await self._relaying(person):
             # An old keyboard pressed while talking with a counsellor: it is an answer to them.
             return await self._relay(person, ticket, title or payload)
@@ -212,10 +220,15 @@ class ConversationPipeline:
             # helplines and urgent ticket, as when the engine is down.
             replies = [Reply(text) for text in self.texts.without_engine(kinds)]
             await self._urgent(person.pseudo_id, shown, kinds[0].name, reason="app_check")
+        if not engine_ok and message == COMMANDS["oubli"] and not kinds:
+            # /oubli works without the engine: the app asks, then erases by itself.
+            erasure = self.texts.erasure
+            keys = (Button(erasure["accept"], ERASE_ACCEPT), Button(erasure["keep"], ERASE_KEEP))
+            return [Reply(erasure["confirm"], buttons=keys)]
         if any(item.get("custom") == ERASE_SIGNAL for item in items):
-            # The engine has saved this turn: now erase it with everything else, log nothing.
-            await self.relay.forget(person.pseudo_id, self.erasure.erase)
-            return replies
+            # The engine has saved this turn: erase everything now, log nothing; the engine's
+            # "c'est effacé" goes out only once the app's data is gone.
+            return await self._forget(person, replies, tracker=True)
         logged = [LoggedMessage(Direction.incoming, Origin.youth, shown)] + [
             LoggedMessage(Direction.outgoing, Origin.bot, r.text) for r in replies
         ]
@@ -224,6 +237,21 @@ class ConversationPipeline:
         if engine_ok and self.observers:
             await self._observe(person, shown, typed, replies)
         return replies
+
+    async def _forget(self, person: PersonRef, done: list[Reply], *, tracker: bool) -> list[Reply]:
+        """Erase the person's app data at once (`done` is said only once it is gone), then the
+        engine's tracker if `tracker` (else, or if unreachable, the retry job does it)."""
+        try:
+            await self.relay.forget(person.pseudo_id, self.erasure.erase_app)
+        except Exception:
+            log.exception("erasure of %s failed", person.pseudo_id)
+            return [Reply(self.texts.erasure["failed"])]
+        if tracker:
+            try:
+                await asyncio.to_thread(self.erasure.erase_tracker, person.pseudo_id)
+            except Exception:  # the app's data is gone; the tracker erasure stays pending
+                log.exception("tracker erasure of %s left pending", person.pseudo_id)
+        return done
 
     async def _observe(
         self, person: PersonRef, shown: str, typed: bool, replies: list[Reply]

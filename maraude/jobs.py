@@ -1,5 +1,6 @@
 """The scheduled jobs of the app process, wired in one place: the follow-up sweeper, the SLA
-check, the daily digest, the retention purge and the model watch.
+check, the daily digest, the retention purge, the pending tracker erasures and the model
+watch.
 
 One AsyncIOScheduler per app process (memory job store: the state that matters lives in the
 database, so nothing is lost on restart), explicit job ids with `replace_existing=True`.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +33,13 @@ SWEEP_JOB = "followups.sweep"
 SLA_JOB = "sla.check"
 DIGEST_JOB = "digest.daily"
 RETENTION_JOB = "retention.purge"
+TRACKER_ERASURE_JOB = "privacy.tracker_erasures"
+# Jobs that run even with nudges.enabled false (maraude/app.py): the young people's data rights.
+PRIVACY_JOBS = (RETENTION_JOB, TRACKER_ERASURE_JOB)
+# A tracker erasure left pending while the engine was unreachable is retried after this (an
+# engine that timed out may still be saving the turn), then every TRACKER_RETRY_EVERY.
+TRACKER_GRACE = timedelta(minutes=1)
+TRACKER_RETRY_EVERY = timedelta(minutes=5)
 MINORS_JOB = "minors.forget"
 
 
@@ -41,15 +50,23 @@ async def forget_minors(services: Services) -> None:
 
 
 async def purge_retention(services: Services) -> None:
-    """The retention hook: privacy work plugs `services.retention.purge()` in here."""
-    retention = getattr(services, "retention", None)
-    if retention is None or not hasattr(retention, "purge"):
-        log.info("retention purge: not implemented yet, nothing purged")
+    """The daily retention purge (core/retention.py): once a day, whatever the workers."""
+    if services.retention is None:
         return
-    result = retention.purge()
-    if asyncio.iscoroutine(result):
-        result = await result
-    log.info("retention purge done: %s", result)
+    tz = ZoneInfo(services.settings.nudges.timezone)
+    day = services.clock.now().astimezone(tz).date().isoformat()
+    first = await asyncio.to_thread(
+        services.followups.run_once, RETENTION_JOB, day, services.worker_id
+    )
+    if first:
+        await services.retention.purge(services.desk.forget, trigger="job")
+
+
+async def retry_tracker_erasures(services: Services) -> None:
+    """The tracker erasures still pending (core/erasure.py), until the store answers."""
+    done, failed = await asyncio.to_thread(services.erasure.retry_pending, TRACKER_GRACE)
+    if done or failed:
+        log.info("tracker erasures: %s done, %s still pending", done, failed)
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:

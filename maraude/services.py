@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi.templating import Jinja2Templates
@@ -30,6 +31,7 @@ from core.minors import MinorsService
 from core.export import export_service
 from core.models import Channel
 from core.people import ConsentRefusedHook, PeopleService
+from core.retention import RetentionService
 from core.settings import Settings
 from handoff.accounts import AccountService
 from handoff.alarms import AlarmService
@@ -47,6 +49,7 @@ from nudges.delivery import ChannelDelivery
 from nudges.rules import FollowUpRules
 from nudges.store import FollowUpService
 from nudges.sweeper import FollowUpSweeper, make_worker_id, quiet_hours_from
+from studio.analytics.archive import StatsArchive
 from studio.experiments.catalog import DomainVariants
 from studio.experiments.exposures import ExperimentService
 from studio.insights import InsightsService, forget_turn_texts
@@ -85,6 +88,8 @@ class Services:
     bridge: TelegramBridge | None = None
     # Under 15: the engine's tracker of an idle conversation is erased (core/minors.py).
     minors: MinorsService | None = None
+    # The daily retention purge and `maraude privacy purge` (core/retention.py).
+    retention: RetentionService | None = None
     # Started by the lifespan; with nudges.enabled false it runs only the model watch.
     scheduler: AsyncIOScheduler | None = None
 
@@ -115,7 +120,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         AlarmService(db, clock),  # false alarms, crisis signals on the ticket page
         handoff,  # hand-off requests: the desk stores them and tells its listeners
     )
-    erasure = ErasureService(db, Database.from_url(settings.tracker_store_url))
+    # /oubli and the retention purge, from the tracker store the engine uses (engine_env); the
+    # person's part of the statistics is kept first, as anonymous counts.
+    erasure = ErasureService(
+        db,
+        Database.from_url(settings.tracker_store_url),
+        clock,
+        before_erase=(StatsArchive(settings).fold,),
+    )
     followups = FollowUpService(db, clock)
     rules = FollowUpRules(
         followups=followups, tickets=tickets, desk=desk, people=people, settings=settings
@@ -180,6 +192,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         desk=desk,
         erasure=erasure,
         minors=MinorsService(db, settings.tracker_store_url, clock),
+        retention=RetentionService(
+            db,
+            erasure,
+            settings.organisation.retention_days,
+            settings.var_dir / "log",
+            ZoneInfo(settings.nudges.timezone),
+            clock,
+        ),
         engine=engine,
         pipeline=pipeline,
         simulator=SimulatorSessions(

@@ -11,7 +11,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import LinkContext
+from actions.handoff import ActionOfferCounsellor, LinkContext
 from actions.minors import ActionMinorCallback, MinorCallback
 from actions.triage_form import ValidateTriageForm
 from actions.triage_parsing import MISSING, AgeBand, Answer, parse_age, parse_age_band
@@ -372,3 +372,28 @@ async def test_jsp_to_the_consent_question_keeps_nothing(world: World) -> None:
     said, slots, _ = await run(record_age(world), t)
     assert said == ["utter_consent_later"] and slots == {"welcome_step": None}
     assert world.people.consent_history(pseudo) == []
+
+
+async def test_the_call_back_buttons_pressed_after_a_question_still_ask_for_it(
+    world: World,
+) -> None:
+    """An FAQ answer came in between: "conseiller" or the offer's button is still the
+    call-back (no second offer to answer)."""
+    _, pseudo = world.person()
+    world.people.record_age_band(pseudo, UNDER_15)
+    ctx = link(world)
+    ctx.minor_callback = MinorCallback(ctx).request
+    t = tracker(
+        pseudo,
+        '/ask_human{"contact": "chat"}',
+        "ask_human",
+        entities=[{"entity": "contact", "value": "chat"}],
+        slots={"age_band": UNDER_15, "welcome_step": "callback"},
+    )
+    said, slots, _ = await run(ActionOfferCounsellor(ctx), t)
+    assert said == ["utter_under15_callback_done"] and slots["welcome_step"] is None
+    [request] = world.handoff.open_requests(pseudo)
+    assert request.minor and request.contact == "ici, par message"
+    # once answered, "conseiller" is the usual offer again
+    said, _, _ = await run(ActionOfferCounsellor(ctx), tracker(pseudo, "conseiller", "ask_human"))
+    assert said == ["utter_news_waiting"]  # the ticket is open: its news

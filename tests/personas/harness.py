@@ -236,9 +236,9 @@ class Player:
         self.tg.push_message(self.user, "/start")
         self.record(Step(-1, "/start", self._collect(before)))
         if self.persona.age_start is not None:
-            notes: list[str] = []
-            said, replies = self.act(self.persona.age_start, notes)
-            self.record(Step(-1, said, replies, notes=notes))
+            age_notes: list[str] = []
+            said, replies = self.act(self.persona.age_start, age_notes)
+            self.record(Step(-1, said, replies, notes=age_notes))
         if self.persona.consent is not None:
             notes: list[str] = []
             said, replies = self.press(self.persona.consent, notes)
