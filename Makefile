@@ -11,7 +11,7 @@ NEED_PY = echo "Maraude needs Python 3.11 (python3.11 on PATH; the engine also a
 TRAIN_INPUTS := config.yml maraude.yml $(shell find domain nlu_data engine -type f ! -name '*.pyc' 2>/dev/null)
 # Rasa commands run here (tests, benchmarks) call no action server; endpoints.yml needs the values.
 RASA_ENV = ACTION_ENDPOINT_URL=http://127.0.0.1:5055/webhook ACTION_ENDPOINT_TOKEN=no-action-server-outside-maraude-up \
-	RASA_TRACKER_DB=$(CURDIR)/var/rasa-tracker.db \
+	RASA_TRACKER_URL=sqlite:///$(CURDIR)/var/rasa-tracker.db \
 	PYTHONPATH=$(CURDIR) RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
 PIP_QUIET ?= -q
 

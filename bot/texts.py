@@ -63,6 +63,8 @@ class AppTexts:
     # The engine's crisis guard and lexicon (engine_crisis_check), for crisis_kinds.
     guard: CrisisPatterns = field(default_factory=default_patterns)
     lexicon: Lexicon | None = None
+    # /oubli handled by the app itself (engine down): confirm, accept, keep, done, cancelled, failed.
+    erasure: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = DEFAULT_FILE, engine_config: Path | None = None) -> AppTexts:
@@ -89,6 +91,7 @@ class AppTexts:
             crisis=kinds,
             guard=guard,
             lexicon=lexicon,
+            erasure={key: str(value).strip() for key, value in data["erasure"].items()},
         )
 
     def crisis_kinds(self, text: str) -> list[CrisisKind]:

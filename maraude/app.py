@@ -23,7 +23,7 @@ from core.logfilter import install_privacy_filter
 from core.settings import Settings
 from maraude import __version__
 from maraude.action_port import serving_actions
-from maraude.jobs import stop_scheduler
+from maraude.jobs import PRIVACY_JOBS, stop_scheduler
 from maraude.services import WEB_DIR, build_services
 from studio.model_watch import MODEL_WATCH_JOB
 from web import api, auth, dashboard, errors, pages, simulator
@@ -62,8 +62,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 log.info("no TELEGRAM_BOT_TOKEN: Telegram is off, the simulator is at /simulateur")
             if services.scheduler is not None:
                 if not settings.nudges.enabled:  # nudges, SLA and digest off: the model
-                    for job in services.scheduler.get_jobs():  # watch may still run
-                        if job.id != MODEL_WATCH_JOB:
+                    for job in services.scheduler.get_jobs():  # watch, privacy jobs run
+                        if job.id != MODEL_WATCH_JOB and job.id not in PRIVACY_JOBS:
                             services.scheduler.remove_job(job.id)
                 if services.scheduler.get_jobs():
                     services.scheduler.start()  # in this event loop: the jobs run here

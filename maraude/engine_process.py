@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from core.settings import Settings
 
@@ -27,6 +28,15 @@ def rasa_executable(settings: Settings) -> Path:
     return path
 
 
+def engine_tracker_url(url: str) -> str:
+    """The tracker store URL (`engine.tracker_store_url`, the one the app erases from) as the
+    engine's SQLAlchemy 1.4 reads it: the default driver of the dialect (psycopg2 for
+    PostgreSQL), password included. endpoints.yml gives it as the SQL store's `url`, which
+    Rasa takes whole."""
+    parsed = make_url(url)
+    return parsed.set(drivername=parsed.get_backend_name()).render_as_string(hide_password=False)
+
+
 def engine_env(settings: Settings, action_url: str) -> dict[str, str]:
     """Environment for any Rasa command: endpoints variables, custom components, no telemetry."""
     env = dict(os.environ)
@@ -34,7 +44,7 @@ def engine_env(settings: Settings, action_url: str) -> dict[str, str]:
     env.update(
         ACTION_ENDPOINT_URL=action_url,
         ACTION_ENDPOINT_TOKEN=settings.action_token,
-        RASA_TRACKER_DB=str(settings.var_dir / "rasa-tracker.db"),
+        RASA_TRACKER_URL=engine_tracker_url(settings.tracker_store_url),
         PYTHONPATH=str(settings.root),
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",

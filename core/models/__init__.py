@@ -25,6 +25,7 @@ from core.models.people import (
     PersonEvent,
     YoungPerson,
 )
+from core.models.privacy import AnonymousCount, PendingErasure, PurgeRun
 from core.models.studio import (
     NluTurn,
     ResponseExposure,
@@ -48,6 +49,7 @@ from core.models.tickets import (
 )
 
 __all__ = [
+    "AnonymousCount",
     "ApiToken",
     "AwareDateTime",
     "Base",
@@ -68,7 +70,9 @@ __all__ = [
     "NluTurn",
     "OPEN_STATUSES",
     "Origin",
+    "PendingErasure",
     "PersonEvent",
+    "PurgeRun",
     "RELAY_STATUSES",
     "RequestStatus",
     "ResponseExposure",

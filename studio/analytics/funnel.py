@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import YoungPerson
+from studio.analytics.anonymous import COHORT, archived
 from studio.analytics.filters import Filters, people_condition
 from studio.analytics.periods import week_label, week_start, weeks_between
 from studio.analytics.stages import STAGES, stage_query
@@ -56,6 +57,9 @@ def count_funnel(
         rows = session.execute(select(first.c.person_id).where(first.c.person_id.in_(cohort_ids)))
         for (pid,) in rows:
             counts[week_of[pid]][stage] += 1
+    for stage, day, n in archived(session, COHORT, filters):  # erased people (archive.py)
+        if stage in STAGES:
+            counts[day - timedelta(days=day.weekday())][stage] += n
     weeks = [FunnelWeek(m, week_label(m), counts[m]) for m in mondays]
     totals = {s: sum(w.counts[s] for w in weeks) for s in STAGES}
     return Funnel(weeks=weeks, totals=totals)

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from studio.analytics.anonymous import STAGE, archived
 from studio.analytics.filters import Filters
-from studio.analytics.periods import period_key, period_label
+from studio.analytics.periods import local_midnight, period_key, period_label
 from studio.analytics.stages import IMPACT_STAGES, stage_query
 
 GRAINS = ("month", "quarter")
@@ -64,6 +65,9 @@ def count_impact(
         )
         for _person, at in rows:
             counts[period_key(at, grain, tz)][stage] += 1
+    for stage, day, n in archived(session, STAGE, filters):  # erased people (archive.py)
+        if stage in IMPACT_STAGES:
+            counts[period_key(local_midnight(day, tz), grain, tz)][stage] += n
     rows_out = [ImpactRow(k, period_label(k, grain), counts[k]) for k in keys]
     totals = {s: sum(r.counts[s] for r in rows_out) for s in IMPACT_STAGES}
     return Impact(grain=grain, year=year, rows=rows_out, totals=totals)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.models import NluTurn
 from core.turns import LOW_CONFIDENCE
+from studio.analytics.anonymous import INTENT, TURN, archived_totals
 from studio.analytics.filters import Filters, people_condition
 from studio.analytics.stats import share
 
@@ -63,11 +64,18 @@ def count_intents(session: Session, filters: Filters, tz: ZoneInfo) -> Intents:
         .where(*where)
         .group_by(NluTurn.intent)
         .order_by(count.desc(), NluTurn.intent.asc().nulls_last())
-        .limit(TOP_INTENTS)
     ).all()
+    # The erased people's turns (archive.py) add up with the live ones.
+    by_intent: dict[str, int] = {}
+    for intent, n in top:
+        by_intent[intent or ""] = by_intent.get(intent or "", 0) + int(n)
+    for intent, n in archived_totals(session, INTENT, filters).items():
+        by_intent[intent] = by_intent.get(intent, 0) + n
+    ranked = sorted(by_intent.items(), key=lambda item: (-item[1], item[0] == "", item[0]))
+    archived_turns = archived_totals(session, TURN, filters)
     return Intents(
-        turns=int(totals[0]),
-        fallback=int(totals[1]),
-        low_confidence=int(totals[2]),
-        top=[IntentRow(intent or "", int(n)) for intent, n in top],
+        turns=int(totals[0]) + archived_turns.get("all", 0),
+        fallback=int(totals[1]) + archived_turns.get("fallback", 0),
+        low_confidence=int(totals[2]) + archived_turns.get("low", 0),
+        top=[IntentRow(intent, n) for intent, n in ranked[:TOP_INTENTS]],
     )

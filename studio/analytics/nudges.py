@@ -23,6 +23,7 @@ from core.models import (
     Ticket,
     TicketEvent,
 )
+from studio.analytics.anonymous import NUDGE, NUDGE_ANSWERED, archived_totals
 from studio.analytics.filters import Filters, people_condition
 from studio.analytics.stats import share
 
@@ -57,13 +58,18 @@ def count_nudges(session: Session, filters: Filters, tz: ZoneInfo) -> list[Nudge
         )
         .order_by(FollowUp.id)
     ).all()
-    if not sent:
-        return []
     people = sorted({row.person_id for row in sent})
-    first = min(row.sent_at for row in sent)
-    last = max(row.sent_at for row in sent) + RESPONSE_WINDOW
-    activity = _youth_activity(session, people, first, last)
+    activity: dict[int, list[datetime]] = {}
+    if sent:
+        first = min(row.sent_at for row in sent)
+        last = max(row.sent_at for row in sent) + RESPONSE_WINDOW
+        activity = _youth_activity(session, people, first, last)
     tally: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    # The erased people's nudges (archive.py): "<kind>:<step>" sent, and answered.
+    for column, prefix in ((0, NUDGE), (1, NUDGE_ANSWERED)):
+        for suffix, n in archived_totals(session, prefix, filters).items():
+            kind, _, step = suffix.rpartition(":")
+            tally[(kind, int(step))][column] += n
     for row in sent:
         key = (str(row.kind), int(row.step))
         tally[key][0] += 1

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.models import Ticket, TicketStatus
 from core.settings import Handoff
+from studio.analytics.anonymous import OUTCOME, archived_totals
 from studio.analytics.filters import Filters, ticket_conditions
 
 
@@ -36,6 +37,8 @@ def count_outcomes(
         .group_by(Ticket.outcome)
     ).all()
     found = {outcome or "": int(count) for outcome, count in rows}
+    for code, count in archived_totals(session, OUTCOME, filters).items():  # erased people's
+        found[code] = found.get(code, 0) + count
     labels = handoff.outcomes
     positive = set(handoff.positive_outcomes)
     result = [

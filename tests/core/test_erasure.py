@@ -68,7 +68,9 @@ def test_erase_removes_tickets_notes_events_and_relayed_messages(database: Datab
     people = PeopleService(database, "e" * 40)
     handoff = HandoffService(database, repo_router())
     tickets = TicketService(database, settings.handoff, repo_router())
-    lea = AccountService(database).add("lea@example.org", "Léa", "x" * 12, role=Role.counsellor)
+    lea = AccountService(database).add(
+        "lea@example.org", "Léa", "tournesol-velo-47", role=Role.manager
+    )
     kept, erased = people.identify(Channel.telegram, "1"), people.identify(Channel.telegram, "2")
     for person in (kept, erased):
         ref = handoff.request(person.pseudo_id, TriageSummary(needs=["emploi"]), source="triage")

@@ -1,0 +1,154 @@
+"""Anonymous counts: what an erased person counted for, kept so that past figures stay.
+
+Before a person is erased (/oubli, the retention purge: core/erasure.py), `StatsArchive.fold`
+adds their part of the statistics to `anonymous_count` rows: a metric, a local day, the team
+and territory it was attributed to, a count. No person id, no text, no link between rows.
+The funnel, the impact report, the outcomes, the intents and the nudges add these counts to
+what they count in the live tables (`archived`), so erasing people does not change them.
+The delays (percentiles of per-ticket times) and the wording experiments only cover the people
+still kept. Simulations count nowhere and are not folded.
+
+Metrics (the day is local, in `nudges.timezone`):
+- `cohort:<stage>`: the person's first contact was on that day and they reached <stage>
+  (whenever): the funnel, a cohort.
+- `stage:<stage>`: the person first reached <stage> on that day: the impact report.
+- `outcome:<code>`: a ticket closed on that day with that outcome ("" none), the ticket's own
+  team and territory.
+- `intent:<name>`, `turn:all`, `turn:fallback`, `turn:low`: NLU turns of that day.
+- `nudge:<kind>:<step>`, `nudge_answered:<kind>:<step>`: nudges sent that day, and answered.
+Team "" means no ticket (no attribution), territory "" a ticket without territory.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import (
+    Channel,
+    FollowUp,
+    FollowUpStatus,
+    NluTurn,
+    Ticket,
+    TicketStatus,
+    YoungPerson,
+)
+from core.settings import Settings
+from core.turns import LOW_CONFIDENCE
+from studio.analytics.anonymous import (
+    COHORT,
+    INTENT,
+    NUDGE,
+    NUDGE_ANSWERED,
+    OUTCOME,
+    STAGE,
+    TURN,
+    Key,
+    add_counts,
+)
+from studio.analytics.filters import Filters
+from studio.analytics.nudges import RESPONSE_WINDOW, YOUTH_KINDS, _youth_activity
+from studio.analytics.stages import STAGES, stage_query
+
+
+class StatsArchive:
+    """Folds a person's part of the statistics into anonymous counts (an erasure hook)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._tz = ZoneInfo(settings.nudges.timezone)
+        self._positive = list(settings.handoff.positive_outcomes)
+
+    def fold(self, session: Session, person_id: int) -> None:
+        person = session.get(YoungPerson, person_id)
+        if person is None or person.channel == Channel.simulator:
+            return  # simulations count nowhere
+        counts: Counter[Key] = Counter()
+        team, territory = self._attribution(session, person_id)
+        cohort = self._day(person.created_at)
+        for stage in STAGES:
+            first = stage_query(stage, _ANY, self._positive).subquery()
+            at = session.scalar(select(first.c.at).where(first.c.person_id == person_id))
+            if at is not None:
+                counts[(STAGE + stage, self._day(at), team, territory)] += 1
+                counts[(COHORT + stage, cohort, team, territory)] += 1
+        closed = session.execute(
+            select(Ticket.outcome, Ticket.resolved_at, Ticket.team, Ticket.territory).where(
+                Ticket.person_id == person_id,
+                Ticket.status.in_((TicketStatus.resolved, TicketStatus.closed_unreachable)),
+                Ticket.resolved_at.is_not(None),
+            )
+        )
+        for outcome, resolved_at, ticket_team, ticket_territory in closed:
+            day = self._day(resolved_at)  # not None (selected so)
+            counts[(OUTCOME + (outcome or ""), day, ticket_team or "", ticket_territory or "")] += 1
+        self._fold_turns(session, person_id, counts, team, territory)
+        self._fold_nudges(session, person_id, counts, team, territory)
+        add_counts(session, counts)
+
+    def _fold_turns(
+        self, session: Session, person_id: int, counts: Counter[Key], team: str, territory: str
+    ) -> None:
+        turns = session.execute(
+            select(NluTurn.intent, NluTurn.fallback, NluTurn.confidence, NluTurn.created_at).where(
+                NluTurn.person_id == person_id
+            )
+        )
+        for intent, fallback, confidence, created_at in turns:
+            day = self._day(created_at)
+            counts[(INTENT + (intent or ""), day, team, territory)] += 1
+            counts[(TURN + "all", day, team, territory)] += 1
+            if fallback:
+                counts[(TURN + "fallback", day, team, territory)] += 1
+            if fallback or (confidence is not None and confidence < LOW_CONFIDENCE):
+                counts[(TURN + "low", day, team, territory)] += 1
+
+    def _fold_nudges(
+        self, session: Session, person_id: int, counts: Counter[Key], team: str, territory: str
+    ) -> None:
+        sent = session.execute(
+            select(FollowUp.kind, FollowUp.step, FollowUp.sent_at).where(
+                FollowUp.person_id == person_id,
+                FollowUp.status == FollowUpStatus.sent,
+                FollowUp.kind.in_(YOUTH_KINDS),
+                FollowUp.sent_at.is_not(None),
+            )
+        ).all()
+        moments = [row.sent_at for row in sent if row.sent_at is not None]
+        if not moments:
+            return
+        first, last = min(moments), max(moments) + RESPONSE_WINDOW
+        activity = _youth_activity(session, [person_id], first, last).get(person_id, [])
+        for kind, step, sent_at in sent:
+            if sent_at is None:
+                continue
+            day, suffix = self._day(sent_at), f"{kind}:{step}"
+            counts[(NUDGE + suffix, day, team, territory)] += 1
+            if any(sent_at < at <= sent_at + RESPONSE_WINDOW for at in activity):
+                counts[(NUDGE_ANSWERED + suffix, day, team, territory)] += 1
+
+    def _attribution(self, session: Session, person_id: int) -> tuple[str, str]:
+        """Team and territory of the person's most recent ticket ("" without)."""
+        row = session.execute(
+            select(Ticket.team, Ticket.territory)
+            .where(Ticket.person_id == person_id)
+            .order_by(Ticket.id.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return "", ""
+        return row.team or "", row.territory or ""
+
+    def _day(self, moment: datetime | None) -> date:
+        assert moment is not None
+        return moment.astimezone(self._tz).date()
+
+
+# stage_query only reads the team and territory of its filters: none here.
+_ANY = Filters(date(2000, 1, 1), date(2000, 1, 1))
+
+
+__all__ = ["StatsArchive"]

@@ -1,0 +1,97 @@
+"""`maraude privacy purge` and `maraude privacy status`: what they print and what they do."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from core import migrate
+from core.clock import FixedClock
+from core.db import Database
+from core.erasure import ErasureService
+from core.models import Channel
+from core.people import PeopleService
+from core.settings import load_settings
+from maraude.cli import main
+from tests.support import write_config
+from tests.support.trackers_store import add_events, tracker_events
+
+
+def project(folder: Path) -> tuple[Path, str, str]:
+    """A config, one young person last seen in March 2026 (with an engine tracker): (config,
+    their pseudonymous id, the tracker store URL)."""
+    config = write_config(folder)
+    settings = load_settings(config)
+    migrate.upgrade(settings.effective_database_url)
+    db = Database.from_url(settings.effective_database_url)
+    clock = FixedClock(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    pseudo = PeopleService(db, settings.secret_key, clock).identify(Channel.telegram, "1").pseudo_id
+    db.dispose()
+    add_events(settings.tracker_store_url, pseudo, 2)
+    return config, pseudo, settings.tracker_store_url
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def test_purge_dry_run_then_for_real_then_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, pseudo, tracker = project(tmp_path)
+    cfg = ["--config", str(config)]
+
+    code, out = run(capsys, *cfg, "privacy", "purge", "--dry-run", "--as-of", "2027-03-15")
+    assert code == 0
+    assert "essai à blanc, rien n'est effacé" in out
+    assert "jeunes inactifs à effacer : 1" in out
+    assert tracker_events(tracker, pseudo) == 2
+
+    # Not inactive for a year yet on 1 March 2027 (last seen 2 March 2026).
+    code, out = run(capsys, *cfg, "privacy", "purge", "--as-of", "2027-03-01")
+    assert "jeunes inactifs effacé·e·s : 0" in out
+
+    code, out = run(capsys, *cfg, "privacy", "purge", "--as-of", "2027-03-04")
+    assert code == 0
+    assert "jeunes inactifs effacé·e·s : 1" in out
+    assert "effacements du tracker du moteur en attente : 0" in out
+    assert tracker_events(tracker, pseudo) == 0
+
+    code, out = run(capsys, *cfg, "privacy", "status")
+    assert code == 0
+    assert "Effacements du tracker du moteur en attente : 0" in out
+    assert "(cli), au 2027-03-04" in out and "1 jeune(s)" in out
+    assert "Conservation : 365 jours" in out
+
+
+def test_status_lists_pending_tracker_erasures_and_retries_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, pseudo, tracker = project(tmp_path)
+    settings = load_settings(config)
+    db = Database.from_url(settings.effective_database_url)
+    ErasureService(db, db).erase_app(pseudo)  # the app's side, the tracker still to do
+    db.dispose()
+    cfg = ["--config", str(config)]
+
+    code, out = run(capsys, *cfg, "privacy", "status")
+    assert "Effacements du tracker du moteur en attente : 1" in out
+    assert pseudo in out and "motif : request" in out and "essais : 0" in out
+    assert "Dernière purge de conservation : aucune" in out
+    assert tracker_events(tracker, pseudo) == 2
+
+    code, out = run(capsys, *cfg, "privacy", "status", "--retry")
+    assert "Nouvel essai : 1 effacement(s) fait(s), 0 toujours en attente." in out
+    assert "Effacements du tracker du moteur en attente : 0" in out
+    assert tracker_events(tracker, pseudo) == 0
+
+
+def test_a_bad_date_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--config", str(config), "privacy", "purge", "--as-of", "15/01/2027"])
+    assert exit_.value.code == 2
+    assert "AAAA-MM-JJ" in capsys.readouterr().err
