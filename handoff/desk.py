@@ -6,7 +6,9 @@ counsellors' bridge (counsellor operations), the conversation pipeline and the a
 the sweeper (reminders, check-ins, tickets closed as unreachable). The desk runs the service
 (one short transaction, off the event loop), then tells the young person what they need to
 know (through the channel they wrote from) and tells listeners (the bridge, the follow-up
-rules) so that every view stays in sync: no entry point can forget to.
+rules) so that every view stays in sync: no entry point can forget to. Need to know is the
+service's: every counsellor operation reads the ticket as the counsellor first, so a ticket
+they may not read fails as one that does not exist (handoff/permissions.py).
 """
 
 from __future__ import annotations
@@ -160,7 +162,7 @@ class HandoffDesk:
         comment: str | None,
         via: str,
     ) -> TicketView:
-        before = await asyncio.to_thread(self.tickets.get, ticket_id)
+        before = await asyncio.to_thread(lambda: self.tickets.get(ticket_id, viewer=actor))
         view = await asyncio.to_thread(
             self.tickets.resolve, ticket_id, actor, outcome, comment, via
         )

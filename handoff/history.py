@@ -1,9 +1,9 @@
 """A young person's other tickets, for the ticket page: what was asked and done before.
 
-Need to know (handoff/permissions.py) applies to each ticket on its own: a counsellor
-who may not see one of them (another team's, not held by them) learns only that it exists
-(its reference), never its dates, status, outcome, counsellor, needs or notes; they can ask a
-manager, who sees everything.
+Need to know (handoff/permissions.py) applies to each ticket on its own: the page lists only
+the other tickets the counsellor may read (their team's, or held by them); another team's
+ticket is not mentioned at all, not even its reference, as it would answer 404 if asked for.
+A manager, who sees everything, can be asked.
 """
 
 from __future__ import annotations
@@ -16,20 +16,18 @@ from sqlalchemy import select
 from core.db import Database
 from core.models import Counsellor, Ticket, TicketNote, TicketStatus
 from core.vocabulary import SKIPPED
-from handoff.access import may_see
+from handoff.access import may_see, visible
 from handoff.accounts import CounsellorRef
-from handoff.tickets import STATUS_LABELS, NoteView, TicketNotFound
+from handoff.tickets import STATUS_LABELS, NoteView, not_found
 
 MAX_OTHERS = 20  # other tickets shown, the most recent first
 
 
 @dataclass(frozen=True)
 class OtherTicket:
-    """Another ticket of the same person. When `visible` is False only `id` and `later`
-    are filled in."""
+    """Another ticket of the same person, that the viewer may read."""
 
     id: int
-    visible: bool
     later: bool  # opened after the ticket being read
     status: TicketStatus | None = None
     created_at: datetime | None = None
@@ -62,26 +60,25 @@ class HistoryService:
         self._db = db
 
     def others(self, ticket_id: int, viewer: CounsellorRef) -> list[OtherTicket]:
-        """The person's other tickets, the most recent first, as `viewer` may see them."""
+        """The person's other tickets `viewer` may read, the most recent first (TicketNotFound
+        if they may not read this one)."""
         with self._db.transaction() as session:
             current = session.get(Ticket, ticket_id)
-            if current is None:
-                raise TicketNotFound(f"Ticket #{ticket_id} introuvable.")
-            rows = list(
-                session.scalars(
-                    select(Ticket)
-                    .where(Ticket.person_id == current.person_id, Ticket.id != ticket_id)
-                    .order_by(Ticket.id.desc())
-                    .limit(MAX_OTHERS)
-                )
+            if current is None or not may_see(viewer, current.team, current.assignee_id):
+                raise not_found(ticket_id)
+            query = select(Ticket).where(
+                Ticket.person_id == current.person_id, Ticket.id != ticket_id
             )
-            shown = [t.id for t in rows if may_see(viewer, t.team, t.assignee_id)]
+            scope = visible(viewer)
+            if scope is not None:
+                query = query.where(scope)
+            rows = list(session.scalars(query.order_by(Ticket.id.desc()).limit(MAX_OTHERS)))
             notes: dict[int, list[NoteView]] = {}
-            if shown:
+            if rows:
                 found = session.execute(
                     select(TicketNote, Counsellor.first_name)
                     .outerjoin(Counsellor, Counsellor.id == TicketNote.author_id)
-                    .where(TicketNote.ticket_id.in_(shown))
+                    .where(TicketNote.ticket_id.in_([t.id for t in rows]))
                     .order_by(TicketNote.id)
                 )
                 for note, name in found:
@@ -91,7 +88,6 @@ class HistoryService:
             return [
                 OtherTicket(
                     id=t.id,
-                    visible=True,
                     later=t.id > ticket_id,
                     status=t.status,
                     created_at=t.created_at,
@@ -102,7 +98,5 @@ class HistoryService:
                     needs=_needs(t),
                     notes=notes.get(t.id, []),
                 )
-                if t.id in shown
-                else OtherTicket(id=t.id, visible=False, later=t.id > ticket_id)
                 for t in rows
             ]

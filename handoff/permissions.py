@@ -7,7 +7,10 @@ bridge refuses with it before asking the desk.
 
 - read (need to know, docs/handoff.md "Finding a ticket, and need to know"): managers and admins
   see every ticket; a counsellor sees the tickets of their own team and the ones they hold,
-  whatever the team (handoff/access.py has the same rule as a query condition);
+  whatever the team (handoff/access.py has the same rule as a query condition). Reading comes
+  first for every action: a ticket one may not read is refused as `need_to_know` whatever the
+  action, and every entry point answers it exactly as a ticket that does not exist (404 on the
+  web and the API, "introuvable" on the bridge): its existence is not revealed;
 - claim: a new ticket (nobody holds it);
 - reply: the counsellor who holds it (not even a manager writes in a colleague's conversation);
 - release: who holds it, or a manager, while someone holds it;
@@ -57,7 +60,7 @@ class Action(StrEnum):
 class Refusal(StrEnum):
     """Why an action is refused (each side words it its own way)."""
 
-    need_to_know = "need_to_know"  # read: neither their team's ticket nor one they hold
+    need_to_know = "need_to_know"  # neither their team's ticket nor one they hold (any action)
     closed = "closed"  # the ticket is closed
     unclaimed = "unclaimed"  # nobody holds it: take it first
     taken = "taken"  # claim: somebody already holds it
@@ -87,9 +90,12 @@ def may_see(me: CounsellorRef, team: str | None, assignee_id: int | None) -> boo
 
 
 def refusal(me: CounsellorRef, ticket: TicketFacts, action: Action) -> Refusal | None:
-    """Why `me` may not do `action` on the ticket now; None when they may."""
+    """Why `me` may not do `action` on the ticket now; None when they may. Reading is checked
+    first, for every action."""
+    if not may_see(me, ticket.team, ticket.assignee_id):
+        return Refusal.need_to_know
     if action == Action.read:
-        return None if may_see(me, ticket.team, ticket.assignee_id) else Refusal.need_to_know
+        return None
     status = ticket.status
     if status not in OPEN_STATUSES:
         return Refusal.closed

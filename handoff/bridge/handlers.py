@@ -8,7 +8,11 @@
 - Telegram users who are not registered counsellors (`AccountService.by_telegram_user`) can
   neither press the buttons nor write to a young person.
 Who may do what is the permission policy's (handoff/permissions.py); refusals are answered
-here, in the group, before asking the desk.
+here, in the group, before asking the desk. Need to know: a button of a ticket the counsellor
+may not read answers as a button of a ticket that does not exist ("Ce bouton n'est pas (ou
+plus) valable."), and what they write in its topic as if the ticket were gone ("Ticket #N
+introuvable. Ton message n'a pas été transmis."): nothing reaches the young person or the
+ticket, and nothing says whose ticket it is.
 
 Updates from the counsellors' group are handled here only: the handler runs in a handler
 group before the private-chat handlers of `bot/telegram.py` and stops the update there.
@@ -30,8 +34,15 @@ from handoff.accounts import AccountService, CounsellorRef
 from handoff.bridge.rendering import outcome_keyboard, parse_callback
 from handoff.bridge.topics import ForumTopics
 from handoff.desk import HandoffDesk
-from handoff.permissions import Action, Refusal, refusal
-from handoff.tickets import TicketConflict, TicketError, TicketNotFound, TicketView, refused
+from handoff.permissions import Action, Refusal, may_see, refusal
+from handoff.tickets import (
+    TicketConflict,
+    TicketError,
+    TicketNotFound,
+    TicketView,
+    not_found,
+    refused,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +80,8 @@ def reply_refusal(ticket: TicketView, counsellor: CounsellorRef) -> str | None:
     why = refusal(counsellor, ticket, Action.reply)
     if why is None:
         return None
+    if why == Refusal.need_to_know:
+        return NOT_SENT.format(error=not_found(ticket.id))
     if why == Refusal.unclaimed:
         return CLAIM_FIRST
     if why == Refusal.closed:
@@ -130,8 +143,8 @@ class GroupHandlers:
             await self._answer(query, BUTTON_INVALID, alert=True)
             return
         ticket_id, action, outcome = parsed
-        try:
-            ticket = await asyncio.to_thread(self.tickets.get, ticket_id)
+        try:  # need to know: another team's ticket is as unknown as an erased one
+            ticket = await asyncio.to_thread(lambda: self.tickets.get(ticket_id, viewer=counsellor))
         except TicketNotFound:
             ticket = None
         if ticket is None or ticket.topic_message_id != message.message_id:
@@ -177,6 +190,9 @@ class GroupHandlers:
         post = self.topics.post
         if counsellor is None:
             await post(thread, NOT_REGISTERED, reply_to)
+            return
+        if not may_see(counsellor, ticket.team, ticket.assignee_id):
+            await post(thread, NOT_SENT.format(error=not_found(ticket.id)), reply_to)
             return
         if message.text is None:
             await post(thread, TEXT_ONLY, reply_to)

@@ -15,6 +15,7 @@ from handoff.tickets.errors import (
     TicketForbidden,
     TicketInvalid,
     TicketNotFound,
+    not_found,
     refused,
     require,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "TicketView",
     "TranscriptItem",
     "attach_request",
+    "not_found",
     "open_ticket_of",
     "priority_of",
     "record_event",

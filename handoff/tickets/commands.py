@@ -3,7 +3,13 @@
 Every write is one short transaction and appends to the ticket's event log. Claiming is a
 single conditional UPDATE (`... WHERE status = 'new'`), so two counsellors clicking at once
 get exactly one winner on every backend; the loser gets a `TicketConflict` with a message
-to show. Who may do what is the permission policy's (handoff/permissions.py).
+to show. Who may do what is the permission policy's (handoff/permissions.py): every action
+of a counsellor first reads the ticket as them (`_locked(..., actor)`), so a ticket they may
+not read answers exactly as one that does not exist (TicketNotFound), before anything else.
+
+A transfer that moves the ticket to another team (to a team, or to a colleague of another
+team) is recorded with `from_team` and `to_team`: the ticket's history shows the crossing,
+and the previous team no longer sees the ticket (unless one of them holds it).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from core.models import (
     YoungPerson,
 )
 from core.text import storable
+from handoff.access import visible
 from handoff.accounts import CounsellorRef
 from handoff.permissions import Action
 from handoff.tickets.errors import TicketConflict, TicketInvalid, require
@@ -68,11 +75,17 @@ class TicketService(TicketQueries):
         """Take a new ticket. Exactly one of several simultaneous claims wins."""
         now = self._clock.now()
         with self._db.transaction() as session:
+            ticket = self._ticket(session, ticket_id, actor)  # need to know, before all
+            scope = visible(actor)
             won = cast(
                 CursorResult[Any],
                 session.execute(
                     update(Ticket)
-                    .where(Ticket.id == ticket_id, Ticket.status == TicketStatus.new)
+                    .where(
+                        Ticket.id == ticket_id,
+                        Ticket.status == TicketStatus.new,
+                        *([scope] if scope is not None else []),
+                    )
                     .values(
                         status=TicketStatus.claimed,
                         assignee_id=actor.id,
@@ -82,7 +95,7 @@ class TicketService(TicketQueries):
                     .execution_options(synchronize_session=False)
                 ),
             ).rowcount
-            ticket = self._ticket(session, ticket_id)
+            session.refresh(ticket)
             if not won:
                 if ticket.assignee_id == actor.id and ticket.status in RELAY_STATUSES:
                     return ticket_view(ticket)  # a double click: already theirs
@@ -94,7 +107,7 @@ class TicketService(TicketQueries):
         """Put a claimed ticket back in the queue."""
         now = self._clock.now()
         with self._db.transaction() as session:
-            ticket = self._locked(session, ticket_id)
+            ticket = self._locked(session, ticket_id, actor)
             require(actor, ticket, Action.release)
             ticket.status = TicketStatus.new
             ticket.assignee_id = None
@@ -113,15 +126,17 @@ class TicketService(TicketQueries):
         to_team: str | None = None,
         via: str = "web",
     ) -> TicketView:
-        """Hand the ticket to a colleague (who then holds it) or to another team's queue."""
+        """Hand the ticket to a colleague (who then holds it, in their team) or to a team's
+        queue; the event records the team before and after (`from_team`, `to_team`)."""
         if (to_counsellor is None) == (to_team is None):
             raise TicketInvalid("Choisis un·e collègue ou une équipe.")
         if to_team is not None and self._teams and to_team not in self._teams:
             raise TicketInvalid(f"Équipe inconnue : {to_team}")
         now = self._clock.now()
         with self._db.transaction() as session:
-            ticket = self._locked(session, ticket_id)
+            ticket = self._locked(session, ticket_id, actor)
             require(actor, ticket, Action.transfer)
+            from_team = ticket.team
             if to_counsellor is not None:
                 ticket.assignee_id = to_counsellor.id
                 if ticket.status == TicketStatus.new:
@@ -137,6 +152,7 @@ class TicketService(TicketQueries):
                 ticket.status = TicketStatus.new
                 data = {"to_team": to_team}
             ticket.updated_at = now
+            data.update(from_team=from_team, to_team=ticket.team)
             record_event(
                 session, ticket_id, EventKind.transferred, now, actor=actor, via=via, **data
             )
@@ -153,7 +169,7 @@ class TicketService(TicketQueries):
             raise TicketInvalid(f"Message trop long ({len(text)} caractères, {MAX_TEXT} max).")
         now = self._clock.now()
         with self._db.transaction() as session:
-            ticket = self._locked(session, ticket_id)
+            ticket = self._locked(session, ticket_id, actor)
             require(actor, ticket, Action.reply)
             if ticket.person.blocked_at is not None:
                 raise TicketConflict(
@@ -237,7 +253,7 @@ class TicketService(TicketQueries):
             raise TicketInvalid(f"Note trop longue ({MAX_NOTE} caractères max).")
         now = self._clock.now()
         with self._db.transaction() as session:
-            self._ticket(session, ticket_id)
+            self._ticket(session, ticket_id, actor)
             note = TicketNote(ticket_id=ticket_id, author_id=actor.id, text=text, created_at=now)
             session.add(note)
             session.flush()
@@ -271,7 +287,7 @@ class TicketService(TicketQueries):
             if when <= now:
                 raise TicketInvalid("La date de relance doit être dans le futur.")
         with self._db.transaction() as session:
-            ticket = self._locked(session, ticket_id)
+            ticket = self._locked(session, ticket_id, actor)
             require(actor, ticket, Action.follow_up)
             ticket.follow_up_at = when
             ticket.updated_at = now
@@ -300,7 +316,7 @@ class TicketService(TicketQueries):
             raise TicketInvalid(f"Issue inconnue : {outcome}")
         now = self._clock.now()
         with self._db.transaction() as session:
-            ticket = self._locked(session, ticket_id)
+            ticket = self._locked(session, ticket_id, actor)
             require(actor, ticket, Action.resolve)
             ticket.status = TicketStatus.resolved
             ticket.outcome = outcome
@@ -326,7 +342,7 @@ class TicketService(TicketQueries):
         """The young person could not be reached (blocked the bot, never answered)."""
         now = self._clock.now()
         with self._db.transaction() as session:
-            ticket = self._locked(session, ticket_id)
+            ticket = self._locked(session, ticket_id, actor)
             if ticket.status not in OPEN_STATUSES:
                 raise self._conflict(ticket)
             ticket.status = TicketStatus.closed_unreachable

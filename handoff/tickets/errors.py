@@ -17,7 +17,13 @@ class TicketError(Exception):
 
 
 class TicketNotFound(TicketError):
-    """No such ticket (or no longer: erased)."""
+    """No such ticket (or no longer: erased), or one the counsellor may not read: need to
+    know answers both the same way, so that a ticket's existence is never revealed."""
+
+
+def not_found(ticket_id: int) -> TicketNotFound:
+    """The one refusal for a ticket that does not exist or may not be read."""
+    return TicketNotFound(f"Ticket #{ticket_id} introuvable.")
 
 
 class TicketConflict(TicketError):
@@ -25,7 +31,7 @@ class TicketConflict(TicketError):
 
 
 class TicketForbidden(TicketError):
-    """Not theirs to do: a colleague holds the ticket (or it is not theirs to read)."""
+    """Not theirs to do: a colleague of their team holds the ticket."""
 
 
 class TicketInvalid(TicketError):
@@ -57,6 +63,8 @@ def refused(
     why = refusal(me, ticket, action)
     if why is None:
         return None
+    if why == Refusal.need_to_know:
+        return not_found(ticket.id)  # as if it did not exist, whatever the action
     if why == Refusal.closed:
         if action == Action.release:
             return TicketConflict("Ce ticket est déjà clôturé.")
@@ -72,8 +80,6 @@ def refused(
             f"Le ticket #{ticket.id} n'est pas (ou plus) en urgence : "
             "rien à marquer comme fausse alerte."
         )
-    if why == Refusal.need_to_know:
-        return TicketForbidden("Ce ticket n'est ni à ton équipe ni à toi.")
     return TicketForbidden(COLLEAGUE)
 
 

@@ -2,6 +2,11 @@
 
 `TicketQueries` is the reading half of `TicketService` (handoff/tickets/commands.py adds what
 counsellors and the bot do); each read is one short transaction returning frozen views.
+
+Need to know (handoff/permissions.py): the reads a counsellor asks for (the dashboard, the REST
+API, the bridge) pass `viewer`; a ticket they may not read raises the very TicketNotFound of a
+ticket that does not exist, and the queue lists only what they may read. Without a viewer it
+is the app itself reading (the bot, the jobs, the bridge's bookkeeping): no restriction.
 """
 
 from __future__ import annotations
@@ -26,8 +31,11 @@ from core.models import (
     YoungPerson,
 )
 from core.settings import Handoff as HandoffSettings
+from handoff.access import visible
+from handoff.accounts import CounsellorRef
+from handoff.permissions import may_see
 from handoff.routing import Router
-from handoff.tickets.errors import TicketNotFound
+from handoff.tickets.errors import not_found
 from handoff.tickets.views import (
     EventView,
     NoteView,
@@ -68,11 +76,17 @@ class TicketQueries:
         return self._clock.now()
 
     # Reading -----------------------------------------------------------------------------
-    def queue(self, filters: QueueFilter | None = None) -> list[TicketView]:
-        """Open tickets, crisis first (the most severe first), then the longest waiting."""
+    def queue(
+        self, filters: QueueFilter | None = None, *, viewer: CounsellorRef | None = None
+    ) -> list[TicketView]:
+        """Open tickets, crisis first (the most severe first), then the longest waiting;
+        only those `viewer` may read."""
         filters = filters or QueueFilter()
         with self._db.transaction() as session:
             query = select(Ticket).where(Ticket.status.in_(filters.statuses))
+            scope = visible(viewer) if viewer is not None else None
+            if scope is not None:
+                query = query.where(scope)
             if filters.team is not None:
                 query = query.where(Ticket.team == filters.team)
             if filters.assignee_id is not None:
@@ -84,9 +98,21 @@ class TicketQueries:
             )
             return [ticket_view(t) for t in session.scalars(query)]
 
-    def get(self, ticket_id: int) -> TicketView:
+    def get(self, ticket_id: int, *, viewer: CounsellorRef | None = None) -> TicketView:
         with self._db.transaction() as session:
-            return ticket_view(self._ticket(session, ticket_id))
+            return ticket_view(self._ticket(session, ticket_id, viewer))
+
+    def readable(self, ticket_ids: Iterable[int], viewer: CounsellorRef) -> set[int]:
+        """Which of these tickets `viewer` may read (lists built elsewhere: the digest)."""
+        wanted = {int(i) for i in ticket_ids}
+        if not wanted:
+            return set()
+        with self._db.transaction() as session:
+            query = select(Ticket.id).where(Ticket.id.in_(wanted))
+            scope = visible(viewer)
+            if scope is not None:
+                query = query.where(scope)
+            return {int(i) for i in session.scalars(query)}
 
     def by_topic(self, topic_id: int) -> TicketView | None:
         with self._db.transaction() as session:
@@ -160,10 +186,12 @@ class TicketQueries:
                 return None
             return str(person.channel), person.channel_user_id
 
-    def transcript(self, ticket_id: int, after_id: int = 0) -> list[TranscriptItem]:
+    def transcript(
+        self, ticket_id: int, after_id: int = 0, *, viewer: CounsellorRef | None = None
+    ) -> list[TranscriptItem]:
         """The person's whole kept conversation (bot and counsellors), oldest first."""
         with self._db.transaction() as session:
-            ticket = self._ticket(session, ticket_id)
+            ticket = self._ticket(session, ticket_id, viewer)
             rows = session.execute(
                 select(Message, Counsellor.first_name)
                 .outerjoin(Counsellor, Counsellor.id == Message.counsellor_id)
@@ -183,9 +211,9 @@ class TicketQueries:
                 for m, name in rows
             ]
 
-    def notes(self, ticket_id: int) -> list[NoteView]:
+    def notes(self, ticket_id: int, *, viewer: CounsellorRef | None = None) -> list[NoteView]:
         with self._db.transaction() as session:
-            self._ticket(session, ticket_id)
+            self._ticket(session, ticket_id, viewer)
             rows = session.execute(
                 select(TicketNote, Counsellor.first_name)
                 .outerjoin(Counsellor, Counsellor.id == TicketNote.author_id)
@@ -194,9 +222,9 @@ class TicketQueries:
             )
             return [NoteView(n.id, name, n.text, n.created_at) for n, name in rows]
 
-    def events(self, ticket_id: int) -> list[EventView]:
+    def events(self, ticket_id: int, *, viewer: CounsellorRef | None = None) -> list[EventView]:
         with self._db.transaction() as session:
-            self._ticket(session, ticket_id)
+            self._ticket(session, ticket_id, viewer)
             rows = session.execute(
                 select(TicketEvent, Counsellor.first_name)
                 .outerjoin(Counsellor, Counsellor.id == TicketEvent.actor_id)
@@ -228,17 +256,23 @@ class TicketQueries:
         )
 
     # Helpers -----------------------------------------------------------------------------
-    # Helpers -----------------------------------------------------------------------------
     @staticmethod
-    def _ticket(session: Session, ticket_id: int) -> Ticket:
+    def _ticket(session: Session, ticket_id: int, viewer: CounsellorRef | None = None) -> Ticket:
+        """The ticket, if it exists and `viewer` (None: the app) may read it; else the same
+        TicketNotFound either way."""
         ticket = session.get(Ticket, ticket_id)
-        if ticket is None:
-            raise TicketNotFound(f"Ticket #{ticket_id} introuvable.")
+        if ticket is None or (
+            viewer is not None and not may_see(viewer, ticket.team, ticket.assignee_id)
+        ):
+            raise not_found(ticket_id)
         return ticket
 
     @staticmethod
-    def _locked(session: Session, ticket_id: int) -> Ticket:
+    def _locked(session: Session, ticket_id: int, viewer: CounsellorRef | None = None) -> Ticket:
+        """As `_ticket`, locked for update (PostgreSQL)."""
         ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id).with_for_update())
-        if ticket is None:
-            raise TicketNotFound(f"Ticket #{ticket_id} introuvable.")
+        if ticket is None or (
+            viewer is not None and not may_see(viewer, ticket.team, ticket.assignee_id)
+        ):
+            raise not_found(ticket_id)
         return ticket

@@ -381,8 +381,8 @@ def test_a_false_alarm_flags_the_turn_the_pipeline_recorded(env: Env) -> None:
 
 def test_false_alarm_refusals(env: Env) -> None:
     _, pseudo = env.desk.person()
-    lea = env.desk.counsellor("Léa", team="lens")
-    sam = env.desk.counsellor("Sam", team="lens")
+    lea = env.desk.counsellor("Léa")
+    sam = env.desk.counsellor("Sam")
     manager = env.desk.counsellor("Nadia", Role.manager)
     urgent = env.urgent(pseudo, high())
 

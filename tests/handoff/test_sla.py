@@ -385,7 +385,7 @@ def test_the_synthese_page(tmp_path: Path, clock: FixedClock) -> None:
     with TestClient(app) as http:
         services = app.state.services
         ids = seed_digest(services, clock)
-        nadia = account(services, "Nadia")
+        nadia = account(services, "Nadia", role=Role.manager)
         client = DashboardClient(http)
         assert client.login(nadia.email, PASSWORD).status_code == 200
 

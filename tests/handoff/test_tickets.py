@@ -155,7 +155,7 @@ def test_queue_puts_crises_first_then_the_longest_waiting(desk: Desk) -> None:
     assert [t.id for t in desk.tickets.queue()] == [crisis, late, old, newer]
 
     assert [t.id for t in desk.tickets.queue(QueueFilter(team="lille"))] == [late, old]
-    anna = desk.counsellor("Anna")
+    anna = desk.counsellor("Anna", team="lens")
     desk.tickets.claim(newer, anna)
     assert [t.id for t in desk.tickets.queue(QueueFilter(assignee_id=anna.id))] == [newer]
     only_new = QueueFilter(statuses=(TicketStatus.new,))
@@ -170,7 +170,7 @@ def test_queue_puts_crises_first_then_the_longest_waiting(desk: Desk) -> None:
 # Counsellor actions -------------------------------------------------------------------------
 def test_claim_then_a_colleague_gets_a_clear_conflict(desk: Desk) -> None:
     anna, bruno = desk.counsellor("Anna"), desk.counsellor("Bruno")
-    ticket_id = desk.ticket("59100")
+    ticket_id = desk.ticket()
     desk.clock.advance(minutes=7)
     view = desk.tickets.claim(ticket_id, anna, via="telegram")
     assert view.status is TicketStatus.claimed and view.assignee_id == anna.id
@@ -212,14 +212,15 @@ def test_transfer_to_a_colleague_and_to_a_team(desk: Desk) -> None:
     view = desk.tickets.transfer(ticket_id, anna, to_counsellor=bruno)
     assert view.assignee_id == bruno.id and view.status is TicketStatus.claimed
     assert view.team == "lens"  # follows the colleague
-    with pytest.raises(TicketForbidden):
-        desk.tickets.transfer(ticket_id, anna, to_team="lille")  # no longer hers
+    with pytest.raises(TicketNotFound):  # now Lens's: Lille no longer sees it
+        desk.tickets.transfer(ticket_id, anna, to_team="lille")
 
     view = desk.tickets.transfer(ticket_id, bruno, to_team="montbeliard", via="api")
     assert (view.team, view.status, view.assignee_id) == ("montbeliard", TicketStatus.new, None)
 
     # An unclaimed ticket may be handed straight to someone, who then holds it.
-    view = desk.tickets.transfer(ticket_id, anna, to_counsellor=bruno)
+    chloe = desk.counsellor("Chloé", team="montbeliard")
+    view = desk.tickets.transfer(ticket_id, chloe, to_counsellor=bruno)
     assert (view.status, view.assignee_id) == (TicketStatus.claimed, bruno.id)
     assert view.claimed_at is not None
 
@@ -231,14 +232,14 @@ def test_transfer_to_a_colleague_and_to_a_team(desk: Desk) -> None:
         desk.tickets.transfer(ticket_id, bruno, to_team="atlantis")
     transfers = [e for e in desk.tickets.events(ticket_id) if e.kind is EventKind.transferred]
     assert [e.data for e in transfers] == [
-        {"to_counsellor": bruno.id},
-        {"to_team": "montbeliard"},
-        {"to_counsellor": bruno.id},
+        {"to_counsellor": bruno.id, "from_team": "lille", "to_team": "lens"},
+        {"from_team": "lens", "to_team": "montbeliard"},
+        {"to_counsellor": bruno.id, "from_team": "montbeliard", "to_team": "lens"},
     ]
     assert [(e.actor_name, e.via) for e in transfers] == [
         ("Anna", "web"),
         ("Bruno", "api"),
-        ("Anna", "web"),
+        ("Chloé", "web"),
     ]
 
 

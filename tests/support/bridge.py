@@ -24,6 +24,7 @@ GROUP = -1001234567890
 T = TypeVar("T")
 _ids = itertools.count(880_001)
 
+SUMMARY_TEAM = "lens"  # where SUMMARY's place routes the ticket (maraude.yml)
 SUMMARY = TriageSummary(
     needs=["logement", "emploi"],
     age="19",
@@ -72,6 +73,9 @@ class Env:
         return int(ref.ticket_id)
 
     def counsellor(self, first_name: str, tg_user: int | None, **kwargs: Any) -> CounsellorRef:
+        """An account linked to a Telegram user, by default in the team of SUMMARY's place
+        (need to know: a counsellor acts on their team's tickets and the ones they hold)."""
+        kwargs.setdefault("team", SUMMARY_TEAM)
         email = f"{first_name.lower()}.{next(_ids)}@example.org"
         return self.services.accounts.add(
             email, first_name, "mot-de-passe-solide", telegram_user_id=tg_user, **kwargs

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 
 from core.clock import FixedClock
 from core.db import Database
-from core.models import Channel, Role, Urgency
+from core.models import Channel, Role, Ticket, TicketStatus, Urgency
 from core.people import PeopleService
 from core.settings import load_settings
 from handoff.accounts import AccountService, CounsellorRef
@@ -23,6 +23,7 @@ from tests.support import ROOT, repo_router
 
 SETTINGS = load_settings(ROOT / "maraude.yml")
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DEFAULT_TEAM = SETTINGS.handoff.default_team  # where a ticket without a place goes
 # Fast hashes: these tests are about tickets, not password strength.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -63,10 +64,23 @@ class Desk:
         return self.request(pseudo, location).ticket_id
 
     def counsellor(
-        self, first_name: str, role: Role = Role.counsellor, team: str | None = None
+        self, first_name: str, role: Role = Role.counsellor, team: str | None = DEFAULT_TEAM
     ) -> CounsellorRef:
+        """An account, by default in the team that gets the tickets without a place (need
+        to know: a counsellor acts only on their team's tickets and the ones they hold)."""
         email = f"{first_name.lower()}{next(self._ids)}@example.org"
         return self.accounts.add(email, first_name, "motdepasse-solide", role=role, team=team)
+
+
+def hold(database: Database, ticket_id: int, counsellor: CounsellorRef) -> None:
+    """Make `counsellor` hold the ticket whatever its team, as when their account moved to
+    another team since they took it (no service does it: a transfer moves the team too)."""
+    with database.transaction() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        ticket.assignee_id = counsellor.id
+        ticket.status = TicketStatus.claimed
+        ticket.claimed_at = ticket.claimed_at or ticket.created_at
 
 
 def build(database: Database, clock: FixedClock) -> Desk:

@@ -27,7 +27,7 @@ from maraude.services import Services, build_services
 from nudges.rules import FollowUpRules
 from nudges.store import FollowUpService
 from tests.support import make_settings
-from tests.support.tickets import FAST_HASHER
+from tests.support.tickets import DEFAULT_TEAM, FAST_HASHER
 
 # Fast hashes: these tests are about the desk, the nudges and the actions, not passwords.
 
@@ -103,8 +103,11 @@ class World:
         )
         return ref.ticket_id
 
-    def counsellor(self, first_name: str = "Sam", *, team: str | None = None) -> CounsellorRef:
-        """A counsellor account with a new e-mail address."""
+    def counsellor(
+        self, first_name: str = "Sam", *, team: str | None = DEFAULT_TEAM
+    ) -> CounsellorRef:
+        """A counsellor account with a new e-mail address, by default in the team of the
+        tickets without a place (need to know)."""
         email = f"{first_name.lower()}{next(self._ids)}@example.org"
         return self.accounts.add(email, first_name, "motdepasse-solide", team=team)
 

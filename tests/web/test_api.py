@@ -23,6 +23,7 @@ from handoff.requests import TriageSummary
 from maraude.app import create_app
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import TEST_TOKEN, AppServer, make_settings
+from tests.support.tickets import DEFAULT_TEAM, hold
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -41,9 +42,10 @@ class Api:
         return self.client.app.state.services  # type: ignore[attr-defined]
 
     def account(
-        self, first_name: str, role: Role = Role.counsellor, team: str | None = None
+        self, first_name: str, role: Role = Role.counsellor, team: str | None = DEFAULT_TEAM
     ) -> tuple[CounsellorRef, dict[str, str]]:
-        """An account and the headers of a fresh API token for it."""
+        """An account and the headers of a fresh API token for it (by default in the team of
+        the tickets without a place: need to know)."""
         email = f"{first_name.lower()}{next(self._ids)}@ml-lens.fr"
         ref = self.services.accounts.add(email, first_name, PASSWORD, role=role, team=team)
         token = self.services.accounts.create_token(ref.id, "tests")
@@ -137,7 +139,7 @@ def test_missing_invalid_revoked_and_deactivated_tokens_get_401(api_any: Api) ->
 # Reading -----------------------------------------------------------------------------------
 def test_list_orders_the_queue_and_filters(api_any: Api) -> None:
     api = api_any
-    awa, headers = api.account("Awa")
+    awa, headers = api.account("Awa", Role.manager)  # sees every team
     first = api.ticket(location="62300")  # Lens → team lens
     api.later(minutes=5)
     second = api.ticket()  # no location → default team
@@ -171,8 +173,9 @@ def test_list_orders_the_queue_and_filters(api_any: Api) -> None:
         "/api/v1/tickets", params=[("status", "new"), ("status", "claimed")], headers=headers
     )
     assert ids(both) == [crisis, first, second]
+    _, lens_h = api.account("Léa", team="lens")
     response = api.client.post(
-        f"/api/v1/tickets/{first}/resolve", json={"outcome": "refus"}, headers=headers
+        f"/api/v1/tickets/{first}/resolve", json={"outcome": "refus"}, headers=lens_h
     )
     assert response.status_code == 409  # nobody holds it: a counsellor must claim first
     _, manager = api.account("Chloé", role=Role.manager)
@@ -197,10 +200,9 @@ def test_list_orders_the_queue_and_filters(api_any: Api) -> None:
         assert isinstance(response.json()["detail"], list)
 
 
-def test_the_list_shows_the_request_only_where_the_token_may_see_the_ticket(api: Api) -> None:
-    """As the dashboard's queue: the first words of the request, age and place; the young
-    person's words (and phone, questions) only for the team's tickets, those one holds, or
-    for a manager."""
+def test_the_list_holds_only_what_the_token_may_see(api: Api) -> None:
+    """Need to know, as the dashboard's queue: the team's tickets and those one holds (with
+    the request's words, phone and questions); a manager sees them all."""
     lea, lea_h = api.account("Léa", team="lens")
     _, boss_h = api.account("Chloé", role=Role.manager)
     lens = api.ticket(location="62300")
@@ -213,28 +215,26 @@ def test_the_list_shows_the_request_only_where_the_token_may_see_the_ticket(api:
             source="triage",
         )
 
-    def listed(headers: dict[str, str]) -> dict[int, dict[str, Any]]:
-        response = api.client.get("/api/v1/tickets", headers=headers)
+    def listed(headers: dict[str, str], **params: str) -> dict[int, dict[str, Any]]:
+        response = api.client.get("/api/v1/tickets", params=params, headers=headers)
         assert response.status_code == 200, response.text
         return {item["id"]: item for item in response.json()["items"]}
 
     items = listed(lea_h)
+    assert list(items) == [lens]
     assert items[lens]["request"] == "jcherche un taf"
     assert items[lens]["summary"]["phone"] == "0612345678"
     assert items[lens]["summary"]["questions"] == ["et le CEJ ?"]
     assert items[lens]["summary"]["writer"] == "parent"
-    other = items[lille]
-    assert other["request"] is None
-    assert (other["summary"]["excerpt"], other["summary"]["phone"]) == (None, None)
-    assert other["summary"]["questions"] == []
-    assert (other["summary"]["age"], other["summary"]["location"]) == ("19", "59000")
-    api.services.tickets.claim(lille, lea)  # held: Léa may see it now
+    assert listed(lea_h, team="lille") == {}  # asking for the team does not open it
+    hold(api.services.db, lille, lea)  # held: Léa may see it now
     assert listed(lea_h)[lille]["summary"]["phone"] == "0698765432"
+    assert set(listed(boss_h)) == {lens, lille}
     assert listed(boss_h)[lens]["request"] == "jcherche un taf"
 
 
 def test_get_with_transcript_notes_and_summary(api: Api) -> None:
-    _, headers = api.account("Awa")
+    _, headers = api.account("Awa", team="lens")
     ticket = api.ticket(location="62300", said=("salut", "jcherche un taf <b>vite</b>"))
 
     item = api.client.get(f"/api/v1/tickets/{ticket}", headers=headers)
@@ -412,18 +412,11 @@ def test_resolve_with_an_outcome(api_any: Api) -> None:
 
 def test_transfer_to_a_team_or_a_colleague(api_any: Api) -> None:
     api = api_any
-    _, awa_h = api.account("Awa")
-    bilal, _ = api.account("Bilal", team="lens")
+    _, awa_h = api.account("Awa")  # the default team's
+    bilal, bilal_h = api.account("Bilal", team="lens")
     ticket = api.ticket()
     url = f"/api/v1/tickets/{ticket}/transfer"
     api.client.post(f"/api/v1/tickets/{ticket}/claim", headers=awa_h)
-
-    response = api.client.post(url, json={"to_team": "lens"}, headers=awa_h)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert (body["team"], body["status"], body["assignee"]) == ("lens", "new", None)
-    listed = api.client.get("/api/v1/tickets", params={"team": "lens"}, headers=awa_h)
-    assert ids(listed) == [ticket]
 
     unknown = api.client.post(url, json={"to_team": "marseille"}, headers=awa_h)
     assert unknown.status_code == 422
@@ -439,12 +432,22 @@ def test_transfer_to_a_team_or_a_colleague(api_any: Api) -> None:
     )
     assert to_bilal.status_code == 200, to_bilal.text
     assert to_bilal.json()["assignee"] == {"id": bilal.id, "first_name": "Bilal"}
-    assert to_bilal.json()["status"] == "claimed"
-    # Awa no longer holds it.
-    taken = api.client.post(url, json={"to_team": "lens"}, headers=awa_h)
-    assert taken.status_code == 403
+    assert (to_bilal.json()["status"], to_bilal.json()["team"]) == ("claimed", "lens")
+    # Now Lens's and held by Bilal: for Awa it no longer exists.
+    gone = api.client.post(url, json={"to_team": "lens"}, headers=awa_h)
+    assert (gone.status_code, gone.json()) == (404, {"detail": f"Ticket #{ticket} introuvable."})
+
+    response = api.client.post(url, json={"to_team": DEFAULT_TEAM}, headers=bilal_h)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["team"], body["status"], body["assignee"]) == (DEFAULT_TEAM, "new", None)
+    assert ids(api.client.get("/api/v1/tickets", headers=awa_h)) == [ticket]
+    assert ids(api.client.get("/api/v1/tickets", headers=bilal_h)) == []
     transfers = [e for e in api.services.tickets.events(ticket) if e.kind == EventKind.transferred]
-    assert [e.via for e in transfers] == ["api", "api"]
+    assert [(e.via, e.data["from_team"], e.data["to_team"]) for e in transfers] == [
+        ("api", DEFAULT_TEAM, "lens"),
+        ("api", "lens", DEFAULT_TEAM),
+    ]
 
 
 def test_follow_up_must_be_an_aware_future_date(api_any: Api) -> None:
@@ -524,7 +527,7 @@ def test_claim_and_reply_reach_the_young_person_on_telegram(tmp_path: Path) -> N
             person = services.people.identify(Channel.telegram, str(chat_id))
             services.people.record_consent(person.pseudo_id, True)
             ref = services.handoff.request(person.pseudo_id, TriageSummary(), source="triage")
-            awa = services.accounts.add("awa@ml-lens.fr", "Awa", PASSWORD)
+            awa = services.accounts.add("awa@ml-lens.fr", "Awa", PASSWORD, team=DEFAULT_TEAM)
             token = services.accounts.create_token(awa.id, "crm")
             auth = {"Authorization": f"Bearer {token}"}
             with httpx.Client(base_url=server.url, headers=auth, timeout=10) as http:

@@ -28,6 +28,7 @@ from maraude.app import create_app
 from tests.support import make_settings
 from tests.support.dashboard import CLOCK_START, PASSWORD, DashboardClient, account, logged_in
 from tests.support.html import Element, parse_page
+from tests.support.tickets import hold
 from web.auth import SESSION_COOKIE
 
 # Fixtures and helpers ----------------------------------------------------------------------
@@ -304,25 +305,26 @@ def test_waiting_time_colours_follow_the_sla(
 
 def test_queue_filters_by_team_status_and_mine(
     http: TestClient, services: Any, clock: FixedClock
+    """Filters within what the counsellor may see (need to know: their team's tickets and the
+    ones they hold)."""
 ) -> None:
     lea = account(services, "Léa", team="lens")
-    sam = account(services, "Sam", team="lille")
+    bilal = account(services, "Bilal", team="lens")
     in_lens = new_ticket(services, location="Lens")
     in_lille = new_ticket(services, location="Lille")
-    nowhere = new_ticket(services, location=None)
+    new_ticket(services, location=None)  # the default team's: never hers
     taken = new_ticket(services, location="Liévin")
-    services.tickets.claim(taken, sam)
+    services.tickets.claim(taken, bilal)
     client = logged_in(http, services, lea)
 
     ids = lambda **f: [row["id"] for row in client.queue(**f)]  # noqa: E731
     assert ids() == [in_lens, taken]  # by default, the counsellor's own team
-    assert ids(equipe="tous") == [in_lens, in_lille, nowhere, taken]
-    assert ids(equipe="lille") == [in_lille]
-    assert ids(equipe="accueil") == [nowhere]
+    assert ids(equipe="tous") == [in_lens, taken]  # only what she may see
+    assert ids(equipe="lille") == [] and ids(equipe="accueil") == []
     assert ids(equipe="tous", statut="claimed") == [taken]
-    assert ids(equipe="tous", statut="new") == [in_lens, in_lille, nowhere]
+    assert ids(equipe="tous", statut="new") == [in_lens]
     assert ids(equipe="tous", mes="1") == []
-    client.claim(in_lille)
+    hold(services.db, in_lille, lea)  # a Lille ticket she holds (her account moved since)
     assert ids(equipe="tous", mes="1") == [in_lille]
     assert ids(equipe="lens", mes="1") == []
     client.claim(in_lens)
@@ -332,7 +334,7 @@ def test_queue_filters_by_team_status_and_mine(
     page = client.get("/tableau", equipe="lille", statut="", mes="1").text
     assert '<option value="lille" selected>' in page
     assert 'id="filter-mine" checked' in page
-    assert list(queue_rows(page)) == [in_lille]  # not `taken`, held by Sam
+    assert list(queue_rows(page)) == [in_lille]
     assert 'data-feed="/tableau/api/file?equipe=lille&amp;statut=&amp;mes=1"' in page
 
 
@@ -472,6 +474,7 @@ def test_transcript_is_escaped(http: TestClient, services: Any) -> None:
 
 
 def test_release_and_transfer(http: TestClient, services: Any) -> None:
+    bilal = account(services, "Bilal")  # Lens, as Léa
     lea, sam = account(services, "Léa"), account(services, "Sam", team="lille")
     ticket = new_ticket(services)
     client = logged_in(http, services, lea)
@@ -482,16 +485,11 @@ def test_release_and_transfer(http: TestClient, services: Any) -> None:
 
     page = client.ticket_page(ticket).text
     assert f'<option value="c:{sam.id}">Sam (Équipe Métropole lilloise)</option>' in page
-    moved = client.transfer(ticket, to_team="lille")
-    assert f"Ticket #{ticket} transféré à l'équipe Équipe Métropole lilloise." in client.flashes(
-        moved
-    )
-    assert services.tickets.get(ticket).team == "lille"
-    handed = client.transfer(ticket, to_counsellor=sam.id)
-    assert f"Ticket #{ticket} transféré à Sam." in client.flashes(handed)
-    assert services.tickets.get(ticket).assignee_id == sam.id
-    assert "Transféré : à Sam" in handed.text  # the history
-    assert client.errors(client.transfer(ticket, to_team="lens")) == [
+    handed = client.transfer(ticket, to_counsellor=bilal.id)
+    assert f"Ticket #{ticket} transféré à Bilal." in client.flashes(handed)
+    assert services.tickets.get(ticket).assignee_id == bilal.id
+    assert "Transféré : à Bilal" in handed.text  # the history (same team: no crossing)
+    assert client.errors(client.transfer(ticket, to_team="lille")) == [
         "Ce ticket est suivi par un·e collègue."
     ]
     assert client.errors(client.transfer(ticket, to_team="nulle-part")) == [
@@ -500,6 +498,22 @@ def test_release_and_transfer(http: TestClient, services: Any) -> None:
     assert client.errors(client.post(f"/tableau/tickets/{ticket}/transferer", vers="x")) == [
         "Choisis un·e collègue ou une équipe."
     ]
+    # To another team: logged, and the ticket leaves what Léa may see.
+    other = new_ticket(services)
+    moved = client.transfer(other, to_team="lille")
+    assert f"Ticket #{other} transféré à l'équipe Équipe Métropole lilloise." in client.flashes(
+        moved
+    )
+    assert str(moved.url).endswith("/tableau")  # back on the queue
+    assert services.tickets.get(other).team == "lille"
+    assert client.ticket_page(other).status_code == 404
+    [event] = [e for e in services.tickets.events(other) if e.kind == "transferred"]
+    assert (event.actor_name, event.data["from_team"], event.data["to_team"]) == (
+        "Léa",
+        "lens",
+        "lille",
+    )
+
 
 
 def test_notes_are_kept_on_the_ticket(http: TestClient, services: Any) -> None:
@@ -620,7 +634,7 @@ LONG_REQUEST = (
 )
 
 
-def test_queue_shows_the_request_age_and_place_where_one_may_see_the_ticket(
+def test_queue_shows_the_request_age_and_place_of_the_tickets_one_may_see(
     http: TestClient, services: Any
 ) -> None:
     lea = account(services, "Léa", team="lens")
@@ -628,7 +642,7 @@ def test_queue_shows_the_request_age_and_place_where_one_may_see_the_ticket(
     mine = request_for(services, "a", "Lens", age="19", needs=["logement"], excerpt=LONG_REQUEST)
     other = request_for(services, "b", "Lille", age="22", excerpt="secret lillois", writer="parent")
     held = request_for(services, "c", "Roubaix", age="17", excerpt="je tiens ce ticket")
-    services.tickets.claim(held, lea)
+    hold(services.db, held, lea)
     client = logged_in(http, services, lea)
 
     rows = {row["id"]: row for row in client.queue(equipe="tous")}
@@ -640,20 +654,15 @@ def test_queue_shows_the_request_age_and_place_where_one_may_see_the_ticket(
         "Lens",
         ["logement"],
     )
-    # Another team's ticket: age and place, not the young person's words.
-    assert (rows[other]["request"], rows[other]["request_hidden"]) == ("", True)
-    assert (rows[other]["age"], rows[other]["location"]) == ("22", "Lille")
-    assert rows[other]["writer"] == "un parent"
+    assert other not in rows  # another team's ticket is not in her queue at all
     assert rows[held]["request"] == "je tiens ce ticket"  # Lille's, but Léa holds it
     page = client.get("/tableau", equipe="tous").text
     assert "« Salut je cherche un appart" in page and "secret lillois" not in page
-    assert "(demande réservée à l'équipe)" in page and "écrit par un parent" in page
-    shown = queue_rows(page)[other]
-    assert (shown.one("age").text, shown.one("location").text) == ("22", "Lille")
 
     nadia = DashboardClient(second_browser(http))
     nadia.login(boss.email, PASSWORD)
-    assert {r["id"]: r["request"] for r in nadia.queue()}[other] == "secret lillois"
+    shown = {r["id"]: r for r in nadia.queue()}
+    assert shown[other]["request"] == "secret lillois" and shown[other]["writer"] == "un parent"
 
 
 def search_hits(response: httpx.Response) -> list[int]:
@@ -754,9 +763,8 @@ def test_ticket_page_shows_phone_questions_writer_and_the_persons_other_tickets(
     assert f'href="/tableau/tickets/{in_lens}"' in others
     assert "Emploi" in others and "suivi par Léa" in others
     assert "rappeler &lt;b&gt;lundi&lt;/b&gt;" in others
-    # ... and of the Lille one only that it exists.
-    assert f"#{in_lille} (antérieur) · suivi par une autre équipe" in others
-    assert f'href="/tableau/tickets/{in_lille}"' not in others
+    # ... and nothing of the Lille one, not even that it exists.
+    assert f"#{in_lille}" not in others
     for secret in ("note lilloise", "Solution de logement", "Sam", "logement"):
         assert secret not in others, secret
 

@@ -24,8 +24,8 @@ def ticket_out(view: TicketView, outcomes: dict[str, str]) -> TicketOut:
 
 
 def listed(view: TicketView, actor: CounsellorRef, outcomes: dict[str, str]) -> TicketOut:
-    """A line of the list: the request's words only for a ticket `actor` may see (need to
-    know, as the dashboard's queue)."""
+    """A line of the list. The list holds only tickets `actor` may read (need to know); the
+    request's words are still left out of any other, should one come here."""
     fields = ticket_fields(view, outcomes)
     if not may_see(actor, view.team, view.assignee_id):
         fields["request"] = None

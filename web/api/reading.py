@@ -1,7 +1,8 @@
 """Reading through the REST API: the queue, a ticket (with its notes, crisis signals and, on
 request, its conversation), the outcomes a ticket may be closed with. Need to know as the
-dashboard's queue: a ticket the token's counsellor may not see is listed without the young
-person's words."""
+dashboard: the list holds only the tickets the token's counsellor may read (their team's and
+the ones they hold; managers and admins: all), and another ticket answers 404 exactly as one
+that does not exist."""
 
 from __future__ import annotations
 
@@ -34,9 +35,8 @@ def list_tickets(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> TicketPage:
-    """La file d'attente : urgences d'abord, puis les plus anciens. Pour un ticket d'une autre
-    équipe que tu ne suis pas (sauf responsable), ni `request`, ni extrait, téléphone ou
-    questions dans le résumé."""
+    """La file d'attente : urgences d'abord, puis les plus anciens. Seulement les tickets de
+    ton équipe et ceux que tu suis (un·e responsable : tous)."""
     filters = QueueFilter(
         team=team,
         statuses=tuple(dict.fromkeys(status_)) if status_ else OPEN_STATUSES,
@@ -45,7 +45,8 @@ def list_tickets(
         offset=offset,
     )
     outcomes = services.tickets.outcomes
-    items = [listed(view, actor, outcomes) for view in services.tickets.queue(filters)]
+    views = services.tickets.queue(filters, viewer=actor)
+    items = [listed(view, actor, outcomes) for view in views]
     return TicketPage(items=items, limit=limit, offset=offset)
 
 
@@ -63,13 +64,14 @@ def get_ticket(
         bool, Query(description="joindre toute la conversation gardée")
     ] = False,
 ) -> TicketDetail:
-    """Un ticket : résumé du triage, statut, notes internes et, sur demande, la conversation."""
-    view = services.tickets.get(ticket_id)
-    notes = [note_out(note) for note in services.tickets.notes(ticket_id)]
+    """Un ticket : résumé du triage, statut, notes internes et, sur demande, la conversation.
+    Un ticket d'une autre équipe que tu ne suis pas répond 404, comme un ticket inexistant."""
+    view = services.tickets.get(ticket_id, viewer=actor)  # need to know, before anything
+    notes = [note_out(note) for note in services.tickets.notes(ticket_id, viewer=actor)]
     alarms = services.desk.alarms
     signals = [signal_out(s) for s in alarms.signals(ticket_id)] if alarms else []
     transcript = (
-        [message_out(item) for item in services.tickets.transcript(ticket_id)]
+        [message_out(item) for item in services.tickets.transcript(ticket_id, viewer=actor)]
         if include_transcript
         else None
     )

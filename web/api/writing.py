@@ -1,7 +1,8 @@
 """What integrations do through the REST API, as the token's counsellor: claim, release,
 reply, note, close, transfer, follow-up, false alarm. Every write goes through the hand-off
 desk with via="api", so the young person, the dashboard and the Telegram bridge see it
-exactly as if it were done in the dashboard."""
+exactly as if it were done in the dashboard. A ticket the token's counsellor may not read
+answers 404, the very answer of a ticket that does not exist, whatever the action."""
 
 from __future__ import annotations
 

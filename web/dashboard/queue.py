@@ -1,5 +1,8 @@
 """The queue (French, /tableau): open tickets, crises first then the longest waiting,
-filtered by team, status and "mine"; the page and its live feed (/tableau/api/file)."""
+filtered by team, status and "mine"; the page and its live feed (/tableau/api/file).
+
+Need to know: only the tickets the counsellor may read (their team's and the ones they hold;
+managers and admins: all), and the count of late tickets among those only."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from core.models import OPEN_STATUSES, TicketStatus
+from handoff.permissions import may_see
 from handoff.sla.alerts import sla_service
 from handoff.tickets import STATUS_LABELS, QueueFilter
 from web.dashboard.guard import QUEUE_PATH, DashboardRoute
@@ -70,9 +74,20 @@ def _choice(
 async def _queue_rows(
     services: Services, me: CounsellorRef, choice: QueueChoice
 ) -> list[dict[str, Any]]:
-    tickets = await asyncio.to_thread(services.tickets.queue, choice.to_filter(me))
+    tickets = await asyncio.to_thread(
+        lambda: services.tickets.queue(choice.to_filter(me), viewer=me)
+    )
     now = services.tickets.now()
     return [ticket_row(ticket, now, me, services) for ticket in tickets]
+
+
+def late_count(services: Services, me: CounsellorRef) -> int:
+    """Unclaimed tickets past their SLA, among those `me` may read (the queue's badge)."""
+    return sum(
+        1
+        for ticket, status in sla_service(services).waiting()
+        if status.breached and may_see(me, ticket.team, ticket.assignee_id)
+    )
 
 
 def _refreshed(services: Services) -> str:
@@ -104,7 +119,7 @@ async def queue_page(
             "status_options": status_options,
             "feed_url": f"{QUEUE_PATH}/api/file?{choice.query}",
             "refreshed": _refreshed(services),
-            "sla_late": await asyncio.to_thread(sla_service(services).late_count),
+            "sla_late": await asyncio.to_thread(late_count, services, me),
         },
     )
 

@@ -1,9 +1,13 @@
 """The daily digest as a page (French, /tableau/synthese): unclaimed tickets by team, SLA
-breaches of the last 24 hours, today's follow-ups (handoff/sla/digest.py builds it)."""
+breaches of the last 24 hours, today's follow-ups (handoff/sla/digest.py builds it).
+
+Need to know: a counsellor's digest holds only the tickets they may read (their team's and
+the ones they hold); managers and admins see the whole structure's."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -17,6 +21,7 @@ from web.deps import Me, ServicesDep
 from web.render import LocalTime, render
 
 if TYPE_CHECKING:
+    from handoff.accounts import CounsellorRef
     from handoff.sla.digest import Digest
     from maraude.services import Services
 
@@ -95,7 +100,27 @@ def digest_context(digest: Digest, services: Services) -> dict[str, Any]:
     }
 
 
+def digest_for(digest: Digest, me: CounsellorRef, services: Services) -> Digest:
+    """The digest as `me` may read it: only the tickets they may see (all for a manager)."""
+    if me.can_manage:
+        return digest
+    ids = {item.ticket.id for team in digest.unclaimed for item in team.tickets}
+    ids |= {b.ticket_id for b in digest.breaches} | {f.ticket_id for f in digest.follow_ups}
+    shown = services.tickets.readable(ids, me)
+    teams = [
+        replace(team, tickets=[item for item in team.tickets if item.ticket.id in shown])
+        for team in digest.unclaimed
+    ]
+    return replace(
+        digest,
+        unclaimed=[team for team in teams if team.tickets],
+        breaches=[b for b in digest.breaches if b.ticket_id in shown],
+        follow_ups=[f for f in digest.follow_ups if f.ticket_id in shown],
+    )
+
+
 @router.get("/synthese", response_class=HTMLResponse)
 async def synthese_page(request: Request, services: ServicesDep, me: Me) -> Response:
     digest = await asyncio.to_thread(sla_service(services).digest)
+    digest = await asyncio.to_thread(digest_for, digest, me, services)
     return render(request, services, "dashboard_synthese.html", digest_context(digest, services))

@@ -3,6 +3,11 @@ note, follow-up, close, false alarm. Every write goes through the hand-off desk 
 via="web"; its outcome is a flash message on the ticket page. A refused operation
 (TicketError) is answered by web/errors.py: its French message as a flash, back on the
 ticket (or on the queue when the ticket does not exist).
+
+Need to know is the services': a ticket the counsellor may not read fails as one that does
+not exist (TicketNotFound: the same flash, back on the queue), whatever the action. After a
+transfer that takes the ticket out of what they may read (another team's queue, a colleague
+of another team), the counsellor lands back on the queue.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from handoff.accounts import CounsellorRef
+from handoff.permissions import may_see
+from handoff.tickets import TicketView
 from web import auth
 from web.dashboard.guard import QUEUE_PATH, DashboardRoute, ticket_path
 from web.deps import Me, ServicesDep, TicketId
@@ -32,6 +40,17 @@ async def _act(request: Request, ticket_id: int, action: Awaitable[Any], done: s
     await action
     auth.flash(request, done)
     return _back(ticket_id)
+
+
+async def _moved(
+    request: Request, me: CounsellorRef, action: Awaitable[TicketView], done: str
+) -> Response:
+    """Run a transfer; back on the ticket if `me` may still read it, else on the queue."""
+    view = await action
+    auth.flash(request, done)
+    if may_see(me, view.team, view.assignee_id):
+        return _back(view.id)
+    return RedirectResponse(QUEUE_PATH, status_code=303)
 
 
 @router.post("/tickets/{ticket_id}/prendre")
@@ -68,17 +87,17 @@ async def transfer(
         if colleague is None:
             auth.flash(request, "Collègue introuvable (compte désactivé ?).", "error")
             return _back(ticket_id)
-        return await _act(
+        return await _moved(
             request,
-            ticket_id,
+            me,
             services.desk.transfer(ticket_id, me, to_counsellor=colleague, via="web"),
             f"Ticket #{ticket_id} transféré à {colleague.first_name}.",
         )
     if kind == "e" and value:
         team = team_names(services.settings).get(value, value)
-        return await _act(
+        return await _moved(
             request,
-            ticket_id,
+            me,
             services.desk.transfer(ticket_id, me, to_team=value, via="web"),
             f"Ticket #{ticket_id} transféré à l'équipe {team}.",
         )

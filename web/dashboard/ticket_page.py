@@ -1,7 +1,8 @@
 """The ticket page (French, /tableau/tickets/<id>): the triage summary, what alerted the bot,
 the conversation and its live feed (/tableau/api/tickets/<id>/messages), notes, history,
 the young person's other tickets, and the buttons the permission policy allows
-(handoff/permissions.py)."""
+(handoff/permissions.py). A ticket the counsellor may not read answers 404 exactly as one that
+does not exist (need to know)."""
 
 from __future__ import annotations
 
@@ -115,16 +116,31 @@ class _Words:
         return self.outcomes.get(code or "", code or "")
 
 
+def _transfer_detail(data: dict[str, Any], words: _Words) -> str:
+    """To whom, and the teams crossed when the ticket changed team (`from_team` → `to_team`)."""
+    source, target = data.get("from_team"), data.get("to_team")
+    crossed = ""
+    if source and target and source != target:
+        crossed = (
+            f"de l'équipe {words.teams.get(str(source), str(source))} "
+            f"à l'équipe {words.teams.get(str(target), str(target))}"
+        )
+    if data.get("to_counsellor") is not None:
+        who = "à " + words.names.get(int(data["to_counsellor"]), "un·e collègue")
+        return f"{who} ({crossed})" if crossed else who
+    if crossed:
+        return crossed
+    if target:
+        return "à l'équipe " + words.teams.get(str(target), str(target))
+    return ""
+
+
 def _event_detail(event: EventView, words: _Words) -> str:
     data = event.data
     if event.kind == "created":
         return SOURCE_LABELS.get(str(data.get("source", "")), str(data.get("source", "")))
     if event.kind == "transferred":
-        if data.get("to_counsellor") is not None:
-            return "à " + words.names.get(int(data["to_counsellor"]), "un·e collègue")
-        if data.get("to_team"):
-            return "à l'équipe " + words.teams.get(str(data["to_team"]), str(data["to_team"]))
-        return ""
+        return _transfer_detail(data, words)
     if event.kind == "follow_up_set":
         try:
             at = datetime.fromisoformat(str(data["at"])) if data.get("at") else None
@@ -151,13 +167,10 @@ def _event_line(event: EventView, words: _Words) -> dict[str, str]:
 
 
 def _other_ticket(other: OtherTicket, words: _Words) -> dict[str, Any]:
-    """Another ticket of the same young person: everything, or only its reference."""
-    line: dict[str, Any] = {"reference": other.reference, "visible": other.visible}
-    line["when"] = "plus récent" if other.later else "antérieur"
-    if not other.visible:
-        return line
+    """Another ticket of the same young person (only those the counsellor may read)."""
     return {
-        **line,
+        "reference": other.reference,
+        "when": "plus récent" if other.later else "antérieur",
         "url": ticket_path(other.id),
         "opened": words.times.show(other.created_at, "%d/%m/%Y"),
         "closed": words.times.show(other.resolved_at, "%d/%m/%Y"),
@@ -186,10 +199,11 @@ async def ticket_page(
     request: Request, services: ServicesDep, me: Me, ticket_id: TicketId
 ) -> Response:
     tickets = services.tickets
-    ticket = await asyncio.to_thread(tickets.get, ticket_id)
-    transcript = await asyncio.to_thread(tickets.transcript, ticket_id)
-    notes = await asyncio.to_thread(tickets.notes, ticket_id)
-    events = await asyncio.to_thread(tickets.events, ticket_id)
+    # Need to know first: a ticket `me` may not read is a 404, as one that does not exist.
+    ticket = await asyncio.to_thread(lambda: tickets.get(ticket_id, viewer=me))
+    transcript = await asyncio.to_thread(lambda: tickets.transcript(ticket_id, viewer=me))
+    notes = await asyncio.to_thread(lambda: tickets.notes(ticket_id, viewer=me))
+    events = await asyncio.to_thread(lambda: tickets.events(ticket_id, viewer=me))
     alarms = services.desk.alarms
     signals = await asyncio.to_thread(alarms.signals, ticket_id) if alarms else []
     colleagues = await asyncio.to_thread(services.accounts.list)
@@ -253,8 +267,9 @@ async def api_messages(
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> JSONResponse:
     """The transcript after message `after`, and the ticket's current state."""
-    ticket = await asyncio.to_thread(services.tickets.get, ticket_id)
-    items = await asyncio.to_thread(services.tickets.transcript, ticket_id, after)
+    tickets = services.tickets
+    ticket = await asyncio.to_thread(lambda: tickets.get(ticket_id, viewer=me))
+    items = await asyncio.to_thread(lambda: tickets.transcript(ticket_id, after, viewer=me))
     times = LocalTime.of(services.settings)
     messages = [_message(item, times) for item in items[:MESSAGE_LIMIT]]
     return JSONResponse(
