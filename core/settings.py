@@ -291,8 +291,8 @@ class Engine(Section):
     port: int = Field(default=5005, ge=1, le=65535)
     startup_timeout: float = Field(default=300, gt=0)
     request_timeout: float = Field(default=30, gt=0)
-    # The engine's tracker store (must match endpoints.yml), used to erase a conversation on
-    # /oubli. Empty: the embedded SQLite file var/rasa-tracker.db.
+    # The engine's tracker store: given to the engine by `maraude up` (engine_env, endpoints.yml)
+    # and erased from by the app (/oubli, retention). Empty: the embedded var/rasa-tracker.db.
     tracker_store_url: str = ""
     # How often the app looks in models/ for a newer model (`maraude train`) and loads it into
     # the running engine; conversations in progress carry on. Empty: every 10s when the app's
