@@ -47,8 +47,10 @@ class ActionGreet(Action):
                     buttons=returning_buttons(past.counsellor),
                 )
                 return [SlotSet("returning_counsellor", past.counsellor_id)]
-        filled = [s for s in self.questions if tracker.get_slot(s) is not None]
-        unfinished = filled and len(filled) < len(self.questions)
+        # the age may come from the welcome (asked before consent): alone, no triage begun
+        asked = [s for s in self.questions if s != "age"]
+        filled = [s for s in asked if tracker.get_slot(s) is not None]
+        unfinished = filled and len(filled) < len(asked)
         if unfinished and not tracker.get_slot("handoff_requested"):
             dispatcher.utter_message(response="utter_welcome_back")
         else:

@@ -11,6 +11,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.greet import ActionGreet
 from actions.handoff import ActionOfferCounsellor, LinkContext
 from actions.minors import ActionMinorCallback, MinorCallback
 from actions.triage_form import ValidateTriageForm
@@ -397,3 +398,11 @@ async def test_the_call_back_buttons_pressed_after_a_question_still_ask_for_it(
     # once answered, "conseiller" is the usual offer again
     said, _, _ = await run(ActionOfferCounsellor(ctx), tracker(pseudo, "conseiller", "ask_human"))
     assert said == ["utter_news_waiting"]  # the ticket is open: its news
+
+
+async def test_hello_after_the_welcome_is_no_resume_offer() -> None:
+    """The age band pressed at the welcome is no triage begun: "slt" gets a hello."""
+    dispatcher = CollectingDispatcher()
+    t = tracker("y-greet", "slt", "greet", slots={"age": "15-17 ans", "age_band": "15_17"})
+    await ActionGreet().run(dispatcher, t, DOMAIN)
+    assert responses(dispatcher) == ["utter_greet"]
