@@ -29,8 +29,10 @@ from core.text import storable
 from core.vocabulary import AGE_BANDS, UNDER_15
 
 # The privacy notice the consent answers (web/templates/privacy.html, docs/privacy.md):
-# 2026-12 adds the trigger message kept for an urgent hand-off without consent (vital interest).
-NOTICE_VERSION = "2026-12"
+# 2026-12 adds the trigger message kept for an urgent hand-off without consent (vital interest);
+# 2026-12b names the controller and DPO, the legal bases, every recipient (teams, the counsellors'
+# group, Telegram, the host), under 15, and the rights in the chat (/mesdonnees, /corriger).
+NOTICE_VERSION = "2026-12b"
 
 
 def pseudonymise(secret: str, channel: Channel, channel_user_id: str) -> str:
