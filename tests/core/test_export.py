@@ -6,12 +6,19 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from core.models import Channel, Direction, FollowUpKind, Origin
 from core.people import LoggedMessage
 from handoff.requests import TriageSummary
 from tests.support.world import World
+
+
+@pytest.fixture
+def world_db_url(db_url: str) -> str:
+    """The export reads every table: on SQLite and on PostgreSQL (where gated)."""
+    return db_url
 
 
 def tracker_events(url: str, sender: str, events: list[tuple[str, dict[str, object]]]) -> None:
