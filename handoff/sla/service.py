@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, exists, insert, literal, select
+from sqlalchemy import ColumnElement, and_, exists, insert, literal, select
 from sqlalchemy.orm import Session
 
 from core.clock import Clock, SystemClock
@@ -28,6 +28,7 @@ from core.models import (
     TicketStatus,
 )
 from core.settings import Settings
+from core.simulations import real_person
 from handoff.sla.digest import (
     Digest,
     DigestBreach,
@@ -63,6 +64,10 @@ class SlaService:
     def now(self) -> datetime:
         return self._clock.now()
 
+    def _real_only(self) -> list[ColumnElement[bool]]:
+        """No reminder, alert or digest line for a simulation (core/simulations.py)."""
+        return [real_person(Ticket.person_id)] if self._settings.simulations_hidden else []
+
     @property
     def team_names(self) -> dict[str, str]:
         return {team.id: team.name for team in self._settings.teams}
@@ -75,6 +80,7 @@ class SlaService:
             query = (
                 select(Ticket)
                 .where(Ticket.status == TicketStatus.new, Ticket.claimed_at.is_(None))
+                .where(*self._real_only())
                 .order_by(Ticket.priority, Ticket.severity, Ticket.created_at, Ticket.id)
             )
             views = [ticket_view(t) for t in session.scalars(query)]
@@ -209,7 +215,7 @@ class SlaService:
                 ticket_view(t)
                 for t in session.scalars(
                     select(Ticket)
-                    .where(Ticket.status == TicketStatus.new)
+                    .where(Ticket.status == TicketStatus.new, *self._real_only())
                     .order_by(Ticket.created_at, Ticket.id)
                 )
             ]

@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core.models import Ticket
 from core.settings import Settings
+from core.simulations import real_person
 from studio.analytics.periods import local_midnight
 
 MAX_DAYS = 3 * 366  # longest period a page may ask for
@@ -32,6 +33,9 @@ class Filters:
     end: date  # included
     team: str | None = None
     territory: str | None = None  # a territory name, or NO_TERRITORY for tickets without one
+    # Leave out the web simulator's people and tickets (core/simulations.py); the analytics
+    # service sets it from the settings (`Settings.simulations_hidden`).
+    real_only: bool = False
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -62,6 +66,8 @@ def default_filters(today: date, weeks: int = 12) -> Filters:
 def ticket_conditions(filters: Filters) -> list[ColumnElement[bool]]:
     """Tickets of the filtered team and territory (their own)."""
     conditions: list[ColumnElement[bool]] = []
+    if filters.real_only:
+        conditions.append(real_person(Ticket.person_id))
     if filters.team is not None:
         conditions.append(Ticket.team == filters.team)
     if filters.territory == NO_TERRITORY:
@@ -83,10 +89,12 @@ def attributed_people(filters: Filters) -> Select[int]:
 
 
 def people_condition(column: Any, filters: Filters) -> list[ColumnElement[bool]]:
-    """`column` (a person id) among the people attributed to the filters, if they filter."""
-    if not filters.attributed:
-        return []
-    return [column.in_(attributed_people(filters))]
+    """`column` (a person id) among the people attributed to the filters, if they filter,
+    and not a simulation if the filters leave them out."""
+    conditions = [real_person(column)] if filters.real_only else []
+    if filters.attributed:
+        conditions.append(column.in_(attributed_people(filters)))
+    return conditions
 
 
 # Filter choices -----------------------------------------------------------------------------

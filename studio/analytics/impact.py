@@ -42,11 +42,13 @@ def count_impact(
     territory: str | None,
     tz: ZoneInfo,
     positive_outcomes: Iterable[str],
+    *,
+    real_only: bool = False,
 ) -> Impact:
     """Activity by month or quarter of `year`: people who first reached each stage then."""
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}")
-    filters = Filters(date(year, 1, 1), date(year, 12, 31), team, territory)
+    filters = Filters(date(year, 1, 1), date(year, 12, 31), team, territory, real_only)
     keys = (
         [(year, q) for q in range(1, 5)]
         if grain == "quarter"

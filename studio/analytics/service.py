@@ -3,7 +3,7 @@ transaction, with the service's clock and time zone (`nudges.timezone`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -59,8 +59,14 @@ class AnalyticsService:
     def default_filters(self) -> Filters:
         return default_filters(self.today())
 
+    def _scoped(self, filters: Filters) -> Filters:
+        """The filters with the simulations left out when the settings say so (every
+        simulator mode but the open demo: core/simulations.py)."""
+        return replace(filters, real_only=self._settings.simulations_hidden)
+
     # All at once, in one transaction (one consistent view for the page).
     def results(self, filters: Filters) -> Results:
+        filters = self._scoped(filters)
         with self._db.transaction() as session:
             return Results(
                 filters=filters,
@@ -75,26 +81,32 @@ class AnalyticsService:
             )
 
     def funnel(self, filters: Filters) -> Funnel:
+        filters = self._scoped(filters)
         with self._db.transaction() as session:
             return self._funnel(session, filters)
 
     def delays(self, filters: Filters) -> list[DelayRow]:
+        filters = self._scoped(filters)
         with self._db.transaction() as session:
             return self._delays(session, filters)
 
     def outcomes(self, filters: Filters) -> list[OutcomeRow]:
+        filters = self._scoped(filters)
         with self._db.transaction() as session:
             return count_outcomes(session, filters, self._tz, self._settings.handoff)
 
     def nudges(self, filters: Filters) -> list[NudgeRow]:
+        filters = self._scoped(filters)
         with self._db.transaction() as session:
             return count_nudges(session, filters, self._tz)
 
     def intents(self, filters: Filters) -> Intents:
+        filters = self._scoped(filters)
         with self._db.transaction() as session:
             return count_intents(session, filters, self._tz)
 
     def variants(self, filters: Filters) -> list[VariantRow]:
+        filters = self._scoped(filters)
         with self._db.transaction() as session:
             return compare_variants(session, filters, self._tz)
 
@@ -112,7 +124,16 @@ class AnalyticsService:
         """Activity by month or quarter of `year`: people who first reached each stage then."""
         positive = self._settings.handoff.positive_outcomes
         with self._db.transaction() as session:
-            return count_impact(session, year, grain, team, territory, self._tz, positive)
+            return count_impact(
+                session,
+                year,
+                grain,
+                team,
+                territory,
+                self._tz,
+                positive,
+                real_only=self._settings.simulations_hidden,
+            )
 
     def _funnel(self, session: Session, filters: Filters) -> Funnel:
         positive = self._settings.handoff.positive_outcomes

@@ -19,6 +19,12 @@
     });
   }
 
+  // Staff mode: every POST carries the dashboard session's CSRF token (the page has it).
+  function csrfHeaders(headers) {
+    if (chat.dataset.csrf) headers["X-CSRF-Token"] = chat.dataset.csrf;
+    return headers;
+  }
+
   function inspecting() {
     return Boolean(managerMode && managerMode.checked);
   }
@@ -162,7 +168,7 @@
     if (polling) await polling; // a poll must not show what this reply is about to show
     bubble("me", label);
     const pending = bubble("bot typing", "…");
-    const headers = { "Content-Type": "application/json" };
+    const headers = csrfHeaders({ "Content-Type": "application/json" });
     if (inspecting()) {
       body = Object.assign({}, body, { inspect: true });
       headers["X-CSRF-Token"] = managerBox.dataset.csrf;
@@ -176,6 +182,10 @@
       });
       pending.remove();
       if (res.status === 422) { bubble("error", "Message vide ou trop long."); return; }
+      if (res.status === 401) {
+        bubble("error", "Connexion au tableau de bord requise : reconnecte-toi puis recharge la page.");
+        return;
+      }
       if (res.status === 403 && body.inspect) {
         bubble("error", "Mode responsable refusé : reconnecte-toi au tableau de bord.");
         return;
@@ -218,7 +228,17 @@
   }
 
   document.getElementById("reset").addEventListener("click", async function () {
-    await fetch("/simulateur/api/reset", { method: "POST", credentials: "same-origin" });
+    const res = await fetch("/simulateur/api/reset", {
+      method: "POST",
+      headers: csrfHeaders({}),
+      credentials: "same-origin",
+    });
+    if (!res.ok) {
+      bubble("error", res.status === 429
+        ? "Trop de nouvelles conversations : réessaie plus tard."
+        : "Erreur " + res.status + " : recharge la page.");
+      return;
+    }
     chat.textContent = "";
     cursor = null; // a new young person: start from their own (empty) history
     shown.clear();
