@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.engine_client import EngineClient, EngineUnavailable
+from bot.flood import FloodGate
 from bot.messages import Button, Reply, replies_from_engine
 from bot.rights import DataRights
 from bot.texts import AppTexts
@@ -109,6 +110,7 @@ class ConversationPipeline:
         erasure: ErasureService,
         relay: CounsellorRelay,
         observers: list[ExchangeObserver] | None = None,
+        flood: FloodGate | None = None,
     ) -> None:
         self.people = people
         self.engine = engine
@@ -116,6 +118,13 @@ class ConversationPipeline:
         self.erasure = erasure
         self.relay = relay
         self.observers: list[ExchangeObserver] = list(observers or [])
+        self.flood = flood  # per-conversation rate limit (bot/flood.py); None: no limit
+
+    def admit(self, channel: Channel, user_key: str, text: str | None) -> list[Reply] | None:
+        """None: read the message; else what to answer instead (a flood: bot/flood.py)."""
+        if self.flood is None:
+            return None
+        return self.flood.admit(channel, user_key, text[:MAX_TEXT] if text else text)
 
     def add_observer(self, observer: ExchangeObserver) -> None:
         self.observers.append(observer)
@@ -123,6 +132,8 @@ class ConversationPipeline:
     async def handle_text(self, channel: Channel, user_key: str, text: str) -> list[Reply]:
         """A message the young person typed (commands included)."""
         text = text.strip()
+        if (held := self.admit(channel, user_key, text)) is not None:
+            return held
         if not text:
             return [Reply(self.texts.unsupported_content)]
         if (answer := await self._rights(channel, user_key, text, typed=True)) is not None:
@@ -149,6 +160,8 @@ class ConversationPipeline:
         self, channel: Channel, user_key: str, payload: str, title: str
     ) -> list[Reply]:
         """A pressed button: the payload goes to the engine, the title is what gets logged."""
+        if (held := self.admit(channel, user_key, payload)) is not None:
+            return held
         if not is_valid_payload(payload):
             return [Reply(self.texts.button_expired)]
         if (answer := await self._rights(channel, user_key, payload, typed=False)) is not None:

@@ -191,7 +191,9 @@ class TelegramChannel:
         chat = update.effective_chat
         if chat is None:
             return
-        await self.send(chat.id, [Reply(self.pipeline.texts.unsupported_content)])
+        held = self.pipeline.admit(Channel.telegram, str(chat.id), None)  # a flood of stickers
+        replies = [Reply(self.pipeline.texts.unsupported_content)] if held is None else held
+        await self.send(chat.id, replies)
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

@@ -63,6 +63,7 @@ class AppTexts:
     # The engine's crisis guard and lexicon (engine_crisis_check), for crisis_kinds.
     guard: CrisisPatterns = field(default_factory=default_patterns)
     lexicon: Lexicon | None = None
+    slow_down: str = "Doucement, je lis tout."  # a flood of messages (bot/flood.py)
     # /oubli handled by the app itself (engine down): confirm, accept, keep, done, cancelled, failed.
     erasure: dict[str, str] = field(default_factory=dict)
 
@@ -91,6 +92,7 @@ class AppTexts:
             crisis=kinds,
             guard=guard,
             lexicon=lexicon,
+            slow_down=data["slow_down"].strip(),
             erasure={key: str(value).strip() for key, value in data["erasure"].items()},
         )
 

@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, String, cast, func, or_, select
 from core.db import Database
 from core.models import HandoffRequest, Ticket
 from core.settings import Settings
+from core.simulations import real_person
 from core.text import fold
 from core.vocabulary import MAX_TICKET_ID, NEEDS
 from handoff.access import visible
@@ -186,6 +187,7 @@ class TicketSearch:
             communes += [str(commune) for commune in area.communes]
         self._communes = sorted(set(communes))
         self._territories = [t.name for t in settings.territories]
+        self._hide_simulations = settings.simulations_hidden  # core/simulations.py
 
     def search(self, viewer: CounsellorRef, query: Search, limit: int = RESULTS) -> list[Hit]:
         """The tickets `viewer` may see that match, the most recent first."""
@@ -198,6 +200,8 @@ class TicketSearch:
                 ids = select(Ticket.id).where(condition)
                 if scope is not None:
                     ids = ids.where(scope)
+                if self._hide_simulations:
+                    ids = ids.where(real_person(Ticket.person_id))
                 for ticket_id in session.scalars(ids.order_by(Ticket.id.desc()).limit(limit)):
                     found.setdefault(ticket_id, []).append(name)
             chosen = sorted(found, reverse=True)[:limit]

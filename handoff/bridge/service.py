@@ -77,6 +77,7 @@ class TelegramBridge:
         self.team_names = {team.id: team.name for team in settings.teams}
         self.outcomes = dict(settings.handoff.outcomes)
         self.tz = ZoneInfo(settings.nudges.timezone)
+        self.hide_simulations = settings.simulations_hidden  # no topic for a simulation
         self.topics = ForumTopics(
             application, group_id, desk.tickets, self.team_names, self.outcomes, self.tz
         )
@@ -126,6 +127,8 @@ class TelegramBridge:
         queue, loop = self._queue, self.loop
         if queue is None or loop is None:
             return  # not started: the sweep at start shows each open ticket as it is
+        if ticket.simulated and self.hide_simulations:
+            return  # the staff simulator's tickets stay out of the group (core/simulations.py)
         event = _Event(kind, ticket, actor, dict(data))
         try:
             same_loop = asyncio.get_running_loop() is loop

@@ -31,6 +31,7 @@ from core.models import (
     YoungPerson,
 )
 from core.settings import Handoff as HandoffSettings
+from core.simulations import real_person
 from handoff.access import visible
 from handoff.accounts import CounsellorRef
 from handoff.permissions import may_see
@@ -57,12 +58,16 @@ class TicketQueries:
         router: Router,
         clock: Clock | None = None,
         team_ids: Iterable[str] = (),
+        *,
+        hide_simulations: bool = False,
     ) -> None:
         self._db = db
         self._settings = settings
         self._router = router
         self._clock = clock or SystemClock()
         self._teams = frozenset(team_ids)
+        # Simulated conversations stay out of the queue (core/simulations.py).
+        self._hide_simulations = hide_simulations
 
     @property
     def outcomes(self) -> dict[str, str]:
@@ -87,6 +92,8 @@ class TicketQueries:
             scope = visible(viewer) if viewer is not None else None
             if scope is not None:
                 query = query.where(scope)
+            if self._hide_simulations:
+                query = query.where(real_person(Ticket.person_id))
             if filters.team is not None:
                 query = query.where(Ticket.team == filters.team)
             if filters.assignee_id is not None:
@@ -243,6 +250,7 @@ class TicketQueries:
             query = (
                 select(Ticket)
                 .where(Ticket.status.in_(OPEN_STATUSES), self._needs_topic(self._clock.now()))
+                .where(*([real_person(Ticket.person_id)] if self._hide_simulations else []))
                 .order_by(Ticket.priority, Ticket.severity, Ticket.id)
                 .limit(limit)
             )

@@ -16,6 +16,7 @@ from core.models import (
     TicketStatus,
     Urgency,
 )
+from core.simulations import is_simulated
 from handoff.signals import NORMAL_SEVERITY, SignalView, alert_of, flag_count
 
 REQUEST_SHOWN = 80  # characters of the young person's request in lists (queue, API, search)
@@ -78,6 +79,7 @@ class TicketView:
     severity: int = NORMAL_SEVERITY
     urgent_since: datetime | None = None
     minor: bool = False
+    simulated: bool = False  # a web simulator's conversation (core/simulations.py)
     alert: SignalView | None = None  # what made it urgent (None: normal, or not recorded)
     flags: int = 0  # worrying messages the young person then said were fine
 
@@ -206,6 +208,7 @@ def ticket_view(ticket: Ticket) -> TicketView:
         severity=ticket.severity if ticket.severity is not None else NORMAL_SEVERITY,
         urgent_since=ticket.urgent_since,
         minor=bool(ticket.minor),
+        simulated=is_simulated(ticket.person.channel),
         alert=alert_of(ticket.signals) if ticket.urgency == Urgency.crisis else None,
         flags=flag_count(ticket.signals),
     )

@@ -61,6 +61,7 @@ def ticket_row(
         "crisis_label": ticket_crisis_label(ticket) if crisis else "",
         **_alert(ticket.alert if crisis else None),
         "minor": ticket.minor,
+        "simulated": ticket.simulated,  # the open demo's simulator (core/simulations.py)
         "status": str(ticket.status),
         "status_label": ticket.status_label,
         "waiting_minutes": waited,

@@ -87,6 +87,10 @@
       box.appendChild(document.createTextNode(" "));
       box.appendChild(hook(el("span", "badge minor", "mineur·e"), "minor"));
     }
+    if (ticket.simulated) {
+      box.appendChild(document.createTextNode(" "));
+      box.appendChild(hook(el("span", "badge simulated", "simulation"), "simulated"));
+    }
     if (ticket.writer) {
       box.appendChild(document.createTextNode(" "));
       box.appendChild(hook(el("span", "badge writer", "écrit par " + ticket.writer), "writer"));
