@@ -37,6 +37,20 @@ def engine_tracker_url(url: str) -> str:
     return parsed.set(drivername=parsed.get_backend_name()).render_as_string(hide_password=False)
 
 
+def rotate_log(path: Path) -> None:
+    """Keep a previous run's log as `<name>-<its last write>.log`, so that the retention purge
+    (core/retention.py: files of var/log older than the retention) can delete it."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
+    target = path.with_name(f"{path.stem}-{stamp}{path.suffix}")
+    for n in range(1, 100):
+        if not target.exists():
+            break
+        target = path.with_name(f"{path.stem}-{stamp}-{n}{path.suffix}")
+    path.rename(target)
+
+
 def engine_env(settings: Settings, action_url: str) -> dict[str, str]:
     """Environment for any Rasa command: endpoints variables, custom components, no telemetry."""
     env = dict(os.environ)
@@ -154,6 +168,7 @@ class EngineProcess:
     def start(self) -> None:
         cmd = self.command()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        rotate_log(self.log_path)  # one file per run: the retention purge deletes old ones
         log_file = self.log_path.open("ab")
         try:
             self.process = subprocess.Popen(
