@@ -20,6 +20,7 @@ from actions.questions import note_question
 from actions.triage_facts import age_stated, known_communes, phone_in, place_stated
 from actions.triage_parsing import CONTACT_LABELS, NEED_WORDS
 from core.text import fold
+from core.vocabulary import UNDER_15
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,10 @@ class ActionFallback(Action):
     async def _phone(
         self, phone: str, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> list[EventType]:
+        hook = self.link.minor_callback if self.link is not None else None
+        if hook is not None and tracker.get_slot("age_band") == UNDER_15:
+            # under 15 (no consent possible alone): a number typed is a call-back asked for
+            return await hook(dispatcher, tracker, True, phone)
         if not consented(tracker):
             dispatcher.utter_message(response="utter_phone_no_consent")
             return []

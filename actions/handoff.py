@@ -36,8 +36,10 @@ from handoff.link import LinkService, LinkState, TicketNews
 from handoff.requests import HandoffService
 
 log = logging.getLogger(__name__)
-# (dispatcher, tracker, phone_wanted) -> the events of the under-15 call-back
-MinorCallbackHook = Callable[[CollectingDispatcher, Tracker, bool], Awaitable[list[EventType]]]
+# (dispatcher, tracker, phone_wanted, phone) -> the events of the under-15 call-back
+MinorCallbackHook = Callable[
+    [CollectingDispatcher, Tracker, bool, str | None], Awaitable[list[EventType]]
+]
 
 
 def since_fr(moment: datetime, now: datetime, tz: ZoneInfo) -> str:
@@ -180,7 +182,9 @@ class ActionOfferCounsellor(Action):
         callback = self.ctx.minor_callback
         if callback is not None and tracker.get_slot("welcome_step") == "callback":
             # under 15, the call-back offered at the welcome (its buttons, or "conseiller")
-            return await callback(dispatcher, tracker, answer.entity("contact") == "telephone")
+            return await callback(
+                dispatcher, tracker, answer.entity("contact") == "telephone", None
+            )
         if answer.entity("contact") == "telephone":  # "Qu'on m'appelle"
             events.append(SlotSet("contact", CONTACT_LABELS["telephone"]))
         returning = answer.entity("returning")

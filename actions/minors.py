@@ -78,13 +78,23 @@ class MinorCallback:
         return True
 
     async def request(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, phone_wanted: bool
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        phone_wanted: bool,
+        phone: str | None = None,
     ) -> list[EventType]:
-        """ "Oui": the ticket, then the number if they want a call, else the promise."""
-        contact = CONTACT_LABELS["telephone" if phone_wanted else "chat"]
+        """ "Oui": the ticket, then the number if they want a call, else the promise. A number
+        typed anywhere (`phone`) is a call-back asked for with its number."""
+        contact = CONTACT_LABELS["telephone" if phone_wanted or phone else "chat"]
         tracker.slots["contact"] = contact
-        await self.store(tracker)
+        await self.store(tracker, phone)
         events: list[EventType] = [SlotSet("contact", contact), SlotSet("handoff_requested", True)]
+        if phone:
+            dispatcher.utter_message(
+                response="utter_under15_phone_noted", delay=self.ctx.promised_delay
+            )
+            return [*events, SlotSet("phone", phone), SlotSet("welcome_step", None)]
         if phone_wanted:
             dispatcher.utter_message(response="utter_under15_ask_phone")
             return [*events, SlotSet("welcome_step", "phone")]

@@ -11,6 +11,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.fallback import ActionFallback
 from actions.greet import ActionGreet
 from actions.handoff import ActionOfferCounsellor, LinkContext
 from actions.minors import ActionMinorCallback, MinorCallback
@@ -406,3 +407,18 @@ async def test_hello_after_the_welcome_is_no_resume_offer() -> None:
     t = tracker("y-greet", "slt", "greet", slots={"age": "15-17 ans", "age_band": "15_17"})
     await ActionGreet().run(dispatcher, t, DOMAIN)
     assert responses(dispatcher) == ["utter_greet"]
+
+
+async def test_a_number_typed_by_an_under_15_is_a_call_back_with_its_number(world: World) -> None:
+    _, pseudo = world.person()
+    world.people.record_age_band(pseudo, UNDER_15)
+    ctx = link(world)
+    ctx.minor_callback = MinorCallback(ctx).request
+    t = tracker(
+        pseudo, "rappelez moi au 07 11 22 33 44", "nlu_fallback", slots={"age_band": UNDER_15}
+    )
+    said, slots, _ = await run(ActionFallback(ctx), t)
+    assert said == ["utter_under15_phone_noted"]  # not "tape /start et dis ok"
+    [request] = world.handoff.open_requests(pseudo)
+    assert request.phone == "0711223344" and request.minor and request.excerpt is None
+    assert world.people.transcript(pseudo) == []
