@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 class ActionPortError(Exception):
     """The action port could not be opened; the message says which and why."""
 
+    safe_to_log = True  # an address and an OS error: kept by core/logfilter.py
+
 
 class _QuietServer(uvicorn.Server):
     """A uvicorn server that leaves Ctrl-C and SIGTERM to the main server."""

@@ -4,6 +4,7 @@ the refusals of forged or hostile calls, all over real HTTP against the running 
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,10 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from core.models import Channel, ConsentStatus
 from core.settings import Settings, SettingsError
 from core.text import storable_json
+from maraude.action_port import ActionPortError
+from maraude.app import create_app
 from tests.support import AppServer, free_port, make_settings
 from web.action_server import MAX_BODY, nesting_depth
 
@@ -251,3 +255,16 @@ def test_a_lone_surrogate_in_the_simulator_is_a_422_not_a_500(app: Running) -> N
             response = browser.post("/simulateur/api/messages", content=body, headers=JSON)
             assert response.status_code == 422, response.text
             assert "\\ud800" not in response.text
+
+
+def test_a_taken_action_port_stops_the_app_and_says_so(tmp_path: Path) -> None:
+    with socket.socket() as taken:  # another program's port (no SO_REUSEPORT)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = make_settings(
+            tmp_path, rasa_url=f"http://127.0.0.1:{free_port()}", engine={"action_port": port}
+        )
+        with pytest.raises(ActionPortError, match=f"127.0.0.1:{port}.*engine.action_port"):
+            with TestClient(create_app(settings)):
+                pass
