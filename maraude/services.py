@@ -126,7 +126,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         db,
         Database.from_url(settings.tracker_store_url),
         clock,
-        before_erase=(StatsArchive(settings).fold,),
+        before_erase=(StatsArchive(settings, clock).fold,),
     )
     followups = FollowUpService(db, clock)
     rules = FollowUpRules(

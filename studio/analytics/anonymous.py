@@ -22,6 +22,7 @@ INTENT = "intent:"
 TURN = "turn:"
 NUDGE = "nudge:"
 NUDGE_ANSWERED = "nudge_answered:"
+DELAY = "delay:"
 
 Key = tuple[str, date, str, str]  # metric, day, team, territory
 

@@ -3,10 +3,10 @@
 Before a person is erased (/oubli, the retention purge: core/erasure.py), `StatsArchive.fold`
 adds their part of the statistics to `anonymous_count` rows: a metric, a local day, the team
 and territory it was attributed to, a count. No person id, no text, no link between rows.
-The funnel, the impact report, the outcomes, the intents and the nudges add these counts to
-what they count in the live tables (`archived`), so erasing people does not change them.
-The delays (percentiles of per-ticket times) and the wording experiments only cover the people
-still kept. Simulations count nowhere and are not folded.
+The funnel, the impact report, the delays, the outcomes, the intents and the nudges add these
+counts to what they count in the live tables (`archived`), so erasing people does not change
+them. The wording experiments only cover the people still kept. Simulations count nowhere and
+are not folded.
 
 Metrics (the day is local, in `nudges.timezone`):
 - `cohort:<stage>`: the person's first contact was on that day and they reached <stage>
@@ -16,31 +16,40 @@ Metrics (the day is local, in `nudges.timezone`):
   team and territory.
 - `intent:<name>`, `turn:all`, `turn:fallback`, `turn:low`: NLU turns of that day.
 - `nudge:<kind>:<step>`, `nudge_answered:<kind>:<step>`: nudges sent that day, and answered.
+- `delay:<urgency>:tickets`, `delay:<urgency>:claim_us:<µs>` (one per claimed ticket, the
+  exact time to claim, so medians and p90 stay exact), `delay:<urgency>:claim_ok`, and
+  `claim_late` / `claim_pending` (still unclaimed when erased), the same for `reply`: tickets
+  opened that day, the ticket's own team and territory.
 Team "" means no ticket (no attribution), territory "" a ticket without territory.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clock import Clock, SystemClock
 from core.models import (
+    OPEN_STATUSES,
     Channel,
     FollowUp,
     FollowUpStatus,
     NluTurn,
     Ticket,
     TicketStatus,
+    Urgency,
     YoungPerson,
 )
 from core.settings import Settings
 from core.turns import LOW_CONFIDENCE
+from handoff.sla.policy import SlaPolicy
 from studio.analytics.anonymous import (
     COHORT,
+    DELAY,
     INTENT,
     NUDGE,
     NUDGE_ANSWERED,
@@ -58,9 +67,11 @@ from studio.analytics.stages import STAGES, stage_query
 class StatsArchive:
     """Folds a person's part of the statistics into anonymous counts (an erasure hook)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self._tz = ZoneInfo(settings.nudges.timezone)
         self._positive = list(settings.handoff.positive_outcomes)
+        self._policy = SlaPolicy.from_settings(settings)
+        self._clock = clock or SystemClock()
 
     def fold(self, session: Session, person_id: int) -> None:
         person = session.get(YoungPerson, person_id)
@@ -85,9 +96,34 @@ class StatsArchive:
         for outcome, resolved_at, ticket_team, ticket_territory in closed:
             day = self._day(resolved_at)  # not None (selected so)
             counts[(OUTCOME + (outcome or ""), day, ticket_team or "", ticket_territory or "")] += 1
+        self._fold_delays(session, person_id, counts)
         self._fold_turns(session, person_id, counts, team, territory)
         self._fold_nudges(session, person_id, counts, team, territory)
         add_counts(session, counts)
+
+    def _fold_delays(self, session: Session, person_id: int, counts: Counter[Key]) -> None:
+        """Each ticket as measure_delays (delays.py) counts it, frozen at the erasure."""
+        now = self._clock.now()
+        tickets = session.scalars(select(Ticket).where(Ticket.person_id == person_id)).all()
+        for ticket in tickets:
+            urgency = str(ticket.urgency)
+            prefix = f"{DELAY}{urgency}:"
+            where = (self._day(ticket.created_at), ticket.team or "", ticket.territory or "")
+            counts[(prefix + "tickets", *where)] += 1
+            limit = self._policy.limit(ticket.urgency)
+            start = ticket.created_at
+            if ticket.urgency == Urgency.crisis and ticket.urgent_since is not None:
+                start = max(ticket.urgent_since, ticket.created_at)
+            still_open = ticket.status in OPEN_STATUSES
+            over = still_open and self._policy.elapsed(ticket.urgency, start, now) > limit
+            for step, at in (("claim", ticket.claimed_at), ("reply", ticket.first_reply_at)):
+                if at is not None:
+                    micros = _micros(at - ticket.created_at)
+                    counts[(f"{prefix}{step}_us:{micros}", *where)] += 1
+                    if self._policy.elapsed(ticket.urgency, start, at) <= limit:
+                        counts[(f"{prefix}{step}_ok", *where)] += 1
+                elif still_open:
+                    counts[(f"{prefix}{step}_{'late' if over else 'pending'}", *where)] += 1
 
     def _fold_turns(
         self, session: Session, person_id: int, counts: Counter[Key], team: str, territory: str
@@ -145,6 +181,10 @@ class StatsArchive:
     def _day(self, moment: datetime | None) -> date:
         assert moment is not None
         return moment.astimezone(self._tz).date()
+
+
+def _micros(delta: timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 # stage_query only reads the team and territory of its filters: none here.

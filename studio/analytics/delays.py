@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.models import OPEN_STATUSES, Ticket, Urgency
 from handoff.sla.policy import SlaPolicy, limit_fr
+from studio.analytics.anonymous import DELAY, archived
 from studio.analytics.filters import Filters, ticket_conditions
 from studio.analytics.stats import median, p90, share
 
@@ -80,19 +81,44 @@ def measure_delays(
     by_urgency: dict[str, list[Any]] = defaultdict(list)
     for row in rows:
         by_urgency[str(row.urgency)].append(row)
+    # Erased people's tickets (archive.py): their exact times and counts, frozen at erasure.
+    kept: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for metric, _day, n in archived(session, DELAY, filters):
+        urgency, _, what = metric.partition(":")
+        kept[urgency].append((what, n))
+        kept["all"].append((what, n))
     result = []
     urgencies = [u.value for u in (Urgency.crisis, Urgency.normal)]
     for urgency in [*urgencies, "all"]:
         chosen = rows if urgency == "all" else by_urgency.get(urgency, [])
-        result.append(_delay_row(urgency, chosen, policy, now))
+        result.append(_delay_row(urgency, chosen, policy, now, kept.get(urgency, [])))
     return result
 
 
-def _delay_row(urgency: str, rows: Sequence[Any], policy: SlaPolicy, now: datetime) -> DelayRow:
+def _delay_row(
+    urgency: str,
+    rows: Sequence[Any],
+    policy: SlaPolicy,
+    now: datetime,
+    kept: Sequence[tuple[str, int]] = (),
+) -> DelayRow:
     claims: list[float] = []
     replies: list[float] = []
     claim_ok = reply_ok = 0
     waiting = {"claim_late": 0, "claim_pending": 0, "reply_late": 0, "reply_pending": 0}
+    erased = 0
+    for what, n in kept:  # "tickets", "claim_us:<µs>", "claim_ok", "claim_late"...
+        kind, _, value = what.partition(":")
+        if kind == "tickets":
+            erased += n
+        elif kind in ("claim_us", "reply_us"):
+            (claims if kind == "claim_us" else replies).extend([int(value) / 10**6 / 60] * n)
+        elif kind == "claim_ok":
+            claim_ok += n
+        elif kind == "reply_ok":
+            reply_ok += n
+        elif kind in waiting:
+            waiting[kind] += n
     for row in rows:
         limit = policy.limit(row.urgency)
         start = row.created_at
@@ -116,7 +142,7 @@ def _delay_row(urgency: str, rows: Sequence[Any], policy: SlaPolicy, now: dateti
     return DelayRow(
         urgency=urgency,
         sla_minutes=sla,
-        tickets=len(rows),
+        tickets=len(rows) + erased,
         claimed=len(claims),
         claim_median=median(claims),
         claim_p90=p90(claims),

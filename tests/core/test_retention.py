@@ -87,6 +87,7 @@ def figures(world: World) -> dict[str, Any]:
         filters = Filters(PERIOD.start, PERIOD.end, team, territory)
         key = f"{team}/{territory}"
         seen[f"funnel {key}"] = service.funnel(filters)
+        seen[f"delays {key}"] = service.delays(filters)
         seen[f"outcomes {key}"] = service.outcomes(filters)
         seen[f"nudges {key}"] = service.nudges(filters)
         seen[f"intents {key}"] = service.intents(filters)
