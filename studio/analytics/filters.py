@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from core.models import Ticket
+from core.models import AnonymousCount, Ticket
 from core.settings import Settings
 from core.simulations import real_person
 from studio.analytics.periods import local_midnight
@@ -113,8 +113,13 @@ def filter_options(session: Session, settings: Settings) -> Options:
         .distinct()
         .order_by(Ticket.territory)
     ).all()
+    # ...and those of erased people's tickets, still in the anonymous counts (archive.py)
+    erased = session.scalars(
+        select(AnonymousCount.territory).where(AnonymousCount.territory != "").distinct()
+    ).all()
     configured = [t.name for t in settings.territories]
-    names = configured + sorted(str(t) for t in territories if t and t not in configured)
+    seen = {str(t) for t in (*territories, *erased) if t and t not in configured}
+    names = configured + sorted(seen)
     return Options(
         teams=[(team.id, team.name) for team in settings.teams],
         territories=names,

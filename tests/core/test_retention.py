@@ -82,7 +82,7 @@ def figures(world: World) -> dict[str, Any]:
     territories = service.options().territories + [NO_TERRITORY]
     scopes: list[tuple[str | None, str | None]] = [(None, None), ("lens", None), ("lille", None)]
     scopes += [(None, territory) for territory in territories]
-    seen: dict[str, Any] = {}
+    seen: dict[str, Any] = {"options": service.options()}  # the territories to filter on
     for team, territory in scopes:
         filters = Filters(PERIOD.start, PERIOD.end, team, territory)
         key = f"{team}/{territory}"
