@@ -261,6 +261,12 @@ class Server(Section):
     public_url: str = ""  # empty: http://<host>:<port>
     auto_migrate: bool = True
     simulator_enabled: bool = True
+    # Dashboard sessions end after this long without a click, and at the latest after
+    # session_lifetime; API tokens expire after api_token_days unless created with another
+    # lifetime (`maraude user token --expires-days`).
+    session_idle: Duration = timedelta(hours=2)
+    session_lifetime: Duration = timedelta(hours=12)
+    api_token_days: int = Field(default=90, ge=1, le=3650)
 
 
 TRIAGE_QUESTIONS = ("needs", "age", "location", "situation", "followed", "contact")

@@ -26,7 +26,7 @@ from maraude.action_port import serving_actions
 from maraude.jobs import PRIVACY_JOBS, stop_scheduler
 from maraude.services import WEB_DIR, build_services
 from studio.model_watch import MODEL_WATCH_JOB
-from web import api, auth, dashboard, errors, pages, simulator
+from web import api, api_docs, auth, dashboard, errors, pages, security, simulator
 from web import inbox as inbox_web
 from web import results as results_pages
 from web import search as search_web
@@ -80,8 +80,18 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             services.db.dispose()
 
     install_privacy_filter()  # no message text, answer or chat id in any log
-    app = FastAPI(title="Maraude", version=__version__, lifespan=lifespan)
+    # The API documentation is for staff only: web/api_docs.py serves it behind a login.
+    app = FastAPI(
+        title="Maraude",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.add_middleware(SessionMiddleware, **auth.session_options(settings))  # dashboard sessions
+    # Outermost: nosniff, frame-ancestors, CSP... on every answer; HSTS over https.
+    app.add_middleware(security.SecurityHeaders, https=security.served_over_https(settings))
     errors.install(app)  # refused operations as HTTP answers, by class
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(pages.router)
@@ -91,5 +101,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(inbox_web.router)
     app.include_router(search_web.router)  # ticket search (need to know)
     app.include_router(api.router)
+    app.include_router(api_docs.router)  # /docs, /redoc, /openapi.json: staff only
     app.include_router(telegram_webhook_router(webhook_path(settings)))
     return app

@@ -1,14 +1,13 @@
-"""`maraude` command line: serve, up, db upgrade, train, check, chat."""
+"""`maraude` command line: serve, up, db upgrade, train, check, chat; `user` and `privacy`
+live in maraude/cli_users.py and maraude/cli_privacy.py."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from core.settings import Settings, SettingsError, load_settings
 
@@ -131,69 +130,6 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return asyncio.run(run_chat(_settings(args), port=args.port))
 
 
-def _account_service(args: argparse.Namespace) -> tuple[Settings, Any]:
-    from core import migrate
-    from core.db import Database
-    from handoff.accounts import AccountService
-
-    settings = _settings(args)
-    migrate.upgrade(settings.effective_database_url)
-    return settings, AccountService(Database.from_url(settings.effective_database_url))
-
-
-def _read_password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("Mot de passe : ")
-    if getpass.getpass("Encore une fois : ") != first:
-        raise SystemExit("Les deux mots de passe ne sont pas identiques.")
-    return first
-
-
-def cmd_user_add(args: argparse.Namespace) -> int:
-    from core.models import Role
-    from handoff.accounts import AccountError
-
-    settings, accounts = _account_service(args)
-    teams = [team.id for team in settings.teams]
-    if args.team is not None and args.team not in teams:
-        print(f"Équipe inconnue : {args.team} (équipes : {', '.join(teams)})", file=sys.stderr)
-        return 2
-    try:
-        account = accounts.add(
-            args.email,
-            args.first_name,
-            _read_password(args),
-            role=Role(args.role),
-            team=args.team,
-            telegram_user_id=args.telegram_id,
-        )
-    except AccountError as exc:
-        print(f"Compte non créé : {exc}", file=sys.stderr)
-        return 2
-    print(f"Compte créé : {account.email} ({account.role}, équipe {account.team or '-'}).")
-    return 0
-
-
-def cmd_user_token(args: argparse.Namespace) -> int:
-    _settings_, accounts = _account_service(args)
-    account = accounts.by_email(args.email)
-    if account is None:
-        print(f"Aucun compte actif pour {args.email}", file=sys.stderr)
-        return 2
-    token = accounts.create_token(account.id, args.name)
-    print("Jeton d'API (affiché une seule fois, garde-le en lieu sûr) :")
-    print(token)
-    return 0
-
-
-def cmd_user_list(args: argparse.Namespace) -> int:
-    _settings_, accounts = _account_service(args)
-    for account in accounts.list():
-        print(f"{account.email}\t{account.first_name}\t{account.role}\t{account.team or '-'}")
-    return 0
-
-
 def cmd_annotate_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -261,24 +197,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(func=cmd_check)
 
-    user = sub.add_parser("user", help="counsellor, manager and admin accounts")
-    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="USER_COMMAND")
-    add = user_sub.add_parser("add", help="create an account (asks for the password)")
-    add.add_argument("email")
-    add.add_argument("--first-name", required=True, help="shown to young people")
-    add.add_argument("--role", choices=["counsellor", "manager", "admin"], default="counsellor")
-    add.add_argument("--team", help="team id from maraude.yml")
-    add.add_argument("--telegram-id", type=int, help="Telegram user id, for the counsellors' group")
-    add.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
-    )
-    add.set_defaults(func=cmd_user_add)
-    token = user_sub.add_parser("token", help="create a REST API token for an account")
-    token.add_argument("email")
-    token.add_argument("--name", default="api", help="what the token is for")
-    token.set_defaults(func=cmd_user_token)
-    user_sub.add_parser("list", help="list active accounts").set_defaults(func=cmd_user_list)
-
     annotate = sub.add_parser("annotate", help="annotations of misunderstood messages")
     annotate_sub = annotate.add_subparsers(
         dest="annotate_command", required=True, metavar="ANNOTATE_COMMAND"
@@ -291,8 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--port", type=int, default=None, help="port for the app")
     chat.set_defaults(func=cmd_chat)
 
-    from maraude import cli_privacy
+    from maraude import cli_privacy, cli_users
 
+    cli_users.register(sub)  # maraude user ...
     cli_privacy.register(sub)
     return parser
 

@@ -10,6 +10,7 @@ and the lifespan of maraude/app.py starts and stops what runs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -153,7 +154,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             secret_key=settings.secret_key,
         )
         desk.register_sender(Channel.telegram, telegram.send_texts)
-    accounts = AccountService(db, clock)
+    accounts = AccountService(
+        db,
+        clock,
+        session_idle=settings.server.session_idle,
+        session_lifetime=settings.server.session_lifetime,
+        token_lifetime=timedelta(days=settings.server.api_token_days),
+    )
     bridge = None
     if telegram is not None and settings.counsellor_group_id is not None:
         bridge = TelegramBridge(

@@ -1,9 +1,10 @@
 """Dashboard sessions: a signed cookie (Starlette's SessionMiddleware), CSRF tokens, flash
 messages and a small in-memory throttle of failed logins.
 
-The session holds only the counsellor's id, the time of login, a CSRF token and pending
-flash messages; the account itself is read again on every request, so a deactivated account
-is logged out at its next click.
+The cookie holds only a random session key, a CSRF token and pending flash messages. The
+session itself is kept on the server (AccountService, table `dashboard_session`) and checked
+on every request (web/dashboard/guard.py): logout, an idle or too old session, a deactivated
+account or a changed password end it, and the old cookie replayed is refused.
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
+from web.security import served_over_https
+
 if TYPE_CHECKING:
     from core.settings import Settings
 
 SESSION_COOKIE = "maraude_tableau"
-SESSION_MAX_AGE = 12 * 3600  # seconds: a working day, then log in again
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-_USER = "counsellor_id"
-_LOGIN_AT = "login_at"
+_KEY = "sid"  # the random key of the server-side session
 _CSRF = "csrf"
 _FLASH = "flash"
 MAX_FLASHES = 5
@@ -40,32 +41,24 @@ def session_options(settings: Settings) -> dict[str, Any]:
             settings.secret_key.encode(), b"maraude dashboard session", hashlib.sha256
         ).hexdigest(),
         "session_cookie": SESSION_COOKIE,
-        "max_age": SESSION_MAX_AGE,
+        "max_age": int(settings.server.session_lifetime.total_seconds()),
         "same_site": "lax",
-        "https_only": settings.server.public_url.startswith("https://"),
+        "https_only": served_over_https(settings),  # public URL or webhook URL in https
     }
 
 
 # Login state -------------------------------------------------------------------------------
-def session_counsellor_id(request: Request) -> int | None:
-    value = request.session.get(_USER)
-    return value if isinstance(value, int) else None
+def session_key(request: Request) -> str | None:
+    """The key of the server-side session this cookie carries (to check, not to trust)."""
+    value = request.session.get(_KEY)
+    return value if isinstance(value, str) and value else None
 
 
-def session_expired(request: Request, now: datetime) -> bool:
-    """True once SESSION_MAX_AGE has passed since login (the cookie's own max-age is reset
-    whenever the session changes, so the absolute limit is checked here)."""
-    login_at = request.session.get(_LOGIN_AT)
-    if not isinstance(login_at, (int, float)):
-        return True
-    return not 0 <= now.timestamp() - login_at <= SESSION_MAX_AGE
-
-
-def log_in(request: Request, counsellor_id: int, now: datetime) -> None:
-    """Start a fresh session (nothing from before login survives, the CSRF token neither)."""
+def log_in(request: Request, key: str) -> None:
+    """Start a fresh cookie for the server-side session `key` (AccountService.open_session):
+    nothing from before login survives, the CSRF token neither."""
     request.session.clear()
-    request.session[_USER] = counsellor_id
-    request.session[_LOGIN_AT] = int(now.timestamp())
+    request.session[_KEY] = key
     request.session[_CSRF] = secrets.token_urlsafe(32)
 
 

@@ -26,6 +26,7 @@ from core.models.people import (
     YoungPerson,
 )
 from core.models.privacy import AnonymousCount, PendingErasure, PurgeRun
+from core.models.sessions import DashboardSession
 from core.models.studio import (
     NluTurn,
     ResponseExposure,
@@ -58,6 +59,7 @@ __all__ = [
     "ConsentStatus",
     "Counsellor",
     "CrisisSignalRecord",
+    "DashboardSession",
     "Direction",
     "EventKind",
     "FollowUp",

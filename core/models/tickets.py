@@ -102,7 +102,7 @@ class Counsellor(Base):
 
 
 class ApiToken(Base):
-    """A token for the REST API; only its SHA-256 is stored."""
+    """A token for the REST API, named, with an expiry; only its SHA-256 is stored."""
 
     __tablename__ = "api_token"
 
@@ -115,6 +115,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # Refused from then on (`maraude user token --expires-days`, default `server.api_token_days`).
+    expires_at: Mapped[datetime] = mapped_column(AwareDateTime())
 
 
 class TicketStatus(enum.StrEnum):

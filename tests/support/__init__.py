@@ -110,9 +110,11 @@ def make_desk(
 class AppServer:
     """The real ASGI app served by uvicorn in a background thread (its own event loop)."""
 
-    def __init__(self, settings: Settings, port: int | None = None) -> None:
+    def __init__(
+        self, settings: Settings, port: int | None = None, *, clock: Clock | None = None
+    ) -> None:
         self.port = port or free_port()
-        self.app = create_app(settings)
+        self.app = create_app(settings, clock=clock)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="app-server", daemon=True)

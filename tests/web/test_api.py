@@ -120,7 +120,7 @@ def test_missing_invalid_revoked_and_deactivated_tokens_get_401(api_any: Api) ->
         response = api.client.get("/api/v1/tickets", headers=bad)
         assert response.status_code == 401, bad
         assert response.headers["www-authenticate"] == "Bearer"
-        assert response.json() == {"detail": "Jeton d'API manquant, invalide ou révoqué."}
+        assert response.json() == {"detail": "Jeton d'API manquant, invalide, expiré ou révoqué."}
     # Writes are refused before anything is read or validated.
     response = api.client.post("/api/v1/tickets/1/reply", json={"text": ""})
     assert response.status_code == 401
@@ -545,7 +545,9 @@ def test_claim_and_reply_reach_the_young_person_on_telegram(tmp_path: Path) -> N
 
 # The OpenAPI document ----------------------------------------------------------------------
 def test_openapi_shows_only_the_api_and_health(api: Api) -> None:
-    document = api.client.get("/openapi.json").json()
+    assert api.client.get("/openapi.json").status_code == 401  # staff only
+    _ref, headers = api.account("Awa")
+    document = api.client.get("/openapi.json", headers=headers).json()
     paths = set(document["paths"])
     assert paths == {
         "/health",
@@ -564,7 +566,10 @@ def test_openapi_shows_only_the_api_and_health(api: Api) -> None:
     assert document["components"]["securitySchemes"]["apiToken"] == {
         "type": "http",
         "scheme": "bearer",
-        "description": "Jeton d'API créé par `maraude user token EMAIL` (préfixe `mrd_`).",
+        "description": (
+            "Jeton d'API créé par `maraude user token EMAIL --name USAGE` (préfixe `mrd_`), "
+            "valable `server.api_token_days` jours par défaut."
+        ),
     }
     for path, operations in document["paths"].items():
         if not path.startswith("/api/"):

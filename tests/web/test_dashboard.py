@@ -234,9 +234,23 @@ def test_sessions_end_twelve_hours_after_login(
 ) -> None:
     lea = account(services, "Léa")
     logged_in(http, services, lea)
-    clock.advance(hours=11, minutes=59)
+    for _ in range(11):  # a click every hour: the session is never idle
+        clock.advance(hours=1)
+        assert http.get("/tableau", follow_redirects=False).status_code == 200
+    clock.advance(minutes=59)
     assert http.get("/tableau", follow_redirects=False).status_code == 200
-    clock.advance(minutes=2)
+    clock.advance(minutes=2)  # 12 hours after login, however busy
+    assert http.get("/tableau", follow_redirects=False).status_code == 303
+
+
+def test_sessions_end_after_two_hours_without_a_click(
+    http: TestClient, services: Any, clock: FixedClock
+) -> None:
+    lea = account(services, "Léa")
+    logged_in(http, services, lea)
+    clock.advance(hours=2)
+    assert http.get("/tableau", follow_redirects=False).status_code == 200
+    clock.advance(hours=2, minutes=1)
     assert http.get("/tableau", follow_redirects=False).status_code == 303
 
 

@@ -20,7 +20,10 @@ from web.deps import ServicesDep
 bearer = HTTPBearer(
     auto_error=False,
     scheme_name="apiToken",
-    description="Jeton d'API créé par `maraude user token EMAIL` (préfixe `mrd_`).",
+    description=(
+        "Jeton d'API créé par `maraude user token EMAIL --name USAGE` (préfixe `mrd_`), "
+        "valable `server.api_token_days` jours par défaut."
+    ),
 )
 
 
@@ -33,7 +36,9 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 UNAUTHORIZED: Responses = {
-    status.HTTP_401_UNAUTHORIZED: _problem("Jeton manquant, invalide, révoqué ou compte désactivé")
+    status.HTTP_401_UNAUTHORIZED: _problem(
+        "Jeton manquant, invalide, expiré, révoqué ou compte désactivé"
+    )
 }
 INVALID: Responses = {
     status.HTTP_422_UNPROCESSABLE_CONTENT: {
@@ -66,7 +71,7 @@ def current_counsellor(
     if actor is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            detail="Jeton d'API manquant, invalide ou révoqué.",
+            detail="Jeton d'API manquant, invalide, expiré ou révoqué.",
             headers={"WWW-Authenticate": "Bearer"},
         )
     return actor

@@ -1,8 +1,8 @@
 """Access control of the dashboard: every dashboard route goes through `DashboardRoute`,
 which checks, before the route runs:
-- the session: the account is read again on every request (a deactivated account is logged
-  out); not logged in gives the login page (HTML routes) or 401 (JSON routes, under
-  /tableau/api/);
+- the session: the cookie's key is checked against the server-side sessions on every request
+  (logged out, revoked, idle, too old, or a deactivated account: no session); not logged in
+  gives the login page (HTML routes) or 401 (JSON routes, under /tableau/api/);
 - the CSRF token on every POST (403 otherwise), the login form included;
 and adds to every answer the headers that keep it out of caches and frames.
 """
@@ -31,6 +31,7 @@ QUEUE_PATH = "/tableau"
 LOGIN_PATH = f"{QUEUE_PATH}/connexion"
 JSON_PATH = f"{QUEUE_PATH}/api/"  # the dashboard's JSON routes (live queue, transcript)
 PUBLIC_ROUTES = frozenset({"login_page", "login_submit"})
+OTHER_NEXT = frozenset({"/docs", "/redoc"})  # staff pages outside /tableau (web/api_docs.py)
 
 
 def ticket_path(ticket_id: int) -> str:
@@ -46,7 +47,9 @@ def wants_json(path: str) -> bool:
 
 
 def safe_next(target: str) -> bool:
-    """Only paths of the dashboard's pages (no open redirect)."""
+    """Only paths of the dashboard's pages and the API documentation (no open redirect)."""
+    if target in OTHER_NEXT:
+        return True
     return (
         is_dashboard(target)
         and "//" not in target
@@ -64,15 +67,13 @@ def _login_redirect(request: Request) -> RedirectResponse:
 
 
 async def session_account(request: Request, services: Services) -> CounsellorRef | None:
-    """The account logged in with this session, if it is still valid and active."""
-    counsellor_id = auth.session_counsellor_id(request)
-    if counsellor_id is None:
+    """The account logged in with this browser's session, if the server-side session is
+    still live (not logged out, revoked, idle or too old) and the account active."""
+    key = auth.session_key(request)
+    if key is None:
         return None
-    if auth.session_expired(request, services.tickets.now()):
-        auth.log_out(request)
-        return None
-    me = await asyncio.to_thread(services.accounts.get, counsellor_id)
-    if me is None:  # deleted or deactivated since login
+    me = await asyncio.to_thread(services.accounts.session_account, key)
+    if me is None:  # ended since: the cookie is emptied
         auth.log_out(request)
     return me
 

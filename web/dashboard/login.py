@@ -29,7 +29,7 @@ def _throttle(request: Request) -> auth.LoginThrottle:
 
 @router.get("/connexion", response_class=HTMLResponse)
 async def login_page(request: Request, services: ServicesDep, suivant: str = "") -> Response:
-    if auth.session_counsellor_id(request) is not None:
+    if auth.session_key(request) is not None:
         if await session_account(request, services) is not None:
             return RedirectResponse(suivant if safe_next(suivant) else QUEUE_PATH, 303)
     return render(
@@ -57,7 +57,10 @@ async def login_submit(
         me = await asyncio.to_thread(services.accounts.authenticate, email, password)
         if me is not None:
             throttle.succeeded(email)
-            auth.log_in(request, me.id, now)
+            key = await asyncio.to_thread(
+                services.accounts.open_session, me.id, request.headers.get("user-agent", "")
+            )
+            auth.log_in(request, key)
             log.info("dashboard: counsellor %s logged in", me.id)
             return RedirectResponse(target, status_code=303)
         throttle.failed(email, now)
@@ -72,7 +75,10 @@ async def login_submit(
 
 
 @router.post("/deconnexion")
-async def logout(request: Request, me: Me) -> Response:
+async def logout(request: Request, services: ServicesDep, me: Me) -> Response:
+    key = auth.session_key(request)
+    if key is not None:  # the server-side session ends: the old cookie is refused from now
+        await asyncio.to_thread(services.accounts.close_session, key)
     auth.log_out(request)
     auth.flash(request, "Tu es déconnecté·e.")
     return RedirectResponse(LOGIN_PATH, status_code=303)
