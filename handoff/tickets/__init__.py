@@ -4,11 +4,12 @@
 - queries.py: reading (the queue, a ticket, its conversation, notes, events);
 - commands.py: `TicketService`, the reads plus what counsellors, the bot and the bridge do;
 - intake.py: how a hand-off request lands on a ticket;
+- events.py: the ticket's event log (`record_event`);
 - errors.py: the TicketError family, and the permission policy's refusals
   (handoff/permissions.py) as errors.
 """
 
-from handoff.tickets.commands import MAX_NOTE, MAX_TEXT, TicketService, record_event
+from handoff.tickets.commands import MAX_NOTE, MAX_TEXT, TicketService
 from handoff.tickets.errors import (
     TicketConflict,
     TicketError,
@@ -19,6 +20,7 @@ from handoff.tickets.errors import (
     refused,
     require,
 )
+from handoff.tickets.events import record_event
 from handoff.tickets.intake import attach_request, open_ticket_of
 from handoff.tickets.queries import TOPIC_RESERVATION, TicketQueries
 from handoff.tickets.views import (

@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
-from sqlalchemy.orm import Session
 
 from core.models import (
     OPEN_STATUSES,
@@ -28,7 +27,6 @@ from core.models import (
     Message,
     Origin,
     Ticket,
-    TicketEvent,
     TicketNote,
     TicketStatus,
     YoungPerson,
@@ -38,33 +36,12 @@ from handoff.access import visible
 from handoff.accounts import CounsellorRef
 from handoff.permissions import Action
 from handoff.tickets.errors import TicketConflict, TicketInvalid, require
+from handoff.tickets.events import record_event
 from handoff.tickets.queries import TicketQueries
 from handoff.tickets.views import Delivery, NoteView, TicketView, ticket_view
 
 MAX_TEXT = 4096
 MAX_NOTE = 10_000
-
-
-def record_event(
-    session: Session,
-    ticket_id: int,
-    kind: EventKind,
-    now: datetime,
-    *,
-    actor: CounsellorRef | None = None,
-    via: str = "system",
-    **data: Any,
-) -> None:
-    session.add(
-        TicketEvent(
-            ticket_id=ticket_id,
-            kind=kind,
-            actor_id=actor.id if actor else None,
-            via=via,
-            data=data,
-            created_at=now,
-        )
-    )
 
 
 class TicketService(TicketQueries):

@@ -19,7 +19,7 @@ from core.models import (
     Urgency,
 )
 from handoff.routing import Router
-from handoff.tickets.commands import record_event
+from handoff.tickets.events import record_event
 from handoff.tickets.views import priority_of
 
 
