@@ -9,7 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 from datetime import date, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.retention import PurgeReport
+    from maraude.services import Services
 
 
 def register(sub: Any) -> None:
@@ -68,6 +72,28 @@ def _age(now: datetime, moment: datetime) -> str:
     return f"{seconds // 86400} j"
 
 
+async def _purge(services: Services, as_of: datetime | None, dry_run: bool) -> PurgeReport:
+    """The purge; with a counsellors' group, the bridge runs meanwhile, so that the erased
+    people's forum topics go too (as when the app's daily job purges)."""
+    assert services.retention is not None
+    bridge, telegram = services.bridge, services.telegram
+    live = bridge is not None and telegram is not None and not dry_run
+    if live:
+        assert bridge is not None and telegram is not None
+        await telegram.application.initialize()
+        await bridge.start()
+    try:
+        return await services.retention.purge(
+            services.desk.forget, as_of, dry_run=dry_run, trigger="cli"
+        )
+    finally:
+        if live:
+            assert bridge is not None and telegram is not None
+            await bridge.stop()  # after posting what is queued (the topics to delete)
+            await telegram.application.shutdown()
+        await services.engine.aclose()
+
+
 def cmd_purge(args: argparse.Namespace) -> int:
     """The same purge as the daily job, through the same services (as /oubli erases)."""
     from zoneinfo import ZoneInfo
@@ -80,13 +106,10 @@ def cmd_purge(args: argparse.Namespace) -> int:
     tz = ZoneInfo(settings.nudges.timezone)
     migrate.upgrade(settings.effective_database_url)
     services = build_services(settings)
-    retention = services.retention
-    assert retention is not None
-    as_of = retention.as_of_day(args.as_of) if args.as_of else None
+    assert services.retention is not None
+    as_of = services.retention.as_of_day(args.as_of) if args.as_of else None
     try:
-        report = asyncio.run(
-            retention.purge(services.desk.forget, as_of, dry_run=args.dry_run, trigger="cli")
-        )
+        report = asyncio.run(_purge(services, as_of, args.dry_run))
     finally:
         services.erasure.dispose()
         services.db.dispose()

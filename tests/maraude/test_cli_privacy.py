@@ -5,17 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from core import migrate
 from core.clock import FixedClock
 from core.db import Database
 from core.erasure import ErasureService
-from core.models import Channel
+from core.models import Channel, Ticket
 from core.people import PeopleService
 from core.settings import load_settings
+from handoff.requests import HandoffService, TriageSummary
+from handoff.routing import Router
 from maraude.cli import main
-from tests.support import write_config
+from tests.fakes.telegram_api import FakeTelegramServer
+from tests.support import TEST_TOKEN, write_config
+from tests.support.bridge import GROUP
 from tests.support.trackers_store import add_events, tracker_events
 
 
@@ -95,3 +100,41 @@ def test_a_bad_date_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str
         main(["--config", str(config), "privacy", "purge", "--as-of", "15/01/2027"])
     assert exit_.value.code == 2
     assert "AAAA-MM-JJ" in capsys.readouterr().err
+
+
+def test_purge_from_the_command_line_deletes_the_forum_topics_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeTelegramServer() as tg:
+        config = write_config(
+            tmp_path,
+            telegram_bot_token=TEST_TOKEN,
+            telegram_api_base_url=tg.url,
+            counsellor_group_id=GROUP,
+        )
+        settings = load_settings(config)
+        migrate.upgrade(settings.effective_database_url)
+        db = Database.from_url(settings.effective_database_url)
+        clock = FixedClock(datetime(2026, 3, 2, 9, tzinfo=UTC))
+        person = PeopleService(db, settings.secret_key, clock).identify(Channel.telegram, "1")
+        request = HandoffService(db, Router(settings), clock).request(
+            person.pseudo_id, TriageSummary(needs=["emploi"]), source="triage"
+        )
+        # The ticket's topic in the counsellors' group (as the bridge opened it).
+        topic = httpx.post(
+            f"{tg.url}/bot{TEST_TOKEN}/createForumTopic",
+            json={"chat_id": GROUP, "name": f"#{request.ticket_id}"},
+        ).json()["result"]["message_thread_id"]
+        with db.transaction() as session:
+            ticket = session.get(Ticket, request.ticket_id)
+            assert ticket is not None
+            ticket.topic_id = topic
+        db.dispose()
+
+        code, out = run(
+            capsys, "--config", str(config), "privacy", "purge", "--as-of", "2027-06-01"
+        )
+
+        assert code == 0 and "jeunes inactifs effacé·e·s : 1" in out
+        deleted = [int(c["message_thread_id"]) for c in tg.calls("deleteForumTopic", GROUP)]
+        assert deleted == [topic]
