@@ -12,6 +12,7 @@ raises `SettingsError` with one line per bad setting, naming it and what is expe
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import ipaddress
@@ -255,12 +256,28 @@ class Nudges(Section):
         return value
 
 
+class SimulatorMode(enum.StrEnum):
+    auto = "auto"
+    staff = "staff"
+    open = "open"
+    off = "off"
+
+
 class Server(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = ""  # empty: http://<host>:<port>
     auto_migrate: bool = True
-    simulator_enabled: bool = True
+    # The web simulator at /simulateur: auto (open without a Telegram token, staff with one),
+    # staff (dashboard login; its conversations are kept out of the queue, alerts and
+    # results), open (anyone, as in the `make run` demo), off.
+    simulator: SimulatorMode = SimulatorMode.auto
+    simulator_enabled: bool | None = None  # deprecated: false means `simulator: off`
+    # Where rate-limit counters live: empty = this process's memory; a Redis URL
+    # (redis://127.0.0.1:6379/0) shares them between the app's workers.
+    rate_limit_storage: str = Field(
+        default="", pattern=r"^$|^(memory|redis|rediss|redis\+sentinel|redis\+cluster)://"
+    )
     # Dashboard sessions end after this long without a click, and at the latest after
     # session_lifetime; API tokens expire after api_token_days unless created with another
     # lifetime (`maraude user token --expires-days`).
@@ -505,6 +522,22 @@ class Settings(BaseSettings):
         return (self.server.public_url or f"http://{self.server.host}:{self.server.port}").rstrip(
             "/"
         )
+
+    @property
+    def simulator_mode(self) -> SimulatorMode:
+        """open, staff or off: `server.simulator` with auto resolved (staff once a Telegram
+        token is set, open without one)."""
+        if self.server.simulator_enabled is False:
+            return SimulatorMode.off
+        if self.server.simulator is SimulatorMode.auto:
+            return SimulatorMode.open if self.telegram_bot_token is None else SimulatorMode.staff
+        return self.server.simulator
+
+    @property
+    def simulations_hidden(self) -> bool:
+        """Whether simulated conversations are kept out of the queue, the SLA alerts and
+        digest, the results and the impact report (every mode but the open demo)."""
+        return self.simulator_mode is not SimulatorMode.open
 
     @property
     def privacy_url(self) -> str:

@@ -20,6 +20,7 @@ from rasa_sdk.executor import ActionExecutor
 
 from actions.registry import build_executor
 from bot.engine_client import EngineClient
+from bot.flood import FloodGate
 from bot.pipeline import ConversationPipeline
 from bot.rights import DataRights, RightsTexts
 from bot.simulator import SimulatorSessions
@@ -28,10 +29,11 @@ from bot.texts import AppTexts
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.erasure import ErasureService
-from core.minors import MinorsService
 from core.export import export_service
+from core.minors import MinorsService
 from core.models import Channel
 from core.people import ConsentRefusedHook, PeopleService
+from core.ratelimit import RateLimits
 from core.retention import RetentionService
 from core.settings import Settings
 from handoff.accounts import AccountService
@@ -85,6 +87,7 @@ class Services:
     sla: SlaService
     experiments: ExperimentService  # wording variants seen (observer, nudges)
     insights: InsightsService  # NLU turns + misunderstood inbox (observer)
+    rate_limits: RateLimits  # chats, simulator sessions, logins, API tokens (core/ratelimit.py)
     telegram: TelegramChannel | None = None
     bridge: TelegramBridge | None = None
     # Under 15: the engine's tracker of an idle conversation is erased (core/minors.py).
@@ -107,7 +110,12 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     router = Router(settings)
     handoff = HandoffService(db, router, clock)
     tickets = TicketService(
-        db, settings.handoff, router, clock, team_ids=[team.id for team in settings.teams]
+        db,
+        settings.handoff,
+        router,
+        clock,
+        team_ids=[team.id for team in settings.teams],
+        hide_simulations=settings.simulations_hidden,  # staff simulator: not in the queue
     )
     texts = AppTexts.load(engine_config=settings.root / "config.yml")
     desk = HandoffDesk(
@@ -134,7 +142,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         followups=followups, tickets=tickets, desk=desk, people=people, settings=settings
     )
     desk.add_listener(rules)  # ticket operations schedule and cancel follow-ups
-    pipeline = ConversationPipeline(people, engine, texts, erasure, relay=desk)
+    rate_limits = RateLimits(settings.server.rate_limit_storage, settings.secret_key)
+    pipeline = ConversationPipeline(
+        people, engine, texts, erasure, relay=desk, flood=FloodGate(rate_limits, texts)
+    )
     # /mesdonnees (the export of everything kept) and /corriger (a correction for the counsellor)
     pipeline.rights = DataRights(
         export_service(settings, db, clock), SummaryCorrections(desk), RightsTexts.load(), clock
@@ -222,6 +233,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         sla=SlaService(db, settings, clock),
         experiments=experiments,
         insights=insights,
+        rate_limits=rate_limits,
     )
     services.scheduler = build_scheduler(services)
     return services

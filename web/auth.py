@@ -1,5 +1,5 @@
 """Dashboard sessions: a signed cookie (Starlette's SessionMiddleware), CSRF tokens, flash
-messages and a small in-memory throttle of failed logins.
+messages, the client's address and the throttle of failed logins (core/ratelimit.py).
 
 The cookie holds only a random session key, a CSRF token and pending flash messages. The
 session itself is kept on the server (AccountService, table `dashboard_session`) and checked
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
-from collections import OrderedDict, deque
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
+from core.ratelimit import LOGIN_ACCOUNT, LOGIN_IP, LOGIN_PAIR, RateLimits
 from web.security import served_over_https
 
 if TYPE_CHECKING:
@@ -109,45 +109,57 @@ def pop_flashes(request: Request) -> list[dict[str, str]]:
 
 
 # Throttling --------------------------------------------------------------------------------
-class LoginThrottle:
-    """Refuses logins for an e-mail after `max_failures` failed attempts within `window`.
+def client_ip(request: Request) -> str:
+    """The client's address as the server sees it (uvicorn puts a trusted proxy's
+    X-Forwarded-For there: `--forwarded-allow-ips`)."""
+    return request.client.host if request.client is not None else "unknown"
 
-    In memory and per process: it slows down password guessing on one account, it is not
-    a distributed rate limiter.
+
+def wait_text(seconds: int) -> str:
+    """A delay in French words: "30 secondes", "5 minutes", "2 heures"."""
+    if seconds < 60:
+        return f"{max(seconds, 1)} secondes"
+    if seconds < 3600:
+        minutes = math.ceil(seconds / 60)
+        return "1 minute" if minutes == 1 else f"{minutes} minutes"
+    hours = math.ceil(seconds / 3600)
+    return "1 heure" if hours == 1 else f"{hours} heures"
+
+
+class LoginThrottle:
+    """Failed logins slow down whoever fails, never the account's owner elsewhere.
+
+    Failures are counted per (account, IP) with growing delays (`LOGIN_PAIR`: 3 a minute, 6
+    in 15 minutes, 10 an hour, 20 a day), per IP whatever the account (`LOGIN_IP`: many
+    accounts tried from one place), and per account whatever the IP (`LOGIN_ACCOUNT`, much
+    higher). Past the account's limit only the IPs that already failed on it wait: the right
+    password from another place still logs in, so hammering an e-mail locks nobody out.
+    Counters live in the app's rate-limit storage (memory, or Redis shared by workers).
     """
 
-    def __init__(
-        self,
-        max_failures: int = 5,
-        window: timedelta = timedelta(minutes=15),
-        max_keys: int = 10_000,
-    ) -> None:
-        self.max_failures = max_failures
-        self.window = window
-        self.max_keys = max_keys
-        self._failures: OrderedDict[str, deque[datetime]] = OrderedDict()
+    def __init__(self, limits: RateLimits) -> None:
+        self.limits = limits
 
     @staticmethod
-    def key(email: str) -> str:
+    def account(email: str) -> str:
         return email.strip().lower()[:254]
 
-    def _recent(self, email: str, now: datetime) -> deque[datetime]:
-        times = self._failures.get(self.key(email), deque())
-        while times and now - times[0] > self.window:
-            times.popleft()
-        return times
+    def wait(self, email: str, ip: str) -> int:
+        """Seconds before this IP may try this account again (0: now)."""
+        account = self.account(email)
+        waits = [
+            self.limits.retry_after(LOGIN_PAIR, account, ip),
+            self.limits.retry_after(LOGIN_IP, ip),
+        ]
+        if self.limits.used(LOGIN_PAIR, account, ip) > 0:
+            waits.append(self.limits.retry_after(LOGIN_ACCOUNT, account))
+        return max(waits)
 
-    def blocked(self, email: str, now: datetime) -> bool:
-        return len(self._recent(email, now)) >= self.max_failures
+    def failed(self, email: str, ip: str) -> None:
+        account = self.account(email)
+        self.limits.hit(LOGIN_PAIR, account, ip)
+        self.limits.hit(LOGIN_IP, ip)
+        self.limits.hit(LOGIN_ACCOUNT, account)
 
-    def failed(self, email: str, now: datetime) -> None:
-        key = self.key(email)
-        times = self._recent(email, now)
-        times.append(now)
-        self._failures[key] = times
-        self._failures.move_to_end(key)
-        while len(self._failures) > self.max_keys:
-            self._failures.popitem(last=False)
-
-    def succeeded(self, email: str) -> None:
-        self._failures.pop(self.key(email), None)
+    def succeeded(self, email: str, ip: str) -> None:
+        self.limits.clear(LOGIN_PAIR, self.account(email), ip)

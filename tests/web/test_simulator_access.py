@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from bot.texts import AppTexts
 from core.models import Channel, Role, Urgency
@@ -24,7 +25,14 @@ from core.ratelimit import SIMULATOR_SESSIONS
 from handoff.search import TicketSearch, parse_search
 from studio.analytics import IMPACT_LABELS
 from tests.fakes.telegram_api import FakeTelegramServer
-from tests.support import ROOT, TEST_TOKEN, AppServer, free_port, make_settings
+from tests.support import (
+    ROOT,
+    TEST_TOKEN,
+    AppServer,
+    free_port,
+    headless_chromium,
+    make_settings,
+)
 from tests.support.dashboard import PASSWORD, DashboardClient, account
 from tests.support.html import parse_page
 
@@ -254,3 +262,29 @@ def test_a_simulator_session_is_flood_limited_like_a_chat(tmp_path: Path) -> Non
         # A crisis message is read whatever the pace.
         assert any(HELPLINE in text for text in replies(say(http, CRISIS)))
         assert len(simulated_tickets(app, http)) == 1
+
+
+# The page itself, in headless Chromium --------------------------------------------------------
+@pytest.mark.browser
+def test_the_staff_page_sends_its_token_with_every_post(tmp_path: Path) -> None:
+    with served(tmp_path, token=True) as (app, _), headless_chromium() as browser:
+        who = account(app.services, "Sacha", role=Role.counsellor)
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{app.url}/simulateur")
+        page.wait_for_url("**/tableau/connexion*")
+        page.fill("#email", who.email)
+        page.fill("#password", PASSWORD)
+        page.click("#login")
+        page.wait_for_url("**/simulateur")
+        page.fill("#text", "salut")
+        page.click("#send")
+        page.locator(".msg.bot:not(.typing)").first.wait_for()
+        assert page.locator(".msg.bot").last.inner_text() == TEXTS.engine_down
+        assert page.locator(".msg.error").count() == 0
+        first = next(c for c in page.context.cookies() if c["name"] == "maraude_sim")["value"]
+        with page.expect_response("**/simulateur/api/reset") as reset:
+            page.click("#reset")
+        assert reset.value.status == 200
+        second = next(c for c in page.context.cookies() if c["name"] == "maraude_sim")["value"]
+        assert first != second

@@ -1,4 +1,7 @@
-"""The web simulator driven in headless Debian Chromium through Playwright."""
+"""The web simulator driven in headless Debian Chromium through Playwright.
+
+The stack has a Telegram token: the simulator is for logged-in staff (tests/web/
+test_simulator_access.py covers who may use it), so each test logs in first."""
 
 from __future__ import annotations
 
@@ -7,8 +10,23 @@ from typing import Any
 import pytest
 
 from core.models import ConsentStatus
+from tests.support.dashboard import PASSWORD
 
 pytestmark = [pytest.mark.engine, pytest.mark.browser]
+STAFF = "staff.simulateur@example.org"
+
+
+def open_simulator(page: Any, stack: Any) -> None:
+    """Log into the dashboard (a counsellor), and land on the simulator."""
+    accounts = stack.services.accounts
+    if accounts.by_email(STAFF) is None:
+        accounts.add(STAFF, "Sacha", PASSWORD, team="lens")
+    page.goto(f"{stack.app.url}/simulateur")
+    page.wait_for_url("**/tableau/connexion*")
+    page.fill("#email", STAFF)
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    page.wait_for_url("**/simulateur")
 
 
 def send(page: Any, text: str) -> None:
@@ -17,9 +35,10 @@ def send(page: Any, text: str) -> None:
 
 
 def test_simulator_conversation(stack: Any, page: Any) -> None:
-    page.goto(f"{stack.app.url}/simulateur")
+    open_simulator(page, stack)
     assert "Simulateur" in page.title()
     send(page, "/start")
+    page.get_by_role("button", name="Passer").click()  # the age, asked before consent
     page.get_by_role("button", name="OK pour moi").wait_for()
     chat = page.locator("#chat")
     assert "robot" in chat.inner_text().lower()
@@ -53,7 +72,7 @@ def test_simulator_conversation(stack: Any, page: Any) -> None:
 
 
 def test_simulator_reset_starts_a_new_person(stack: Any, page: Any) -> None:
-    page.goto(f"{stack.app.url}/simulateur")
+    open_simulator(page, stack)
     first = next(c for c in page.context.cookies() if c["name"] == "maraude_sim")["value"]
     page.click("#reset")
     page.wait_for_function("document.querySelectorAll('.msg').length === 0")

@@ -96,6 +96,8 @@ def test_manager_sees_what_the_engine_understood(
     start = send(page, "/start")
     assert start["turn"]["intent"] == "start"
     assert "action_welcome" in shown(page)["Actions"]
+    press(page, "Passer")  # the age, asked before consent
+    assert "action_record_age" in shown(page)["Actions"]
     press(page, "OK pour moi")
     assert shown(page)["Intention"].startswith("consent_accept (")
 
@@ -161,13 +163,16 @@ def test_counsellor_gets_neither_the_switch_nor_the_data(
 
 
 def test_anonymous_visitor_gets_neither(stack: Any, page: Any) -> None:
+    # The stack has a Telegram token: the simulator is for logged-in staff only
+    # (tests/web/test_simulator_access.py covers both modes).
     page.goto(f"{stack.app.url}/simulateur")
+    page.wait_for_url("**/tableau/connexion*")
     assert page.locator("#manager-mode").count() == 0
     url = f"{stack.app.url}/simulateur/api/messages"
     refused = page.request.post(url, data={"text": "salut", "inspect": True})
-    assert refused.status == 403
+    assert refused.status == 401
     plain = page.request.post(url, data={"text": "salut"})
-    assert plain.status == 200 and "turn" not in plain.json()
+    assert plain.status == 401 and "turn" not in plain.json()
 
 
 def test_manager_needs_the_csrf_token(stack: Any, page: Any, accounts: dict[str, str]) -> None:

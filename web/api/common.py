@@ -4,7 +4,7 @@ answers each route documents (web/errors.py gives them: `{"detail": "<message>"}
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.dependencies.models import Dependant
@@ -12,9 +12,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from core.ratelimit import API_BAD_TOKEN, API_TOKEN
 from core.vocabulary import MAX_TICKET_ID
 from handoff.accounts import CounsellorRef
 from web.api.schemas import Problem, ValidationProblem
+from web.auth import client_ip, wait_text
 from web.deps import ServicesDep
 
 bearer = HTTPBearer(
@@ -38,7 +40,11 @@ def _problem(description: str) -> dict[str, Any]:
 UNAUTHORIZED: Responses = {
     status.HTTP_401_UNAUTHORIZED: _problem(
         "Jeton manquant, invalide, expiré, révoqué ou compte désactivé"
-    )
+    ),
+    status.HTTP_429_TOO_MANY_REQUESTS: _problem(
+        "Trop de requêtes avec ce jeton, ou trop de jetons invalides depuis cette adresse "
+        "(en-tête Retry-After : secondes à attendre)"
+    ),
 }
 INVALID: Responses = {
     status.HTTP_422_UNPROCESSABLE_CONTENT: {
@@ -61,20 +67,41 @@ TicketId = Annotated[
 
 # Authentication and unknown parameters ---------------------------------------------------------
 def current_counsellor(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     services: ServicesDep,
 ) -> CounsellorRef:
-    """The counsellor the bearer token acts for (sync: runs in the thread pool)."""
+    """The counsellor the bearer token acts for (sync: runs in the thread pool).
+
+    Rate limits (core/ratelimit.py): an IP that sent too many wrong tokens waits
+    (`API_BAD_TOKEN`, checked before the token is even looked up), and each valid token has
+    its own pace (`API_TOKEN`); both answer 429 with Retry-After."""
+    limits, ip = services.rate_limits, client_ip(request)
+    if not limits.allowed(API_BAD_TOKEN, ip):
+        _too_many(limits.retry_after(API_BAD_TOKEN, ip), "Trop de jetons invalides")
     actor = None
     if credentials is not None:
         actor = services.accounts.authenticate_token(credentials.credentials)
     if actor is None:
+        if credentials is not None:
+            limits.hit(API_BAD_TOKEN, ip)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="Jeton d'API manquant, invalide, expiré ou révoqué.",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    assert credentials is not None
+    if not limits.hit(API_TOKEN, credentials.credentials):
+        _too_many(limits.retry_after(API_TOKEN, credentials.credentials), "Trop de requêtes")
     return actor
+
+
+def _too_many(wait: int, what: str) -> NoReturn:
+    raise HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        detail=f"{what} : réessaie dans {wait_text(wait)}.",
+        headers={"Retry-After": str(max(wait, 1))},
+    )
 
 
 Actor = Annotated[CounsellorRef, Depends(current_counsellor)]

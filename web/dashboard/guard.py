@@ -31,7 +31,8 @@ QUEUE_PATH = "/tableau"
 LOGIN_PATH = f"{QUEUE_PATH}/connexion"
 JSON_PATH = f"{QUEUE_PATH}/api/"  # the dashboard's JSON routes (live queue, transcript)
 PUBLIC_ROUTES = frozenset({"login_page", "login_submit"})
-OTHER_NEXT = frozenset({"/docs", "/redoc"})  # staff pages outside /tableau (web/api_docs.py)
+# Staff pages outside /tableau (web/api_docs.py; the simulator in staff mode: web/simulator.py).
+OTHER_NEXT = frozenset({"/docs", "/redoc", "/simulateur"})
 
 
 def ticket_path(ticket_id: int) -> str:

@@ -1,5 +1,6 @@
-"""Dashboard login and logout (French): e-mail and password, a throttle on repeated
-failures, back to the page asked for (dashboard pages only)."""
+"""Dashboard login and logout (French): e-mail and password, growing delays after repeated
+failures (per account and IP, per IP, per account: web/auth.py `LoginThrottle`), back to the
+page asked for (dashboard pages only)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix=QUEUE_PATH, include_in_schema=False, route_class=DashboardRoute)
 
 
-def _throttle(request: Request) -> auth.LoginThrottle:
-    throttle = getattr(request.app.state, "dashboard_login_throttle", None)
-    if throttle is None:
-        throttle = auth.LoginThrottle()
-        request.app.state.dashboard_login_throttle = throttle
-    return throttle
+TOO_MANY = "Trop de tentatives depuis cette connexion. Réessaie dans {wait}."
 
 
 @router.get("/connexion", response_class=HTMLResponse)
@@ -48,30 +44,34 @@ async def login_submit(
     password: Annotated[str, Form(max_length=1024)] = "",
     suivant: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    now = services.tickets.now()
-    throttle = _throttle(request)
+    throttle, ip = auth.LoginThrottle(services.rate_limits), auth.client_ip(request)
     target = suivant if safe_next(suivant) else QUEUE_PATH
-    if throttle.blocked(email, now):
-        error = "Trop de tentatives pour ce compte. Réessaie dans quelques minutes."
+    status, headers = 401, dict[str, str]()
+    if wait := throttle.wait(email, ip):  # growing delays: 429 until then, password unread
+        error = TOO_MANY.format(wait=auth.wait_text(wait))
+        status, headers = 429, {"Retry-After": str(wait)}
+        log.info("dashboard: login refused for %ss (too many failures)", wait)
     else:
         me = await asyncio.to_thread(services.accounts.authenticate, email, password)
         if me is not None:
-            throttle.succeeded(email)
+            throttle.succeeded(email, ip)
             key = await asyncio.to_thread(
                 services.accounts.open_session, me.id, request.headers.get("user-agent", "")
             )
             auth.log_in(request, key)
             log.info("dashboard: counsellor %s logged in", me.id)
             return RedirectResponse(target, status_code=303)
-        throttle.failed(email, now)
+        throttle.failed(email, ip)
         error = "E-mail ou mot de passe incorrect."
-    return render(
+    response = render(
         request,
         services,
         "dashboard_login.html",
         {"next": suivant if safe_next(suivant) else "", "email": email, "error": error},
-        status_code=401,
+        status_code=status,
     )
+    response.headers.update(headers)
+    return response
 
 
 @router.post("/deconnexion")
