@@ -25,6 +25,7 @@ from core.models import (
     NluTurn,
     Origin,
     ResponseExposure,
+    Role,
     Urgency,
 )
 from core.people import PeopleService
@@ -88,7 +89,10 @@ def seed(db: Database, settings: Settings) -> Seeded:
     )
     accounts = AccountService(db, clock, FAST_HASHER)
     ids = count(1)
-    lea = accounts.add(f"lea{next(ids)}@example.org", "Léa", PASSWORD, team="lens")
+    # A manager (need to know): she takes the tickets of every team of the story.
+    lea = accounts.add(
+        f"lea{next(ids)}@example.org", "Léa", PASSWORD, role=Role.manager, team="lens"
+    )
     pseudo: dict[str, str] = {}
     person_ids: dict[str, int] = {}
     ticket_ids: dict[str, int] = {}
