@@ -114,6 +114,7 @@ def impact_totals(client: DashboardClient) -> dict[str, str]:
 # With a Telegram token: staff only ------------------------------------------------------------
 def test_with_a_token_the_simulator_needs_a_dashboard_login(tmp_path: Path) -> None:
     with served(tmp_path, token=True) as (app, _), anonymous(app) as http:
+        assert "Essayer le robot" not in http.get("/").text  # not offered to the public
         page = http.get("/simulateur")
         assert page.status_code == 303
         assert page.headers["location"] == "/tableau/connexion?suivant=%2Fsimulateur"
@@ -220,6 +221,7 @@ def test_without_a_token_anyone_uses_it_and_its_tickets_show_as_simulations(
     tmp_path: Path,
 ) -> None:
     with served(tmp_path, token=False) as (app, _), anonymous(app) as http:
+        assert "Essayer le robot dans le simulateur" in http.get("/").text
         page = http.get("/simulateur")
         assert page.status_code == 200
         assert "data-csrf" not in page.text
