@@ -11,7 +11,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,7 +34,15 @@ from handoff.desk import DeskTexts, HandoffDesk
 from handoff.requests import HandoffService, TriageSummary
 from handoff.tickets import TicketService
 from maraude.app import create_app
-from maraude.jobs import DIGEST_JOB, MINORS_JOB, RETENTION_JOB, SLA_JOB, SWEEP_JOB
+from maraude.jobs import (
+    DIGEST_JOB,
+    MINORS_JOB,
+    PRIVACY_JOBS,
+    RETENTION_JOB,
+    SLA_JOB,
+    SWEEP_JOB,
+    TRACKER_ERASURE_JOB,
+)
 from nudges.contract import CounsellorNotice, DirectMessage, EngineNudge, Outgoing
 from nudges.delivery import ChannelDelivery
 from nudges.store import FollowUpJob, FollowUpService
@@ -701,7 +709,7 @@ def test_the_app_registers_its_jobs_and_starts_and_stops_the_scheduler(tmp_path:
         assert scheduler is not None and scheduler.running
         assert services.sweeper is not None and services.followups is not None
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        expected = {SWEEP_JOB, RETENTION_JOB, MINORS_JOB} | (
+        expected = {SWEEP_JOB, RETENTION_JOB, TRACKER_ERASURE_JOB, MINORS_JOB} | (
             {SLA_JOB, DIGEST_JOB} if sla_available() else set()
         )
         if settings.rasa_url is None:  # the engine `maraude up` starts: its models are ours
@@ -727,37 +735,22 @@ def test_the_app_registers_its_jobs_and_starts_and_stops_the_scheduler(tmp_path:
     assert not scheduler.running
 
 
-def test_with_nudges_disabled_the_scheduler_runs_only_the_model_watch(tmp_path: Path) -> None:
+def test_with_nudges_disabled_the_scheduler_runs_only_the_model_watch_and_privacy(
+    tmp_path: Path,
+) -> None:
     app = create_app(make_settings(tmp_path / "a", nudges={"enabled": False}))
     with TestClient(app):
         scheduler = app.state.services.scheduler
         assert scheduler.running
-        assert [job.id for job in scheduler.get_jobs()] == [MODEL_WATCH_JOB]
+        jobs = {job.id for job in scheduler.get_jobs()}
+        assert jobs == {MODEL_WATCH_JOB, *PRIVACY_JOBS}  # retention, tracker erasures
     off = make_settings(
         tmp_path / "b", nudges={"enabled": False}, engine={"model_watch_every": "0s"}
     )
     app = create_app(off)
-    with TestClient(app):
-        assert not app.state.services.scheduler.running
-
-
-async def test_retention_hook_calls_the_service_when_there_is_one(tmp_path: Path) -> None:
-    from maraude.jobs import purge_retention
-
-    purged: list[date] = []
-
-    class Retention:
-        def purge(self) -> int:
-            purged.append(date.today())
-            return 3
-
-    @dataclass
-    class WithRetention:
-        retention: Any
-
-    await purge_retention(WithRetention(Retention()))
-    await purge_retention(object())  # no retention service yet: logged, no error
-    assert len(purged) == 1
+    with TestClient(app):  # the young people's data rights never stop
+        scheduler = app.state.services.scheduler
+        assert {job.id for job in scheduler.get_jobs()} == set(PRIVACY_JOBS)
 
 
 def test_quiet_hours_are_built_from_the_settings(tmp_path: Path) -> None:
