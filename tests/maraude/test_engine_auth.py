@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.telegram import new_user, start
+from tests.support.telegram import new_user
 
 pytestmark = pytest.mark.engine
 
@@ -39,9 +39,12 @@ def test_the_engine_http_api_needs_the_token(stack: Any) -> None:
 def test_the_engine_calls_the_actions_with_its_token(stack: Any) -> None:
     """/start: the welcome (action_welcome, naming the structure) comes from the app's
     action server, which the engine reached on the loopback action port with its token."""
-    user = new_user()
-    start(stack, user)
-    said = " ".join(m["text"] for m in stack.telegram.sent_messages(user))
-    assert stack.settings.organisation.name in said
+    user, name = new_user(), stack.settings.organisation.name
+    stack.telegram.push_message(user, "/start")
+    stack.telegram.wait_until(
+        lambda: any(name in m["text"] for m in stack.telegram.sent_messages(user)),
+        timeout=60,
+        what="the welcome naming the structure",
+    )
     assert stack.settings.action_url.startswith("http://127.0.0.1:")
     assert f":{stack.settings.server.port}/" not in stack.settings.action_url
