@@ -1,4 +1,6 @@
-"""simulations (issue 19) — placeholder filled by the simulations work
+"""simulations (issue 19) — no schema change: a simulation is a person of the simulator
+channel (`young_person.channel = 'simulator'`, core/simulations.py), already stored and indexed
+with the channel; this revision only keeps the chain's numbering.
 
 Revision ID: 0011
 Revises: 0010
