@@ -65,8 +65,9 @@ def hand_off(client: TestClient, cookie: str) -> int:
 
 
 def counsellor(client: TestClient, first_name: str = "Anna") -> CounsellorRef:
+    """A counsellor of the team `hand_off`'s tickets go to (59100: Lille)."""
     account: CounsellorRef = services(client).accounts.add(
-        f"{first_name.lower()}@example.org", first_name, "motdepasse-solide"
+        f"{first_name.lower()}@example.org", first_name, "motdepasse-solide", team="lille"
     )
     return account
 
@@ -194,7 +195,9 @@ def test_the_page_shows_counsellor_messages_as_text(tmp_path: Path) -> None:
         svc = app.services
         pseudo = pseudonymise(settings.secret_key, Channel.simulator, cookie["value"])
         ticket_id = svc.handoff.request(pseudo, TriageSummary(), source="ask_human").ticket_id
-        anna = svc.accounts.add("anna@example.org", "Anna", "motdepasse-solide")
+        anna = svc.accounts.add(
+            "anna@example.org", "Anna", "motdepasse-solide", team=svc.settings.handoff.default_team
+        )
         run(svc.desk.claim(ticket_id, anna, via="web"))
         page.locator(".msg.relay", has_text="a pris ta demande").wait_for()
 
