@@ -1,7 +1,8 @@
 """Refused operations as HTTP answers, mapped by class in one place (`install` registers the
 handler on the app, in maraude/app.py).
 
-Domain errors carry a French message, never an HTTP status: TicketNotFound is 404,
+Domain errors carry a French message, never an HTTP status: TicketNotFound is 404 (a ticket
+that does not exist, and one the counsellor may not read: need to know answers both alike),
 TicketConflict 409, TicketForbidden 403, TicketInvalid 422, any other TicketError 400, and a
 counsellor on a managers' page (ManagersOnly, web/deps.py) 403. The answer keeps the shape of
 where it was raised:
