@@ -577,8 +577,10 @@ def test_openapi_shows_only_the_api_and_health(api: Api) -> None:
         for method, operation in operations.items():
             assert operation["security"] == [{"apiToken": []}], (method, path)
             assert "401" in operation["responses"], (method, path)
+            assert "429" in operation["responses"], (method, path)  # rate limits
     claim = document["paths"]["/api/v1/tickets/{ticket_id}/claim"]["post"]
-    assert set(claim["responses"]) == {"200", "401", "404", "409", "422"}
+    assert set(claim["responses"]) == {"200", "401", "404", "409", "422", "429"}
     release = document["paths"]["/api/v1/tickets/{ticket_id}/release"]["post"]
-    assert set(release["responses"]) == {"200", "401", "403", "404", "409", "422"}
-    assert set(document["paths"]["/api/v1/outcomes"]["get"]["responses"]) == {"200", "401", "422"}
+    assert set(release["responses"]) == {"200", "401", "403", "404", "409", "422", "429"}
+    outcomes = document["paths"]["/api/v1/outcomes"]["get"]
+    assert set(outcomes["responses"]) == {"200", "401", "422", "429"}

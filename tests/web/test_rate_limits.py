@@ -104,6 +104,7 @@ def test_wrong_api_tokens_are_throttled_per_address(app: AppServer) -> None:
         assert slowed.json()["detail"].startswith("Trop de jetons invalides : réessaie dans ")
         # From that address, even the right token waits (the token is never even looked up).
         assert guesser.get("/api/v1/outcomes", headers=good).status_code == 429
+        assert guesser.get("/api/v1/outcomes").status_code == 401  # no token: as ever
     # From anywhere else, the right token works.
     with httpx.Client(base_url=app.url, timeout=30) as client:
         assert client.get("/api/v1/outcomes", headers=good).status_code == 200

@@ -77,14 +77,14 @@ def current_counsellor(
     (`API_BAD_TOKEN`, checked before the token is even looked up), and each valid token has
     its own pace (`API_TOKEN`); both answer 429 with Retry-After."""
     limits, ip = services.rate_limits, client_ip(request)
-    if not limits.allowed(API_BAD_TOKEN, ip):
-        _too_many(limits.retry_after(API_BAD_TOKEN, ip), "Trop de jetons invalides")
     actor = None
-    if credentials is not None:
+    if credentials is not None:  # no token at all is no guess: 401, never counted
+        if not limits.allowed(API_BAD_TOKEN, ip):
+            _too_many(limits.retry_after(API_BAD_TOKEN, ip), "Trop de jetons invalides")
         actor = services.accounts.authenticate_token(credentials.credentials)
-    if actor is None:
-        if credentials is not None:
+        if actor is None:
             limits.hit(API_BAD_TOKEN, ip)
+    if actor is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail="Jeton d'API manquant, invalide, expiré ou révoqué.",
