@@ -23,6 +23,8 @@ TURN = "turn:"
 NUDGE = "nudge:"
 NUDGE_ANSWERED = "nudge_answered:"
 DELAY = "delay:"
+VARIANT = "variant:"
+VARIANT_CONVERTED = "variant_converted:"
 
 Key = tuple[str, date, str, str]  # metric, day, team, territory
 

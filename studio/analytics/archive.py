@@ -5,8 +5,7 @@ adds their part of the statistics to `anonymous_count` rows: a metric, a local d
 and territory it was attributed to, a count. No person id, no text, no link between rows.
 The funnel, the impact report, the delays, the outcomes, the intents and the nudges add these
 counts to what they count in the live tables (`archived`), so erasing people does not change
-them. The wording experiments only cover the people still kept. Simulations count nowhere and
-are not folded.
+them; so do the wording experiments. Simulations count nowhere and are not folded.
 
 Metrics (the day is local, in `nudges.timezone`):
 - `cohort:<stage>`: the person's first contact was on that day and they reached <stage>
@@ -16,6 +15,8 @@ Metrics (the day is local, in `nudges.timezone`):
   team and territory.
 - `intent:<name>`, `turn:all`, `turn:fallback`, `turn:low`: NLU turns of that day.
 - `nudge:<kind>:<step>`, `nudge_answered:<kind>:<step>`: nudges sent that day, and answered.
+- `variant:<response>:<variant>`, `variant_converted:<response>:<variant>`: the person's first
+  exposure to a wording variant was that day, and a hand-off request followed.
 - `delay:<urgency>:tickets`, `delay:<urgency>:claim_us:<µs>` (one per claimed ticket, the
   exact time to claim, so medians and p90 stay exact), `delay:<urgency>:claim_ok`, and
   `claim_late` / `claim_pending` (still unclaimed when erased), the same for `reply`: tickets
@@ -29,7 +30,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.clock import Clock, SystemClock
@@ -38,7 +39,9 @@ from core.models import (
     Channel,
     FollowUp,
     FollowUpStatus,
+    HandoffRequest,
     NluTurn,
+    ResponseExposure,
     Ticket,
     TicketStatus,
     Urgency,
@@ -56,6 +59,8 @@ from studio.analytics.anonymous import (
     OUTCOME,
     STAGE,
     TURN,
+    VARIANT,
+    VARIANT_CONVERTED,
     Key,
     add_counts,
 )
@@ -98,6 +103,7 @@ class StatsArchive:
             counts[(OUTCOME + (outcome or ""), day, ticket_team or "", ticket_territory or "")] += 1
         self._fold_delays(session, person_id, counts)
         self._fold_turns(session, person_id, counts, team, territory)
+        self._fold_variants(session, person_id, counts, team, territory)
         self._fold_nudges(session, person_id, counts, team, territory)
         add_counts(session, counts)
 
@@ -124,6 +130,30 @@ class StatsArchive:
                         counts[(f"{prefix}{step}_ok", *where)] += 1
                 elif still_open:
                     counts[(f"{prefix}{step}_{'late' if over else 'pending'}", *where)] += 1
+
+    def _fold_variants(
+        self, session: Session, person_id: int, counts: Counter[Key], team: str, territory: str
+    ) -> None:
+        """First exposure to each variant, and whether a hand-off request came after it."""
+        requests = list(
+            session.scalars(
+                select(HandoffRequest.created_at).where(HandoffRequest.person_id == person_id)
+            )
+        )
+        firsts = session.execute(
+            select(
+                ResponseExposure.response,
+                ResponseExposure.variant,
+                func.min(ResponseExposure.created_at),
+            )
+            .where(ResponseExposure.person_id == person_id)
+            .group_by(ResponseExposure.response, ResponseExposure.variant)
+        )
+        for response, variant, first_at in firsts:
+            key, day = f"{response}:{variant}", self._day(first_at)
+            counts[(VARIANT + key, day, team, territory)] += 1
+            if any(at >= first_at for at in requests):
+                counts[(VARIANT_CONVERTED + key, day, team, territory)] += 1
 
     def _fold_turns(
         self, session: Session, person_id: int, counts: Counter[Key], team: str, territory: str

@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from core.models import HandoffRequest, ResponseExposure
+from studio.analytics.anonymous import VARIANT, VARIANT_CONVERTED, archived_totals
 from studio.analytics.filters import Filters, people_condition
 from studio.analytics.stats import ZTest, share, two_proportion_z
 
@@ -77,9 +78,18 @@ def compare_variants(session: Session, filters: Filters, tz: ZoneInfo) -> list[V
         .group_by(first.c.response, first.c.variant)
         .order_by(first.c.response, first.c.variant)
     ).all()
-    by_response: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for response, variant, exposed, conv in rows:
-        by_response[response].append((variant, int(exposed), int(conv)))
+        counts[(response, variant)][0] += int(exposed)
+        counts[(response, variant)][1] += int(conv)
+    # The erased people's first exposures (archive.py): "<response>:<variant>".
+    for column, prefix in ((0, VARIANT), (1, VARIANT_CONVERTED)):
+        for key, n in archived_totals(session, prefix, filters).items():
+            response, _, variant = key.partition(":")
+            counts[(response, variant)][column] += n
+    by_response: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+    for (response, variant), (exposed, conv) in sorted(counts.items()):
+        by_response[response].append((variant, exposed, conv))
     result = []
     for response, variants in by_response.items():
         _, ref_n, ref_x = variants[0]

@@ -91,6 +91,7 @@ def figures(world: World) -> dict[str, Any]:
         seen[f"outcomes {key}"] = service.outcomes(filters)
         seen[f"nudges {key}"] = service.nudges(filters)
         seen[f"intents {key}"] = service.intents(filters)
+        seen[f"variants {key}"] = service.variants(filters)
         for grain in ("quarter", "month"):
             seen[f"impact {grain} {key}"] = service.impact(2026, grain, team, territory)
     return seen
