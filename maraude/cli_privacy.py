@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
+from collections.abc import Awaitable
 from datetime import date, datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from core.retention import PurgeReport
     from maraude.services import Services
+
+T = TypeVar("T")
 
 
 def register(sub: Any) -> None:
@@ -42,6 +46,17 @@ def _register_commands(privacy_sub: argparse._SubParsersAction[Any]) -> None:
     )
     status.add_argument("--retry", action="store_true", help="try the pending tracker erasures now")
     status.set_defaults(func=cmd_status)
+    # erase: a written erasure request (what /oubli does, for a counsellor)
+    erase = privacy_sub.add_parser(
+        "erase", help="erase one young person from every store (a written erasure request)"
+    )
+    erase.add_argument(
+        "person",
+        metavar="PERSON",
+        help="pseudonymous id (y…), ticket number (12 or #12) or telegram:<chat id>",
+    )
+    erase.add_argument("--yes", action="store_true", help="really erase (without: say what)")
+    erase.set_defaults(func=cmd_erase)
     # export: a counsellor answers a written access request (maraude/cli_export.py)
     from maraude.cli_export import register_export
 
@@ -72,26 +87,29 @@ def _age(now: datetime, moment: datetime) -> str:
     return f"{seconds // 86400} j"
 
 
-async def _purge(services: Services, as_of: datetime | None, dry_run: bool) -> PurgeReport:
-    """The purge; with a counsellors' group, the bridge runs meanwhile, so that the erased
-    people's forum topics go too (as when the app's daily job purges)."""
-    assert services.retention is not None
+async def _with_bridge(services: Services, work: Awaitable[T], *, live: bool = True) -> T:
+    """`work` (erasures); with a counsellors' group, the bridge runs meanwhile, so that the
+    erased people's forum topics go too (as when the app erases)."""
     bridge, telegram = services.bridge, services.telegram
-    live = bridge is not None and telegram is not None and not dry_run
+    live = live and bridge is not None and telegram is not None
     if live:
         assert bridge is not None and telegram is not None
         await telegram.application.initialize()
         await bridge.start()
     try:
-        return await services.retention.purge(
-            services.desk.forget, as_of, dry_run=dry_run, trigger="cli"
-        )
+        return await work
     finally:
         if live:
             assert bridge is not None and telegram is not None
             await bridge.stop()  # after posting what is queued (the topics to delete)
             await telegram.application.shutdown()
         await services.engine.aclose()
+
+
+async def _purge(services: Services, as_of: datetime | None, dry_run: bool) -> PurgeReport:
+    assert services.retention is not None
+    work = services.retention.purge(services.desk.forget, as_of, dry_run=dry_run, trigger="cli")
+    return await _with_bridge(services, work, live=not dry_run)
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
@@ -184,4 +202,72 @@ def cmd_status(args: argparse.Namespace) -> int:
     finally:
         erasure.dispose()
         db.dispose()
+    return 0
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase one young person as /oubli does: the app's data at once, the engine's tracker
+    (pending if its store cannot be reached), the forum topics of the counsellors' group."""
+    from sqlalchemy import func, select
+
+    from core import migrate
+    from core.models import Channel, Message, Ticket, YoungPerson
+    from core.people import pseudonymise
+    from core.settings import load_settings
+    from maraude.cli_export import PSEUDO_RE, TELEGRAM_RE, TICKET_RE
+    from maraude.services import build_services
+
+    settings = load_settings(args.config)
+    person = args.person.strip()
+    migrate.upgrade(settings.effective_database_url)
+    services = build_services(settings)
+    try:
+        with services.db.transaction() as session:
+            if ticket := TICKET_RE.match(person):
+                pseudo = session.scalar(
+                    select(YoungPerson.pseudo_id)
+                    .join(Ticket, Ticket.person_id == YoungPerson.id)
+                    .where(Ticket.id == int(ticket.group(1)))
+                )
+            elif telegram := TELEGRAM_RE.match(person):
+                pseudo = pseudonymise(settings.secret_key, Channel.telegram, telegram.group(1))
+            else:
+                pseudo = person if PSEUDO_RE.match(person) else None
+            found = session.scalar(select(YoungPerson.id).where(YoungPerson.pseudo_id == pseudo))
+            messages: int | None = 0
+            tickets: int | None = 0
+            if found is not None:
+                count = select(func.count())
+                messages = session.scalar(
+                    count.select_from(Message).where(Message.person_id == found)
+                )
+                tickets = session.scalar(count.select_from(Ticket).where(Ticket.person_id == found))
+        if pseudo is None or found is None:
+            print(
+                f"Personne inconnue : {person!r} (déjà effacée, ou jamais venue). Attendu : un "
+                "identifiant pseudonyme (y…), un numéro de ticket ou telegram:<identifiant>.",
+                file=sys.stderr,
+            )
+            return 2
+        if not args.yes:
+            print(
+                f"{pseudo} : {messages} message(s), {tickets} ticket(s), et sa conversation "
+                "chez le moteur. Relance avec --yes pour tout effacer (irréversible)."
+            )
+            return 1
+
+        async def erase() -> int | None:
+            await services.desk.forget(pseudo, services.erasure.erase_app)
+            return await asyncio.to_thread(services.erasure.erase_tracker, pseudo)
+
+        events = asyncio.run(_with_bridge(services, erase()))
+    finally:
+        services.erasure.dispose()
+        services.db.dispose()
+    tracker = (
+        "en attente (stockage injoignable : voir `maraude privacy status`)"
+        if events is None
+        else f"{events} événement(s) effacé(s)"
+    )
+    print(f"{pseudo} effacé·e de la base de l'application ; tracker du moteur : {tracker}.")
     return 0

@@ -138,3 +138,33 @@ def test_purge_from_the_command_line_deletes_the_forum_topics_too(
         assert code == 0 and "jeunes inactifs effacé·e·s : 1" in out
         deleted = [int(c["message_thread_id"]) for c in tg.calls("deleteForumTopic", GROUP)]
         assert deleted == [topic]
+
+
+def test_erase_answers_a_written_request_as_oubli_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, pseudo, tracker = project(tmp_path)
+    settings = load_settings(config)
+    db = Database.from_url(settings.effective_database_url)
+    clock = FixedClock(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    request = HandoffService(db, Router(settings), clock).request(
+        pseudo, TriageSummary(needs=["emploi"]), source="triage"
+    )
+    db.dispose()
+    cfg = ["--config", str(config), "privacy", "erase"]
+
+    code, out = run(capsys, *cfg, f"#{request.ticket_id}")  # without --yes: says what
+    assert code == 1 and f"{pseudo} : 0 message(s), 1 ticket(s)" in out and "--yes" in out
+    assert tracker_events(tracker, pseudo) == 2
+
+    code, out = run(capsys, *cfg, "telegram:1", "--yes")  # the same person, by chat id
+    assert code == 0
+    assert f"{pseudo} effacé·e" in out and "2 événement(s) effacé(s)" in out
+    assert tracker_events(tracker, pseudo) == 0
+    db = Database.from_url(settings.effective_database_url)
+    assert PeopleService(db, settings.secret_key).get(pseudo) is None
+    db.dispose()
+
+    assert main([*cfg, pseudo, "--yes"]) == 2  # gone: nothing more to erase
+    assert "Personne inconnue" in capsys.readouterr().err
+    assert main([*cfg, "nimporte-quoi", "--yes"]) == 2
