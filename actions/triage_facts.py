@@ -109,9 +109,9 @@ def age_in(text: str, entity: str | None = None) -> str | None:
 
 def age_stated(text: str) -> str | None:
     """An age said in passing in a longer message ("jai 19 ans jhabite a lens..."): only with
-    "ans" after it, so that other numbers are never taken for an age."""
+    "ans" (or "an") after it, so that other numbers are never taken for an age."""
     folded = fold(text)
-    for match in re.finditer(r"(?<!\d)(\d{1,2}) ?ans\b", folded):
+    for match in re.finditer(r"(?<!\d)(\d{1,2}) ?ans?\b", folded):  # "19 an" too
         if int(match.group(1)) in AGE_RANGE:
             return str(int(match.group(1)))
     words = re.search(r"((?:[a-z]+ ){0,3}[a-z]+) ans\b", folded)

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.vocabulary import AGE_BANDS, AGE_MAX, AGE_MIN
 from tests.personas.anchors import (
     ASK,
     DEPARTEMENT_CONTEXT,
@@ -99,9 +100,11 @@ def junk(name: str, value: Any, lines: list[str]) -> str | None:
     if folded in SKIP_MARKERS:
         return None
     if name == "age":
-        if text.isdigit() and 14 <= int(text) <= 30:
+        if text.isdigit() and AGE_MIN <= int(text) <= AGE_MAX:
             return None
-        return f"age = {text!r} (digits within 14-30 expected)"
+        if text in AGE_BANDS.values():  # a band pressed before consent
+            return None
+        return f"age = {text!r} (digits within {AGE_MIN}-{AGE_MAX} or an age band expected)"
     if name == "location":
         return _junk_location(text, lines)
     if name == "phone":
