@@ -34,13 +34,13 @@ SLA_JOB = "sla.check"
 DIGEST_JOB = "digest.daily"
 RETENTION_JOB = "retention.purge"
 TRACKER_ERASURE_JOB = "privacy.tracker_erasures"
+MINORS_JOB = "minors.forget"  # under 15: the tracker of an idle conversation (core/minors.py)
 # Jobs that run even with nudges.enabled false (maraude/app.py): the young people's data rights.
-PRIVACY_JOBS = (RETENTION_JOB, TRACKER_ERASURE_JOB)
+PRIVACY_JOBS = (RETENTION_JOB, TRACKER_ERASURE_JOB, MINORS_JOB)
 # A tracker erasure left pending while the engine was unreachable is retried after this (an
 # engine that timed out may still be saving the turn), then every TRACKER_RETRY_EVERY.
 TRACKER_GRACE = timedelta(minutes=1)
 TRACKER_RETRY_EVERY = timedelta(minutes=5)
-MINORS_JOB = "minors.forget"
 
 
 async def forget_minors(services: Services) -> None:
