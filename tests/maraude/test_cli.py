@@ -78,7 +78,8 @@ def test_repository_settings_are_valid() -> None:
 
 @pytest.mark.engine
 def test_chat_in_the_terminal_through_the_whole_stack(stack: object, tmp_path: Path) -> None:
-    """`maraude chat`: typed lines and numbered buttons go through the app to the engine."""
+    """`maraude chat`: typed lines and numbered buttons go through the app to the engine
+    (the age question first, then consent)."""
     engine_url = stack.engine.url  # type: ignore[attr-defined]
     config = write_config(
         tmp_path,
@@ -94,7 +95,7 @@ def test_chat_in_the_terminal_through_the_whole_stack(stack: object, tmp_path: P
     )
     result = subprocess.run(
         [str(Path(sys.executable).parent / "maraude"), "--config", str(config), "chat"],
-        input="/start\n1\n/pizza\n",
+        input="/start\n3\n1\n/pizza\n",  # the age (18-25 ans), then "OK pour moi"
         capture_output=True,
         text=True,
         timeout=120,
