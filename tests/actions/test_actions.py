@@ -174,6 +174,8 @@ def test_action_server_runs_actions_and_refuses_bad_calls(tmp_path: Path) -> Non
         assert malformed.status_code == 400
         assert {a["name"] for a in client.get("/actions").json()} == {
             "action_welcome",
+            "action_record_age",
+            "action_minor_callback",
             "action_record_consent",
             "action_erase_data",
             "action_opt_out",
