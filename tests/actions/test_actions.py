@@ -57,9 +57,7 @@ async def test_welcome_names_the_structure_and_asks_the_age_first() -> None:
     dispatcher = CollectingDispatcher()
     action = ActionWelcome("Mission Locale de Lens")
     events = await action.run(dispatcher, tracker("y1", "start", "/start"), {})
-    assert events == [
-        {"event": "slot", "timestamp": None, "name": "welcome_step", "value": "age"}
-    ]
+    assert events == [{"event": "slot", "timestamp": None, "name": "welcome_step", "value": "age"}]
     # the age before anything is kept (tests/actions/test_minors.py: what follows)
     assert [m["response"] for m in dispatcher.messages] == ["utter_welcome", "utter_ask_age_band"]
     assert dispatcher.messages[0]["structure"] == "Mission Locale de Lens"
