@@ -64,7 +64,8 @@ class AppTexts:
     guard: CrisisPatterns = field(default_factory=default_patterns)
     lexicon: Lexicon | None = None
     slow_down: str = "Doucement, je lis tout."  # a flood of messages (bot/flood.py)
-    # /oubli handled by the app itself (engine down): confirm, accept, keep, done, cancelled, failed.
+    # /oubli handled by the app itself (engine down): confirm, accept, keep, done, cancelled,
+    # failed.
     erasure: dict[str, str] = field(default_factory=dict)
 
     @classmethod
