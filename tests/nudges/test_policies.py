@@ -425,9 +425,7 @@ async def test_stop_cancels_every_nudge_and_start_allows_them_again(world: World
     await answer_age(world, pseudo)
     assert [v.kind for v in world.followups.pending(person)] == [FollowUpKind.counsellor_reminder]
 
-    welcome = ActionWelcome(
-        "Mission Locale", "https://example.org/vie-privee", 180, world.nudge_rules
-    )
+    welcome = ActionWelcome("Mission Locale", world.nudge_rules)
     await welcome.run(CollectingDispatcher(), tracker(pseudo, intent="start"), DOMAIN)
     await answer_age(world, pseudo)
     assert FollowUpKind.triage_nudge in {v.kind for v in world.followups.pending(person)}
