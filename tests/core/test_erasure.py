@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, func, select
+from sqlalchemy import func, select
 
 from core.db import Database
 from core.erasure import ErasureService
 from core.models import Channel, ConsentRecord, Direction, Message, Origin
 from core.people import LoggedMessage, PeopleService
-
-# The columns of rasa.core.tracker_store.SQLTrackerStore.SQLEvent (Rasa 3.6).
-metadata = MetaData()
-events = Table(
-    "events",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255), nullable=False, index=True),
-    Column("type_name", String(255), nullable=False),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
-)
+from tests.support.trackers_store import events, metadata
 
 
 def test_erase_removes_the_person_everywhere_and_nobody_else(database: Database) -> None:
