@@ -33,7 +33,7 @@ def telegram_webhook_router(path: str) -> APIRouter:
             return JSONResponse({"ok": False, "description": "forbidden"}, status_code=403)
         try:
             data = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
             return JSONResponse({"ok": False, "description": "body is not JSON"}, status_code=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return JSONResponse(
@@ -41,8 +41,9 @@ def telegram_webhook_router(path: str) -> APIRouter:
             )
         try:
             await channel.feed(data)
-        except (KeyError, TypeError, ValueError) as exc:
-            log.warning("malformed update refused: %r", exc)
+        except (KeyError, TypeError, ValueError, RecursionError) as exc:
+            # The type only: the exception's text may quote the young person's message.
+            log.warning("malformed update refused: %s", type(exc).__name__)
             return JSONResponse({"ok": False, "description": "malformed update"}, status_code=400)
         return JSONResponse({"ok": True})
 

@@ -184,6 +184,8 @@ def test_webhook_mode(stack: Any, tmp_path: Any) -> None:
             right = {"X-Telegram-Bot-Api-Secret-Token": secret}
             assert httpx.post(hook, content=b"{oops", headers=right).status_code == 400
             assert httpx.post(hook, json={"hello": 1}, headers=right).status_code == 400
+            deep = b'{"update_id": 1, "x": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+            assert httpx.post(hook, content=deep, headers=right).status_code == 400
 
 
 def test_oubli_erases_the_app_database_and_the_engine_tracker(stack: Any) -> None:
