@@ -1,9 +1,10 @@
 """Flood control for one conversation (a Telegram chat, a simulator session, a terminal).
 
 Beyond `core.ratelimit.CHAT` (messages per window, each channel user on its own), the young
-person gets one "doucement, je lis tout" (`texts.yml` `slow_down`, at most once per
-`FLOOD_NOTICE` window) and the extra messages are dropped: nothing is stored, nothing goes
-to the engine, only a count is logged (never the text, never the chat id).
+person gets one "doucement" (`texts.yml` `slow_down`, at most once per `FLOOD_NOTICE`
+window; it says honestly that some messages were not taken) and the extra messages are
+dropped: nothing is stored, nothing goes to the engine, only a count is logged (never the
+text, never the chat id).
 
 Never dropped, whatever the pace: a message the app's crisis check flags (the engine's own
 crisis guard and lexicon, `AppTexts.crisis_kinds`: the same check as when the engine is down),

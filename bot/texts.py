@@ -63,7 +63,7 @@ class AppTexts:
     # The engine's crisis guard and lexicon (engine_crisis_check), for crisis_kinds.
     guard: CrisisPatterns = field(default_factory=default_patterns)
     lexicon: Lexicon | None = None
-    slow_down: str = "Doucement, je lis tout."  # a flood of messages (bot/flood.py)
+    slow_down: str = "Doucement, attends ma réponse."  # a flood (bot/flood.py)
     # /oubli handled by the app itself (engine down): confirm, accept, keep, done, cancelled,
     # failed.
     erasure: dict[str, str] = field(default_factory=dict)
