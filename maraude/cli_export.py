@@ -12,6 +12,7 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,23 @@ from core.vocabulary import MAX_TICKET_ID
 PSEUDO_RE = re.compile(r"^y[a-z2-7]{24}$")
 TICKET_RE = re.compile(r"^#?(\d{1,10})$")
 TELEGRAM_RE = re.compile(r"^telegram:(-?\d{1,20})$")
+
+
+def resolve_person(
+    secret_key: str, person: str, pseudo_of_ticket: Callable[[int], str | None]
+) -> str | None:
+    """The pseudonymous id PERSON names: a pseudonymous id, a ticket number (through
+    `pseudo_of_ticket`) or telegram:<chat id>; None for a ticket unknown or out of range, or a
+    PERSON of no known form."""
+    from core.models import Channel
+    from core.people import pseudonymise
+
+    if ticket := TICKET_RE.match(person):
+        number = int(ticket.group(1))
+        return pseudo_of_ticket(number) if number <= MAX_TICKET_ID else None
+    if telegram := TELEGRAM_RE.match(person):
+        return pseudonymise(secret_key, Channel.telegram, telegram.group(1))
+    return person if PSEUDO_RE.match(person) else None
 
 
 def register_export(privacy_sub: argparse._SubParsersAction[Any]) -> None:
@@ -39,8 +57,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     from core import migrate
     from core.db import Database
     from core.export import export_service
-    from core.models import Channel
-    from core.people import pseudonymise
     from core.settings import load_settings
 
     settings = load_settings(args.config)
@@ -56,16 +72,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     db = Database.from_url(settings.effective_database_url)
     service = export_service(settings, db)
     try:
-        if ticket := TICKET_RE.match(person):
-            number = int(ticket.group(1))
-            pseudo = service.pseudo_of_ticket(number) if number <= MAX_TICKET_ID else None
-            if pseudo is None:
-                print(f"Aucun ticket n°{number}.", file=sys.stderr)
-                return 2
-        elif telegram := TELEGRAM_RE.match(person):
-            pseudo = pseudonymise(settings.secret_key, Channel.telegram, telegram.group(1))
-        else:
-            pseudo = person
+        pseudo = resolve_person(settings.secret_key, person, service.pseudo_of_ticket)
+        if pseudo is None:  # the form was checked above: an unknown ticket
+            print(f"Aucun ticket n°{int(person.lstrip('#'))}.", file=sys.stderr)
+            return 2
         data = service.export(pseudo)
         if data is None:
             print(

@@ -211,10 +211,9 @@ def cmd_erase(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
     from core import migrate
-    from core.models import Channel, Message, Ticket, YoungPerson
-    from core.people import pseudonymise
+    from core.models import Message, Ticket, YoungPerson
     from core.settings import load_settings
-    from maraude.cli_export import PSEUDO_RE, TELEGRAM_RE, TICKET_RE
+    from maraude.cli_export import resolve_person
     from maraude.services import build_services
 
     settings = load_settings(args.config)
@@ -223,16 +222,15 @@ def cmd_erase(args: argparse.Namespace) -> int:
     services = build_services(settings)
     try:
         with services.db.transaction() as session:
-            if ticket := TICKET_RE.match(person):
-                pseudo = session.scalar(
+            pseudo = resolve_person(
+                settings.secret_key,
+                person,
+                lambda number: session.scalar(
                     select(YoungPerson.pseudo_id)
                     .join(Ticket, Ticket.person_id == YoungPerson.id)
-                    .where(Ticket.id == int(ticket.group(1)))
-                )
-            elif telegram := TELEGRAM_RE.match(person):
-                pseudo = pseudonymise(settings.secret_key, Channel.telegram, telegram.group(1))
-            else:
-                pseudo = person if PSEUDO_RE.match(person) else None
+                    .where(Ticket.id == number)
+                ),
+            )
             found = session.scalar(select(YoungPerson.id).where(YoungPerson.pseudo_id == pseudo))
             messages: int | None = 0
             tickets: int | None = 0
