@@ -284,6 +284,9 @@ class Server(Section):
     session_idle: Duration = timedelta(hours=2)
     session_lifetime: Duration = timedelta(hours=12)
     api_token_days: int = Field(default=90, ge=1, le=3650)
+    # App worker processes of `maraude serve` (webhook mode). More than one needs PostgreSQL
+    # (DATABASE_URL) and REDIS_URL: per-chat order and the update de-duplication are shared.
+    workers: int = Field(default=1, ge=1, le=64)
 
 
 TRIAGE_QUESTIONS = ("needs", "age", "location", "situation", "followed", "contact")
@@ -312,6 +315,9 @@ class Engine(Section):
 
     host: str = "127.0.0.1"
     port: int = Field(default=5005, ge=1, le=65535)
+    # Engine processes `maraude up` starts, on port, port+1, ... (all sharing the tracker store
+    # and, with REDIS_URL, Rasa's RedisLockStore). More than one needs REDIS_URL.
+    replicas: int = Field(default=1, ge=1, le=16)
     startup_timeout: float = Field(default=300, gt=0)
     request_timeout: float = Field(default=30, gt=0)
     # The engine's tracker store: given to the engine by `maraude up` (engine_env, endpoints.yml)
@@ -379,7 +385,11 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     counsellor_group_id: int | None = None
     database_url: str | None = None
+    # One engine root URL, or several separated by commas (engines started elsewhere).
     rasa_url: str | None = None
+    # Redis: Rasa's lock store (any engine serves any conversation, in order), the app workers'
+    # per-chat locks, and the rate-limit counters unless server.rate_limit_storage says otherwise.
+    redis_url: str | None = None
 
     maraude_secret_key: SecretStr | None = None
     organisation: Organisation
@@ -430,11 +440,35 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 32 characters long")
         return value
 
-    @field_validator("telegram_api_base_url", "rasa_url")
+    @field_validator("telegram_api_base_url")
     @classmethod
     def _check_http_url(cls, value: str | None) -> str | None:
         url = _http_url(value, "expected an http(s) URL such as http://127.0.0.1:5005")
         return url.rstrip("/") if url else None
+
+    @field_validator("rasa_url")
+    @classmethod
+    def _check_rasa_urls(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        urls = []
+        for part in value.split(","):
+            url = _http_url(
+                part.strip(),
+                "expected http(s) URLs such as http://127.0.0.1:5005 (several: comma-separated)",
+            )
+            if url:
+                urls.append(url.rstrip("/"))
+        return ",".join(urls) or None
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _check_redis_url(cls, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str) or not re.match(r"^(redis|rediss)://", value):
+            raise ValueError("expected a Redis URL such as redis://127.0.0.1:6379/0")
+        return value
 
     @field_validator("telegram_webhook_url")
     @classmethod
@@ -490,6 +524,21 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"team {team.id!r} names unknown territories: {', '.join(unknown)}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _check_distributed(self) -> Settings:
+        """Several engines or workers share conversations: they need the shared stores."""
+        if self.engine.replicas > 1 and not self.redis_url:
+            raise ValueError(
+                "engine.replicas > 1 needs REDIS_URL (Rasa's lock store keeps each "
+                "conversation in order whichever engine serves it)"
+            )
+        if self.server.workers > 1:
+            if not self.redis_url:
+                raise ValueError("server.workers > 1 needs REDIS_URL (per-chat order)")
+            if self.effective_database_url.startswith("sqlite"):
+                raise ValueError("server.workers > 1 needs DATABASE_URL on PostgreSQL")
         return self
 
     @classmethod
@@ -549,7 +598,22 @@ class Settings(BaseSettings):
 
     @property
     def engine_url(self) -> str:
-        return self.rasa_url or f"http://{self.engine.host}:{self.engine.port}"
+        """The first engine (single-engine callers: checks, `maraude chat`)."""
+        return self.engine_urls[0]
+
+    @property
+    def engine_urls(self) -> list[str]:
+        """Every engine the app spreads conversations over: RASA_URL's list, else the
+        `engine.replicas` local engines `maraude up` starts on consecutive ports."""
+        if self.rasa_url:
+            return self.rasa_url.split(",")
+        host, port = self.engine.host, self.engine.port
+        return [f"http://{host}:{port + i}" for i in range(self.engine.replicas)]
+
+    @property
+    def effective_rate_limit_storage(self) -> str:
+        """Rate-limit counters: server.rate_limit_storage, else REDIS_URL, else memory."""
+        return self.server.rate_limit_storage or self.redis_url or ""
 
     @cached_property
     def secret_key(self) -> str:
@@ -601,6 +665,7 @@ ENV_NAMES = {
     "counsellor_group_id",
     "database_url",
     "rasa_url",
+    "redis_url",
     "maraude_secret_key",
     "var_path",
 }

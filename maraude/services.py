@@ -142,7 +142,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         followups=followups, tickets=tickets, desk=desk, people=people, settings=settings
     )
     desk.add_listener(rules)  # ticket operations schedule and cancel follow-ups
-    rate_limits = RateLimits(settings.server.rate_limit_storage, settings.secret_key)
+    rate_limits = RateLimits(settings.effective_rate_limit_storage, settings.secret_key)
     pipeline = ConversationPipeline(
         people, engine, texts, erasure, relay=desk, flood=FloodGate(rate_limits, texts)
     )

@@ -8,6 +8,7 @@ from core.models.base import (
     str_enum,
     utcnow,
 )
+from core.models.delivery import HeldMessage, InboundUpdate
 from core.models.followups import (
     FollowUp,
     FollowUpKind,
@@ -50,6 +51,8 @@ from core.models.tickets import (
 )
 
 __all__ = [
+    "HeldMessage",
+    "InboundUpdate",
     "AnonymousCount",
     "ApiToken",
     "AwareDateTime",
