@@ -26,6 +26,11 @@ DEFAULT_LEASE = 60.0  # seconds a dead holder keeps a chat locked (renewed while
 DEFAULT_WAIT = 120.0  # seconds a blocking `hold` waits before giving up
 
 
+def chat_key(channel: str, user_key: str) -> str:
+    """The lock key of one conversation: `telegram:<chat id>`, `simulator:<session>`."""
+    return f"{channel}:{user_key}"
+
+
 class ChatLockTimeout(Exception):
     """A blocking `hold` waited `wait` seconds without getting the chat."""
 

@@ -76,6 +76,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 await services.telegram.stop()
             await actions_port.__aexit__(None, None, None)
             await services.engine.aclose()
+            await services.chat_locks.aclose()
             services.erasure.dispose()
             services.db.dispose()
 

@@ -26,6 +26,7 @@ from bot.rights import DataRights, RightsTexts
 from bot.simulator import SimulatorSessions
 from bot.telegram import TelegramChannel
 from bot.texts import AppTexts
+from core.chatlock import ChatLocks, chat_locks
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.erasure import ErasureService
@@ -88,6 +89,8 @@ class Services:
     experiments: ExperimentService  # wording variants seen (observer, nudges)
     insights: InsightsService  # NLU turns + misunderstood inbox (observer)
     rate_limits: RateLimits  # chats, simulator sessions, logins, API tokens (core/ratelimit.py)
+    # One conversation handled by one worker at a time (memory, or Redis with REDIS_URL).
+    chat_locks: ChatLocks
     telegram: TelegramChannel | None = None
     bridge: TelegramBridge | None = None
     # Under 15: the engine's tracker of an idle conversation is erased (core/minors.py).
@@ -234,6 +237,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         experiments=experiments,
         insights=insights,
         rate_limits=rate_limits,
+        chat_locks=chat_locks(settings.redis_url, settings.secret_key),
     )
     services.scheduler = build_scheduler(services)
     return services
