@@ -58,6 +58,19 @@ def _http_url(value: str | None, expected: str) -> str | None:
     return value
 
 
+def _internal_token(value: SecretStr | None) -> SecretStr | None:
+    """A token of an internal endpoint (engine API, actions, /metrics): unset, or random."""
+    if value is None:
+        return None
+    raw = value.get_secret_value()
+    if raw.lower() in PLACEHOLDERS or len(raw) < 32 or not re.fullmatch(r"[A-Za-z0-9_-]+", raw):
+        raise ValueError(
+            "expected 32+ characters of A-Za-z0-9_- (e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or unset it"
+        )
+    return value
+
+
 class SettingsError(Exception):
     """Raised when settings are missing or invalid; the message is meant for a human."""
 
@@ -287,6 +300,19 @@ class Server(Section):
     # App worker processes of `maraude serve` (webhook mode). More than one needs PostgreSQL
     # (DATABASE_URL) and REDIS_URL: per-chat order and the update de-duplication are shared.
     workers: int = Field(default=1, ge=1, le=64)
+    # Bearer token of /metrics (Prometheus' `authorization: credentials`), 32+ characters of
+    # A-Za-z0-9_- (SERVER__METRICS_TOKEN). Unset: /metrics answers 404 to everyone.
+    metrics_token: SecretStr | None = None
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return _internal_token(value)
 
 
 TRIAGE_QUESTIONS = ("needs", "age", "location", "situation", "followed", "contact")
@@ -360,15 +386,7 @@ class Engine(Section):
     @field_validator("action_token", "auth_token")
     @classmethod
     def _check_engine_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
-        raw = value.get_secret_value()
-        if raw.lower() in PLACEHOLDERS or len(raw) < 32 or not re.fullmatch(r"[A-Za-z0-9_-]+", raw):
-            raise ValueError(
-                "expected 32+ characters of A-Za-z0-9_- (e.g. "
-                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or unset it"
-            )
-        return value
+        return _internal_token(value)
 
 
 class Settings(BaseSettings):

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from core.calendar import QuietHours
 from core.clock import Clock
+from core.metrics import METRICS
 from core.models import Channel
 from core.people import PeopleService
 from nudges.contract import CounsellorNotice, NudgePolicies, Outgoing
@@ -208,6 +209,7 @@ class FollowUpSweeper:
             log.warning("follow-up %s: delivery failed (attempt %s): %r", job.id, job.attempts, exc)
             return await self._retry_later(job, type(exc).__name__), None
         if await asyncio.to_thread(self.followups.mark_sent, job.id, self.worker):
+            METRICS.followup_sent(job.kind)  # /metrics
             try:
                 await self.policies.after_sent(job)
             except Exception:

@@ -21,6 +21,7 @@ from typing import Protocol
 
 from core.clock import Clock
 from core.db import Database
+from core.metrics import METRICS
 from core.models import EventKind, Urgency
 from core.settings import Settings
 from core.vocabulary import duration_fr
@@ -131,6 +132,7 @@ async def run_sla_check(services: SlaHost, *, clock: Clock | None = None) -> lis
         ticket = alert.ticket
         url = ticket_url(services, ticket.id)
         log.info("ticket %s: %s", ticket.id, alert.kind)
+        METRICS.sla_alert(alert.kind)  # /metrics
         bridge = services.bridge
         if bridge is None:
             continue  # the dashboard shows it (red badge, synthesis page)
