@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -14,11 +14,26 @@ from core.turns import TurnInfo
 
 
 class EngineUnavailable(Exception):
-    """The engine did not answer (down, starting, timing out, or replied with an error)."""
+    """The engine did not answer (down, starting, timing out, or replied with an error).
+
+    `retryable`: the failure means "this engine is down or stuck" (connection refused or
+    reset, timeout, HTTP 5xx, a model swap in progress), so the same exchange may be tried on
+    another engine (bot/engine_pool.py); a 4xx or an unexpected payload is not. Raised by the
+    pool, it means every engine failed.
+    """
 
     # Its messages name a URL, a status or an intent, never what a young person wrote
     # (core/logfilter.py keeps them in logs).
     safe_to_log = True
+
+    def __init__(self, message: str = "", *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+def _unreachable(url: str, exc: httpx.HTTPError) -> EngineUnavailable:
+    """A transport failure (refused, reset, timeout): this engine is down or stuck."""
+    return EngineUnavailable(f"engine unreachable at {url}: {exc!r}", retryable=True)
 
 
 def turn_from_tracker(state: dict[str, Any]) -> TurnInfo | None:
@@ -72,6 +87,32 @@ def turn_from_tracker(state: dict[str, Any]) -> TurnInfo | None:
     )
 
 
+class Engine(Protocol):
+    """What the app asks of "the engine": one EngineClient, or an EnginePool of several
+    (bot/engine_pool.py), which `maraude/services.py` builds."""
+
+    @property
+    def swapping(self) -> bool: ...
+
+    async def send(
+        self, sender: str, message: str, metadata: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    async def trigger(
+        self, sender_id: str, intent: str, entities: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    async def last_turn(self, sender_id: str, *, with_actions: bool = True) -> TurnInfo | None: ...
+
+    async def load_model(self, model_path: str) -> None: ...
+
+    async def model_file(self) -> str | None: ...
+
+    async def is_ready(self) -> bool: ...
+
+    async def aclose(self) -> None: ...
+
+
 class _SwapGate:
     """Holds conversation requests while this app swaps the engine's model.
 
@@ -96,11 +137,13 @@ class _SwapGate:
         """One request to the engine; while a swap runs, wait for it (or refuse at once)."""
         if not self._open.is_set():
             if not wait:
-                raise EngineUnavailable("the engine is loading a new model")
+                raise EngineUnavailable("the engine is loading a new model", retryable=True)
             try:
                 await asyncio.wait_for(self._open.wait(), self.max_wait)
             except TimeoutError as exc:
-                raise EngineUnavailable("the engine is still loading a new model") from exc
+                raise EngineUnavailable(
+                    "the engine is still loading a new model", retryable=True
+                ) from exc
         self._inflight += 1
         self._idle.clear()
         try:
@@ -197,9 +240,12 @@ class EngineClient:
             async with self._gate.request(wait=wait):
                 response = await self._client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise EngineUnavailable(f"engine unreachable at {self.base_url}: {exc!r}") from exc
+            raise _unreachable(self.base_url, exc) from exc
         if response.status_code != 200:
-            raise EngineUnavailable(f"engine answered HTTP {response.status_code} to {what}")
+            raise EngineUnavailable(
+                f"engine answered HTTP {response.status_code} to {what}",
+                retryable=response.status_code >= 500,
+            )
         try:
             return response.json()
         except ValueError as exc:
@@ -223,10 +269,11 @@ class EngineClient:
         except TimeoutError as exc:
             raise EngineUnavailable("messages in flight did not finish before the swap") from exc
         except httpx.HTTPError as exc:
-            raise EngineUnavailable(f"engine unreachable at {self.base_url}: {exc!r}") from exc
+            raise _unreachable(self.base_url, exc) from exc
         if response.status_code not in (200, 204):
             raise EngineUnavailable(
-                f"engine refused the model ({response.status_code}): {response.text[:300]}"
+                f"engine refused the model ({response.status_code}): {response.text[:300]}",
+                retryable=response.status_code >= 500,
             )
 
     async def model_file(self) -> str | None:
@@ -234,9 +281,12 @@ class EngineClient:
         try:
             response = await self._client.get("/status", params=self._auth, timeout=5)
         except httpx.HTTPError as exc:
-            raise EngineUnavailable(f"engine unreachable at {self.base_url}: {exc!r}") from exc
+            raise _unreachable(self.base_url, exc) from exc
         if response.status_code != 200:
-            raise EngineUnavailable(f"engine answered HTTP {response.status_code} to status")
+            raise EngineUnavailable(
+                f"engine answered HTTP {response.status_code} to status",
+                retryable=response.status_code >= 500,
+            )
         value = response.json().get("model_file")
         return str(value) if value else None
 

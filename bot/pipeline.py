@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.engine_client import EngineClient, EngineUnavailable
+from bot.engine_client import Engine, EngineUnavailable
 from bot.flood import FloodGate
 from bot.messages import Button, Reply, replies_from_engine
 from bot.rights import DataRights
@@ -105,7 +105,7 @@ class ConversationPipeline:
     def __init__(
         self,
         people: PeopleService,
-        engine: EngineClient,
+        engine: Engine,
         texts: AppTexts,
         erasure: ErasureService,
         relay: CounsellorRelay,

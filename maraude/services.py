@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from rasa_sdk.executor import ActionExecutor
 
 from actions.registry import build_executor
-from bot.engine_client import EngineClient
+from bot.engine_pool import EnginePool
 from bot.flood import FloodGate
 from bot.pipeline import ConversationPipeline
 from bot.rights import DataRights, RightsTexts
@@ -77,7 +77,7 @@ class Services:
     tickets: TicketService  # reads; every ticket write goes through the desk
     desk: HandoffDesk
     erasure: ErasureService
-    engine: EngineClient
+    engine: EnginePool  # one EngineClient per engine URL (bot/engine_pool.py)
     pipeline: ConversationPipeline
     simulator: SimulatorSessions  # the web simulator's conversations (and manager mode)
     actions: ActionExecutor
@@ -105,8 +105,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     db = Database.from_url(settings.effective_database_url)
     people = PeopleService(db, settings.secret_key, clock, on_consent_refused=CONSENT_REFUSED_HOOKS)
-    engine = EngineClient(
-        settings.engine_url,
+    engine = EnginePool(
+        settings.engine_urls,
         auth_token=settings.engine_auth_token,
         timeout=settings.engine.request_timeout,
     )

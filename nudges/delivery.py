@@ -20,7 +20,7 @@ from nudges.contract import CounsellorNotice, DirectMessage, EngineNudge, Outgoi
 from nudges.store import FollowUpJob
 
 if TYPE_CHECKING:
-    from bot.engine_client import EngineClient
+    from bot.engine_client import Engine
     from bot.telegram import TelegramChannel
     from handoff.desk import HandoffDesk
     from handoff.tickets import TicketService
@@ -70,7 +70,7 @@ class ChannelDelivery:
         people: PeopleService,
         tickets: TicketService,
         desk: HandoffDesk,
-        engine: EngineClient,
+        engine: Engine,
         telegram: TelegramChannel | None = None,
         experiments: ExposureRecorder | None = None,
     ) -> None:

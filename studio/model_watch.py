@@ -24,7 +24,7 @@ from pathlib import Path
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.engine_client import EngineClient, EngineUnavailable
+from bot.engine_client import Engine, EngineUnavailable
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class _Seen:
 class ModelWatch:
     """Loads the newest model of `folder` into the engine when it is not the one served."""
 
-    def __init__(self, engine: EngineClient, folder: Path) -> None:
+    def __init__(self, engine: Engine, folder: Path) -> None:
         self.engine = engine
         self.folder = folder
         self._failed: _Seen | None = None  # last file the engine refused: not retried as is
@@ -121,7 +121,7 @@ def watch_interval(settings: Settings) -> timedelta | None:
 
 
 def register_model_watch(
-    scheduler: BaseScheduler, settings: Settings, engine: EngineClient | None
+    scheduler: BaseScheduler, settings: Settings, engine: Engine | None
 ) -> ModelWatch | None:
     """Add the watch job to the app's scheduler (explicit id: registering twice replaces)."""
     if engine is None:
