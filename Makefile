@@ -15,7 +15,7 @@ RASA_ENV = ACTION_ENDPOINT_URL=http://127.0.0.1:5055/webhook ACTION_ENDPOINT_TOK
 	PYTHONPATH=$(CURDIR) RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
 PIP_QUIET ?= -q
 
-.PHONY: help install train run test test-engine test-conversations test-python lint format bench bench-scheduler clean
+.PHONY: help install train run test test-engine test-conversations test-python lint format bench bench-scheduler bench-load clean
 
 help:
 	@echo "make run    install if needed, train if needed, start engine + app (simulator: /simulateur)"
@@ -86,6 +86,11 @@ bench: install train
 # 100 000 due follow-ups swept by two worker processes on PostgreSQL (MARAUDE_TEST_POSTGRES_URL).
 bench-scheduler: .venv/.installed
 	.venv/bin/python -m bench.scheduler.run
+
+# Simulated young people in webhook mode: 1 engine + 1 worker, 2 + 2, 2 + 2 with an engine
+# killed, and the bare engine (MARAUDE_TEST_POSTGRES_URL, MARAUDE_TEST_REDIS_URL; bench/README.md).
+bench-load: install train
+	.venv/bin/python -m bench.load $(BENCH_LOAD_ARGS)
 
 clean:
 	rm -rf models var/rasa-test-results .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,101 @@
+"""Figures of a load-bench phase, one line per phase and the final `load:` line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.load.driver import PhaseResult
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = pct / 100 * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass
+class Figures:
+    name: str
+    rate: float  # young people arriving per second
+    turns: int
+    p50: float  # ms
+    p95: float
+    p99: float
+    throughput: float  # answered turns per second
+    errors: int
+    lost: int
+    duplicated: int
+    out_of_order: int
+    bursts_checked: int
+    held: int  # turns first answered with the engine-down text
+    redelivered: int
+    counsellor: str
+
+    @property
+    def clean(self) -> bool:
+        return not (self.lost or self.duplicated or self.out_of_order or self.errors)
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<22} {self.rate:4.2f}/s turns={self.turns:>4} p50={self.p50:7.0f}ms "
+            f"p95={self.p95:7.0f}ms p99={self.p99:7.0f}ms tput={self.throughput:5.2f}/s "
+            f"err={self.errors} lost={self.lost} dup={self.duplicated} "
+            f"ooo={self.out_of_order}/{self.bursts_checked} held={self.held} "
+            f"redelivered={self.redelivered}{self.counsellor}"
+        )
+
+    def short(self) -> str:
+        return (
+            f"p50={self.p50:.0f}ms p95={self.p95:.0f}ms p99={self.p99:.0f}ms "
+            f"tput={self.throughput:.2f}/s err={self.errors} lost={self.lost} "
+            f"dup={self.duplicated} ooo={self.out_of_order}"
+        )
+
+
+def figures(result: PhaseResult, rate: float) -> Figures:
+    turns = result.turns
+    latencies = [t.latency * 1000 for t in turns if t.latency is not None]
+    answered = len(latencies)
+    span = max(result.ended - result.started, 1e-9)
+    counsellor = ""
+    if result.counsellor:
+        records = result.counsellor
+        failed = sum(1 for r in records if r.get("error"))
+        delivered = [r["delivered"] - r["posted"] for r in records if r.get("delivered")]
+        missing = sum(1 for r in records if "posted" in r and not r.get("delivered"))
+        api = [r["api"] * 1000 for r in records if "api" in r]
+        counsellor = (
+            f" | counsellor replies={len(records)} api_p50={percentile(api, 50):.0f}ms "
+            f"delivered_p50={percentile([d * 1000 for d in delivered], 50):.0f}ms "
+            f"undelivered={missing} api_errors={failed}"
+        )
+    return Figures(
+        name=result.name,
+        rate=rate,
+        turns=len(turns),
+        p50=percentile(latencies, 50),
+        p95=percentile(latencies, 95),
+        p99=percentile(latencies, 99),
+        throughput=answered / span,
+        errors=sum(1 for t in turns if t.error),
+        lost=sum(1 for t in turns if t.lost),
+        duplicated=sum(t.duplicates for t in turns) + result.late_duplicates,
+        out_of_order=sum(1 for t in turns if t.out_of_order),
+        bursts_checked=sum(1 for t in turns if t.order_checked),
+        held=sum(1 for t in turns if t.held),
+        redelivered=sum(1 for t in turns if t.redelivered),
+        counsellor=counsellor,
+    )
+
+
+def capacity(runs: list[Figures], budget: float) -> tuple[float, bool]:
+    """The best throughput among runs whose p95 is within `budget` ms (True), else the
+    throughput of the least loaded run (False: even that one is over budget)."""
+    within = [f.throughput for f in runs if f.p95 <= budget]
+    if within:
+        return max(within), True
+    return min(runs, key=lambda f: f.rate).throughput, False
