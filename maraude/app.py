@@ -23,8 +23,10 @@ from core.logfilter import install_privacy_filter
 from core.settings import Settings
 from maraude import __version__
 from maraude.action_port import serving_actions
+from maraude.engine_process import keep_tracker_index
 from maraude.jobs import PRIVACY_JOBS, stop_scheduler
 from maraude.services import WEB_DIR, build_services
+from maraude.supervisor import EngineSupervisor
 from studio.model_watch import MODEL_WATCH_JOB
 from web import api, api_docs, auth, dashboard, errors, pages, security, simulator
 from web import inbox as inbox_web
@@ -42,7 +44,11 @@ def webhook_path(settings: Settings) -> str:
     return DEFAULT_WEBHOOK_PATH
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, supervisor: EngineSupervisor | None = None
+) -> FastAPI:
+    """`supervisor`: the engines `maraude up` runs and restarts (shown on /health)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.server.auto_migrate:
@@ -50,6 +56,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         install_privacy_filter()  # uvicorn's handlers exist by now
         services = build_services(settings, clock)
         app.state.services = services
+        services.engine.start()  # probes the engines marked down, until aclose
+        # Rasa's advised index on its events table, once an engine has created the table.
+        tracker_index = asyncio.create_task(keep_tracker_index(settings.tracker_store_url))
         # The engine's action calls: own loopback port, token required (before Telegram starts).
         actions_port = serving_actions(settings, services)
         await actions_port.__aenter__()
@@ -75,6 +84,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             if services.telegram is not None:
                 await services.telegram.stop()
             await actions_port.__aexit__(None, None, None)
+            tracker_index.cancel()
             await services.engine.aclose()
             await services.chat_locks.aclose()
             services.erasure.dispose()
@@ -90,6 +100,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
+    app.state.supervisor = supervisor
     app.add_middleware(SessionMiddleware, **auth.session_options(settings))  # dashboard sessions
     # Outermost: nosniff, frame-ancestors, CSP... on every answer; HSTS over https.
     app.add_middleware(security.SecurityHeaders, https=security.served_over_https(settings))

@@ -92,35 +92,56 @@ def cmd_check(args: argparse.Namespace) -> int:
     return code
 
 
+class _Terminated(Exception):
+    """SIGTERM on `maraude up` (systemd, containers): stop everything as Ctrl-C does."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
 def cmd_up(args: argparse.Namespace) -> int:
+    import signal
+
     import uvicorn
 
     from maraude.app import create_app
-    from maraude.engine_process import EngineProcess
+    from maraude.supervisor import EngineSupervisor
 
     settings = _settings(args)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
-    engine = None
-    if settings.rasa_url is None:
-        engine = EngineProcess(settings)  # actions: the app's loopback action port
-        engine.command()  # fail fast if the engine env or the model is missing
-        print(f"Starting the Rasa engine on {engine.url} (log: {engine.log_path})…", flush=True)
-        engine.start()
+    supervisor = None
+    # uvicorn catches SIGTERM, shuts down, restores the previous handler and raises the signal
+    # again: with the default handler the process would die there, before the `finally` that
+    # stops the engines (left running, orphaned, holding their ports). Ours raises instead.
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        if engine is not None:
-            engine.wait_ready()
-            print("Engine ready.", flush=True)
+        if settings.rasa_url is None:
+            supervisor = EngineSupervisor.for_settings(settings)  # actions: the loopback port
+            where = ", ".join(supervisor.urls)
+            log_dir = settings.var_dir / "log"
+            print(f"Starting the Rasa engine(s) on {where} (logs in {log_dir})…", flush=True)
+            supervisor.start()  # a taken port or a missing model: EngineError, nothing started
+            supervisor.wait_ready()
+            supervisor.watch()  # restarts an engine that dies, with back-off
+            print("Engine(s) ready.", flush=True)
         print(
             f"App on http://{host}:{port} — simulator: http://{host}:{port}/simulateur", flush=True
         )
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
-    except KeyboardInterrupt:
+        uvicorn.run(
+            create_app(settings, supervisor=supervisor), host=host, port=port, log_level="info"
+        )
+    except (KeyboardInterrupt, _Terminated):
         pass
     finally:
-        if engine is not None:
-            print("Stopping the engine…", flush=True)
-            engine.stop()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM: finish stopping
+        try:
+            if supervisor is not None:
+                print("Stopping the engine(s)…", flush=True)
+                supervisor.stop()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 
