@@ -20,6 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from core import migrate
 from core.clock import Clock
 from core.logfilter import install_privacy_filter
+from core.metrics import METRICS
 from core.settings import Settings
 from maraude import __version__
 from maraude.action_port import serving_actions
@@ -30,6 +31,7 @@ from maraude.supervisor import EngineSupervisor
 from studio.model_watch import MODEL_WATCH_JOB
 from web import api, api_docs, auth, dashboard, errors, pages, security, simulator
 from web import inbox as inbox_web
+from web import metrics as metrics_web
 from web import results as results_pages
 from web import search as search_web
 from web.telegram_webhook import telegram_webhook_router
@@ -59,6 +61,8 @@ def create_app(
         services.engine.start()  # probes the engines marked down, until aclose
         # Rasa's advised index on its events table, once an engine has created the table.
         tracker_index = asyncio.create_task(keep_tracker_index(settings.tracker_store_url))
+        METRICS.configure(settings.redis_url, settings.secret_key)  # workers' sums: Redis
+        services.engine.add_error_hook(METRICS.engine_error)  # /metrics engine errors
         # The engine's action calls: own loopback port, token required (before Telegram starts).
         actions_port = serving_actions(settings, services)
         await actions_port.__aenter__()
@@ -87,6 +91,7 @@ def create_app(
             tracker_index.cancel()
             await services.engine.aclose()
             await services.chat_locks.aclose()
+            await METRICS.aclose()  # the last counts reach Redis
             services.erasure.dispose()
             services.db.dispose()
 
@@ -115,4 +120,5 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api_docs.router)  # /docs, /redoc, /openapi.json: staff only
     app.include_router(telegram_webhook_router(webhook_path(settings)))
+    app.include_router(metrics_web.router)  # /metrics: bearer token, 404 without one
     return app
