@@ -26,6 +26,7 @@ from bot.messages import Button, Reply, replies_from_engine
 from bot.rights import DataRights
 from bot.texts import AppTexts
 from core.erasure import ErasureService
+from core.metrics import mark_turn, timed_turn
 from core.models import Channel, Direction, Origin
 from core.people import LoggedMessage, PeopleService, PersonRef
 from core.turns import TurnInfo
@@ -213,6 +214,7 @@ class ConversationPipeline:
             await self.relay.bot_said(ticket, [r.text for r in replies])
         return replies
 
+    @timed_turn  # one turn of `channel` on /metrics: outcome and latency (core/metrics.py)
     async def _exchange(
         self, channel: Channel, person: PersonRef, message: str, *, shown: str, typed: bool
     ) -> list[Reply]:
@@ -222,6 +224,7 @@ class ConversationPipeline:
             replies = replies_from_engine(items)
         except EngineUnavailable as exc:
             log.warning("engine unavailable for %s: %s", person.pseudo_id, exc)
+            mark_turn("engine_down")  # /metrics (core/metrics.py)
             engine_ok = False
             # A crisis seen by the app's own check still reaches a counsellor.
             kinds = self.texts.crisis_kinds(shown)
