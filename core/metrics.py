@@ -69,8 +69,9 @@ class Family:
 TURNS = Family(
     "maraude_turns_total",
     "counter",
-    "Messages of young people handled by the pipeline, by channel and outcome (answered: by "
-    "an engine; engine_down: the app's own answer; held: kept to be replayed; failed: error).",
+    "Young people's messages and buttons for the engine (not those relayed to a counsellor), "
+    "by channel and outcome (answered: by an engine; engine_down: the app's own answer; held: "
+    "kept to be replayed; failed: an error).",
 )
 TURN_SECONDS = Family(
     "maraude_turn_seconds",
