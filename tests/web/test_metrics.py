@@ -11,16 +11,18 @@ import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from core.metrics import CONTENT_TYPE, engine_label
+from core.metrics import CONTENT_TYPE, METRICS, engine_label
 from core.models import Channel
 from core.people import pseudonymise
 from core.ratelimit import API_BAD_TOKEN
 from core.settings import SettingsError
 from tests.support import AppServer, free_port, make_settings
+from tests.support.telegram import age_question, new_user
 
 TOKEN = secrets.token_urlsafe(32)
 CRISIS = "je veux mourir"
@@ -227,3 +229,16 @@ def test_turns_engine_errors_and_the_queue_without_personal_data(app: AppServer)
         assert secret not in response.text
     label_names = {key for (_, labels) in after for key, _ in labels}
     assert label_names <= {"channel", "outcome", "le", "engine", "kind", "urgency"}
+
+
+def test_a_telegram_message_answered_by_the_real_engine_counts_as_answered(stack: Any) -> None:
+    """The whole stack (fake Bot API, real engine, app in this process): /start is one
+    Telegram turn, answered."""
+    key = ("maraude_turns_total", (("channel", "telegram"), ("outcome", "answered")))
+    count = ("maraude_turn_seconds_count", key[1])
+    before = METRICS.local()
+    age_question(stack, new_user())  # /start, answered by the engine with the age question
+    after = METRICS.local()
+    assert after.get(key, 0) - before.get(key, 0) >= 1
+    assert after.get(count, 0) - before.get(count, 0) >= 1
+    assert all(state["healthy"] for state in stack.services.engine.health())
