@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -26,9 +27,17 @@ class EngineUnavailable(Exception):
     # (core/logfilter.py keeps them in logs).
     safe_to_log = True
 
-    def __init__(self, message: str = "", *, retryable: bool = False) -> None:
+    def __init__(
+        self, message: str = "", *, retryable: bool = False, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.status = status  # the engine's HTTP status, when it answered one
+
+
+# The engine's Maraude channel (engine/channel.py: messages + the turn), and Rasa's own.
+TURN_PATH = "/webhooks/maraude/webhook"
+REST_PATH = "/webhooks/rest/webhook"
 
 
 def _unreachable(url: str, exc: httpx.HTTPError) -> EngineUnavailable:
@@ -87,6 +96,15 @@ def turn_from_tracker(state: dict[str, Any]) -> TurnInfo | None:
     )
 
 
+@dataclass(frozen=True)
+class EngineAnswer:
+    """The bot's messages for one user message, and what the engine understood of it (None
+    when the engine did not say: Rasa's plain REST channel)."""
+
+    messages: list[dict[str, Any]]
+    turn: TurnInfo | None
+
+
 class Engine(Protocol):
     """What the app asks of "the engine": one EngineClient, or an EnginePool of several
     (bot/engine_pool.py), which `maraude/services.py` builds."""
@@ -97,6 +115,10 @@ class Engine(Protocol):
     async def send(
         self, sender: str, message: str, metadata: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]: ...
+
+    async def exchange(
+        self, sender: str, message: str, metadata: dict[str, Any] | None = None
+    ) -> EngineAnswer: ...
 
     async def trigger(
         self, sender_id: str, intent: str, entities: dict[str, Any] | None = None
@@ -182,6 +204,7 @@ class EngineClient:
         self.base_url = base_url.rstrip("/")
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
         self._auth = {"token": auth_token} if auth_token else {}
+        self._plain_rest = False  # True once the engine said it has no Maraude channel
         self._gate = _SwapGate(swap_wait)
 
     @property
@@ -192,14 +215,35 @@ class EngineClient:
     async def send(
         self, sender: str, message: str, metadata: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        """Post one user message to the REST channel and return the bot's messages."""
+        """Post one user message and return the bot's messages."""
+        return (await self.exchange(sender, message, metadata)).messages
+
+    async def exchange(
+        self, sender: str, message: str, metadata: dict[str, Any] | None = None
+    ) -> EngineAnswer:
+        """Post one user message to the engine's Maraude channel (engine/channel.py): the
+        bot's messages and the turn, taken from the tracker the engine has just saved (no
+        second request, no whole-tracker read). An engine without that channel (started
+        elsewhere with Rasa's own credentials) is asked on Rasa's REST channel instead."""
         body: dict[str, Any] = {"sender": sender, "message": message}
         if metadata:
             body["metadata"] = metadata
-        data = await self._json("POST", "/webhooks/rest/webhook", "the message", json=body)
-        if not isinstance(data, list):
+        path = REST_PATH if self._plain_rest else TURN_PATH
+        try:
+            data = await self._json("POST", path, "the message", json=body)
+        except EngineUnavailable as exc:
+            if exc.status != 404 or self._plain_rest:
+                raise
+            self._plain_rest = True  # no Maraude channel on this engine: Rasa's REST one
+            data = await self._json("POST", REST_PATH, "the message", json=body)
+        if isinstance(data, list):  # Rasa's REST channel: the messages only
+            return EngineAnswer([item for item in data if isinstance(item, dict)], None)
+        messages = data.get("messages") if isinstance(data, dict) else None
+        if not isinstance(messages, list):
             raise EngineUnavailable("engine answered an unexpected payload")
-        return [item for item in data if isinstance(item, dict)]
+        state = data.get("turn")
+        turn = turn_from_tracker(state) if isinstance(state, dict) else None
+        return EngineAnswer([item for item in messages if isinstance(item, dict)], turn)
 
     async def trigger(
         self, sender_id: str, intent: str, entities: dict[str, Any] | None = None
@@ -245,6 +289,7 @@ class EngineClient:
             raise EngineUnavailable(
                 f"engine answered HTTP {response.status_code} to {what}",
                 retryable=response.status_code >= 500,
+                status=response.status_code,
             )
         try:
             return response.json()

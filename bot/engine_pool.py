@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any, TypeVar
 
-from bot.engine_client import EngineClient, EngineUnavailable
+from bot.engine_client import EngineAnswer, EngineClient, EngineUnavailable
 from core.clock import Clock, SystemClock
 from core.turns import TurnInfo
 
@@ -185,6 +185,14 @@ class EnginePool:
         """Post one user message to the conversation's engine; the bot's messages."""
         return await self._exchange(
             sender, "the message", lambda c: c.send(sender, message, metadata)
+        )
+
+    async def exchange(
+        self, sender: str, message: str, metadata: dict[str, Any] | None = None
+    ) -> EngineAnswer:
+        """Post one user message to the conversation's engine; its messages and the turn."""
+        return await self._exchange(
+            sender, "the message", lambda c: c.exchange(sender, message, metadata)
         )
 
     async def trigger(

@@ -243,4 +243,69 @@ async def test_the_http_api_gets_the_engines_token_and_the_channel_does_not() ->
     token = f"token={_TokenRasaHandler.TOKEN}"
     api = [path for path in _TokenRasaHandler.seen[2:] if not path.startswith("/webhooks/")]
     assert len(api) == 5 and all(token in path for path in api)
-    assert _TokenRasaHandler.seen[-1] == "/webhooks/rest/webhook"  # no token on a channel
+    assert _TokenRasaHandler.seen[-1] == "/webhooks/maraude/webhook"  # no token on a channel
+
+
+class _TurnChannelHandler(JsonHandler):
+    """An engine with the Maraude channel (engine/channel.py), or only Rasa's REST one."""
+
+    with_turn_channel = True
+    seen: list[str] = []
+
+    def do_POST(self) -> None:
+        body = self.read_json()
+        self.seen.append(self.path)
+        if self.path == "/webhooks/maraude/webhook" and self.with_turn_channel:
+            turn = {
+                "events": [
+                    {"event": "user", "text": body["message"], "parse_data": {}},
+                    {"event": "action", "name": "utter_greet"},
+                    {"event": "action", "name": "action_listen"},
+                ],
+                "latest_message": {
+                    "text": body["message"],
+                    "intent": {"name": "greet", "confidence": 0.97},
+                    "entities": [],
+                },
+            }
+            self.reply_json({"messages": [{"text": "salut"}], "turn": turn})
+        elif self.path == "/webhooks/rest/webhook":
+            self.reply_json([{"recipient_id": body["sender"], "text": "salut"}])
+        else:
+            self.reply_json({"error": "not found"}, status=404)
+
+
+async def test_the_turn_comes_with_the_answer_no_tracker_read() -> None:
+    _TurnChannelHandler.seen = []
+    _TurnChannelHandler.with_turn_channel = True
+    with JsonServer(_TurnChannelHandler) as engine:
+        client = EngineClient(engine.url, timeout=5)
+        try:
+            answer = await client.exchange("y1", "wesh")
+        finally:
+            await client.aclose()
+    assert answer.messages == [{"text": "salut"}]
+    assert answer.turn is not None
+    assert (answer.turn.intent, answer.turn.confidence) == ("greet", 0.97)
+    assert answer.turn.actions == ["utter_greet"]
+    assert _TurnChannelHandler.seen == ["/webhooks/maraude/webhook"]  # one request per turn
+
+
+async def test_an_engine_without_the_maraude_channel_is_asked_on_rasas_rest_channel() -> None:
+    _TurnChannelHandler.seen = []
+    _TurnChannelHandler.with_turn_channel = False
+    with JsonServer(_TurnChannelHandler) as engine:
+        client = EngineClient(engine.url, timeout=5)
+        try:
+            first = await client.exchange("y1", "wesh")
+            second = await client.exchange("y1", "re")
+        finally:
+            await client.aclose()
+    assert first.messages[0]["text"] == second.messages[0]["text"] == "salut"
+    assert first.turn is None  # the app reads the tracker as before
+    # Asked once on the missing channel, then straight to Rasa's REST channel.
+    assert _TurnChannelHandler.seen == [
+        "/webhooks/maraude/webhook",
+        "/webhooks/rest/webhook",
+        "/webhooks/rest/webhook",
+    ]

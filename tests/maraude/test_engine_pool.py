@@ -106,7 +106,7 @@ class _Handler(JsonHandler):
         if self._misbehave():
             return
         path = urlsplit(self.path).path
-        if path == "/webhooks/rest/webhook":
+        if path.startswith("/webhooks/"):  # a channel (Rasa's REST one's answer shape)
             self.engine.senders.append(body["sender"])
             reply = f"{self.engine.name}: {body['message']}"
             self.reply_json([{"recipient_id": body["sender"], "text": reply}])
