@@ -5,10 +5,12 @@ through the real python-telegram-bot client polling a local fake Bot API; then t
 messages are posted straight to the engine's REST channel by the same number of senders.
 Prints p50/p95 latency per message, messages per second, and the ratio app/engine.
 
-Then the cost of the tracker read the app makes after every exchange for its observers
-(`EngineClient.last_turn`: `GET /conversations/{id}/tracker?include_events=AFTER_RESTART`),
-whose payload grows with the conversation, against the same read without events (`NONE`), at
-a few conversation lengths.
+Then, at a few conversation lengths, what the app's observers cost per turn: before, a second
+request after each message (`GET /conversations/{id}/tracker?include_events=AFTER_RESTART`, the
+whole tracker, growing with the conversation) on top of the REST channel's message; now, one
+request on the engine's Maraude channel (engine/channel.py), whose answer carries the turn taken
+from the tracker the engine has just saved. The tracker read without events (`NONE`) is shown
+for reference.
 
     .venv/bin/python -m bench.e2e [--users 20] [--messages 5] [--tracker-turns 10,50,200]
 """
@@ -86,17 +88,35 @@ def report(name: str, latencies: list[float], elapsed: float) -> dict[str, float
 
 def tracker_reads(
     client: httpx.Client, engine_url: str, lengths: list[int], token: str
-) -> list[tuple[int, float, float, float, float]]:
-    """Grow one conversation and time the observers' tracker read at each length."""
+) -> list[tuple[float, ...]]:
+    """Grow one conversation; at each length, time a turn the old way (REST message + tracker
+    read) and the new way (one message on the Maraude channel), and the tracker reads."""
     sender, rest = "bench-tracker", f"{engine_url}/webhooks/rest/webhook"
+    turn_channel = f"{engine_url}/webhooks/maraude/webhook"
     url = f"{engine_url}/conversations/{sender}/tracker"
     rows, sent = [], 0
+
+    def message() -> dict[str, str]:
+        nonlocal sent
+        sent += 1
+        return {"sender": sender, "message": MESSAGES[sent % len(MESSAGES)]}
+
     for target in sorted(lengths):
         while sent < target:
-            text = MESSAGES[sent % len(MESSAGES)]
-            client.post(rest, json={"sender": sender, "message": text}).raise_for_status()
-            sent += 1
-        figures = []
+            client.post(rest, json=message()).raise_for_status()
+        old, new = [], []
+        for _ in range(5):  # 10 more messages: the length stays about `target`
+            t0 = time.perf_counter()
+            client.post(rest, json=message()).raise_for_status()
+            params = {"include_events": "AFTER_RESTART", "token": token}
+            client.get(url, params=params).raise_for_status()
+            old.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            response = client.post(turn_channel, json=message())
+            response.raise_for_status()
+            assert response.json().get("turn"), "the engine's Maraude channel gave no turn"
+            new.append(time.perf_counter() - t0)
+        figures = [statistics.median(old) * 1000, statistics.median(new) * 1000]
         for include in ("AFTER_RESTART", "NONE"):
             times, size = [], 0
             for _ in range(20):
@@ -172,11 +192,15 @@ def main() -> None:
         f"p95 x{app['p95_ms'] / base['p95_ms']:.2f}  "
         f"throughput x{app['msg_per_s'] / base['msg_per_s']:.2f}"
     )
-    print("\ntracker read after each exchange (median of 20 reads, one conversation):")
-    for turns, events_kb, events_ms, none_kb, none_ms in tracker_rows:
+    print("\none turn with what the observers need, as the conversation grows (medians):")
+    for turns, old_ms, new_ms, events_kb, events_ms, none_kb, none_ms in tracker_rows:
         print(
-            f"  after {turns:>4} messages: AFTER_RESTART {events_kb:8.1f} kB {events_ms:7.1f} ms"
-            f"   NONE (baseline) {none_kb:6.1f} kB {none_ms:6.1f} ms"
+            f"  after {turns:>4.0f} messages: REST + tracker read (before) {old_ms:7.1f} ms"
+            f"   Maraude channel (now) {new_ms:7.1f} ms   x{old_ms / new_ms:.2f}"
+        )
+        print(
+            f"{'':22}tracker read alone: AFTER_RESTART {events_kb:8.1f} kB {events_ms:7.1f} ms"
+            f"   NONE {none_kb:6.1f} kB {none_ms:6.1f} ms"
         )
 
 

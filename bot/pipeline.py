@@ -9,6 +9,10 @@ While a counsellor holds the person's ticket, what the person writes goes to the
 engine; a crisis message still gets the helplines at once and escalates the ticket. Commands
 keep working (/stop, /oubli, /start). The channels do not import the counsellors' side: the
 pipeline declares what it needs of it (`CounsellorRelay`, `ExchangeObserver`).
+
+While every engine is down, a message that is not a crisis is held (bot/held.py) and answered
+once an engine is back: before the person's next message, or by the replay job (bot/replay.py)
+through the channel's outlet (`register_outlet`).
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.engine_client import Engine, EngineUnavailable
 from bot.flood import FloodGate
+from bot.held import HeldMessages
 from bot.messages import Button, Reply, replies_from_engine
 from bot.rights import DataRights
 from bot.texts import AppTexts
@@ -87,6 +92,10 @@ class CounsellorRelay(Protocol):
         """Erase the person (`erase`), then drop what the counsellors' side showed of them."""
 
 
+# Sends replies to a person of one channel outside a reply (channel user id, replies).
+Outlet = Callable[[str, list[Reply]], Awaitable[object]]
+
+
 class ExchangeObserver(Protocol):
     """Told about every exchange with the engine (manager studio: NLU turns, variants seen)."""
 
@@ -112,6 +121,7 @@ class ConversationPipeline:
         relay: CounsellorRelay,
         observers: list[ExchangeObserver] | None = None,
         flood: FloodGate | None = None,
+        held: HeldMessages | None = None,
     ) -> None:
         self.people = people
         self.engine = engine
@@ -120,6 +130,8 @@ class ConversationPipeline:
         self.relay = relay
         self.observers: list[ExchangeObserver] = list(observers or [])
         self.flood = flood  # per-conversation rate limit (bot/flood.py); None: no limit
+        self.held = held  # messages held while every engine is down; None: none kept
+        self.outlets: dict[Channel, Outlet] = {}  # the replay job's way to each channel
 
     def admit(self, channel: Channel, user_key: str, text: str | None) -> list[Reply] | None:
         """None: read the message; else what to answer instead (a flood: bot/flood.py)."""
@@ -129,6 +141,10 @@ class ConversationPipeline:
 
     def add_observer(self, observer: ExchangeObserver) -> None:
         self.observers.append(observer)
+
+    def register_outlet(self, channel: Channel, send: Outlet) -> None:
+        """How the replay job reaches a person of `channel` (Telegram: send with buttons)."""
+        self.outlets[channel] = send
 
     async def handle_text(self, channel: Channel, user_key: str, text: str) -> list[Reply]:
         """A message the young person typed (commands included)."""
@@ -218,41 +234,122 @@ class ConversationPipeline:
     async def _exchange(
         self, channel: Channel, person: PersonRef, message: str, *, shown: str, typed: bool
     ) -> list[Reply]:
-        engine_ok = True
+        earlier: list[Reply] = []
+        if self.held is not None and await asyncio.to_thread(self.held.has, person.id):
+            # Messages held while every engine was down are answered first, in order.
+            earlier, left = await self.replay_held(person)
+            if left is None:  # a replayed message erased the person: nothing more to answer
+                return earlier
+            if left:  # still no engine: this message waits behind them
+                return earlier + await self._without_engine(person, message, shown, typed)
         try:
             items = await self.engine.send(person.pseudo_id, message, {"channel": str(channel)})
-            replies = replies_from_engine(items)
         except EngineUnavailable as exc:
             log.warning("engine unavailable for %s: %s", person.pseudo_id, exc)
-            mark_turn("engine_down")  # /metrics (core/metrics.py)
-            engine_ok = False
-            # A crisis seen by the app's own check still reaches a counsellor.
-            kinds = self.texts.crisis_kinds(shown)
-            items, replies = [], [Reply(text) for text in self.texts.without_engine(kinds)]
-            if kinds:
-                await self._urgent(person.pseudo_id, shown, kinds[0].name, reason="app_check")
-        if engine_ok and not replies and (kinds := self.texts.crisis_kinds(shown)):
+            return earlier + await self._without_engine(person, message, shown, typed)
+        return earlier + await self._answered(person, items, shown, typed, incoming=True)
+
+    async def _answered(
+        self,
+        person: PersonRef,
+        items: list[dict[str, Any]],
+        shown: str,
+        typed: bool,
+        *,
+        incoming: bool,
+    ) -> list[Reply]:
+        """The engine's answer: erasure, logging (the incoming message too unless it was
+        logged when held), observers."""
+        replies = replies_from_engine(items)
+        if not replies and (kinds := self.texts.crisis_kinds(shown)):
             # The engine said nothing to a crisis message (an action failed): the app's own
             # helplines and urgent ticket, as when the engine is down.
             replies = [Reply(text) for text in self.texts.without_engine(kinds)]
             await self._urgent(person.pseudo_id, shown, kinds[0].name, reason="app_check")
-        if not engine_ok and message == COMMANDS["oubli"] and not kinds:
-            # /oubli works without the engine: the app asks, then erases by itself.
-            erasure = self.texts.erasure
-            keys = (Button(erasure["accept"], ERASE_ACCEPT), Button(erasure["keep"], ERASE_KEEP))
-            return [Reply(erasure["confirm"], buttons=keys)]
         if any(item.get("custom") == ERASE_SIGNAL for item in items):
             # The engine has saved this turn: erase everything now, log nothing; the engine's
             # "c'est effacé" goes out only once the app's data is gone.
             return await self._forget(person, replies, tracker=True)
-        logged = [LoggedMessage(Direction.incoming, Origin.youth, shown)] + [
-            LoggedMessage(Direction.outgoing, Origin.bot, r.text) for r in replies
-        ]
-        # Consent is read after the engine ran: the consent action may just have recorded it.
-        await asyncio.to_thread(self.people.log_messages, person.id, logged)
-        if engine_ok and self.observers:
+        await self._log(person, shown if incoming else None, replies)
+        if self.observers:
             await self._observe(person, shown, typed, replies)
         return replies
+
+    async def _without_engine(
+        self, person: PersonRef, message: str, shown: str, typed: bool
+    ) -> list[Reply]:
+        """No engine answered: helplines for a crisis, the app's own /oubli question, else the
+        message is held for later (bot/held.py) and the person told so."""
+        mark_turn("engine_down")  # /metrics (core/metrics.py)
+        kinds = self.texts.crisis_kinds(shown)
+        if kinds:
+            # A crisis is answered now (helplines, urgent ticket: a counsellor takes it from
+            # there) and is not held: replayed later, the engine would run its crisis flow
+            # again hours after the helplines were given, out of the moment.
+            await self._urgent(person.pseudo_id, shown, kinds[0].name, reason="app_check")
+            replies = [Reply(text) for text in self.texts.without_engine(kinds)]
+        elif message == COMMANDS["oubli"]:
+            # /oubli works without the engine: the app asks, then erases by itself.
+            erasure = self.texts.erasure
+            keys = (Button(erasure["accept"], ERASE_ACCEPT), Button(erasure["keep"], ERASE_KEEP))
+            return [Reply(erasure["confirm"], buttons=keys)]
+        else:
+            kept = self.held is not None and await asyncio.to_thread(
+                self.held.hold, person.id, message, shown, typed
+            )
+            mark_turn("held" if kept else "engine_down")  # /metrics
+            replies = [Reply(self.texts.engine_down if kept else self.texts.engine_down_full)]
+        await self._log(person, shown, replies)
+        return replies
+
+    async def replay_held(self, person: PersonRef) -> tuple[list[Reply], int | None]:
+        """Answer the person's held messages in order (the caller holds their chat): the
+        answers after a lead-in, and how many are still held (no engine again, or another
+        runner on them), or None if a replayed message erased the person. A message is
+        claimed before the engine sees it and its answers kept only by the runner that
+        deleted it: never answered twice."""
+        held = self.held
+        if held is None:
+            return [], 0
+        items = await asyncio.to_thread(held.of, person.id)
+        if items and (ticket := await self._relaying(person)):
+            # A counsellor took the conversation meanwhile: the messages are theirs.
+            for item in items:
+                if await asyncio.to_thread(held.remove, item.id):
+                    await self.relay.youth_message(ticket, item.shown)
+            return [], 0
+        replies: list[Reply] = []
+        for index, item in enumerate(items):
+            if not await asyncio.to_thread(held.claim, item):
+                # Another runner is replaying this person (a lost lock): it goes on, in order,
+                # and anything newer waits behind.
+                return self._lead_in(replies), len(items) - index
+            try:
+                channel = {"channel": str(person.channel)}
+                answer = await self.engine.send(person.pseudo_id, item.message, channel)
+            except EngineUnavailable as exc:
+                log.warning("held message of %s not replayed: %s", person.pseudo_id, exc)
+                if not await self.engine.is_ready():  # no engine at all: not this message's fault
+                    await asyncio.to_thread(held.release, item)
+                return self._lead_in(replies), len(items) - index
+            if not await asyncio.to_thread(held.remove, item.id):
+                # Answered by another runner (a lost lock): not sent twice.
+                return self._lead_in(replies), len(items) - index
+            erased = any(entry.get("custom") == ERASE_SIGNAL for entry in answer)
+            replies += await self._answered(person, answer, item.shown, item.typed, incoming=False)
+            if erased:
+                return self._lead_in(replies), None
+        return self._lead_in(replies), 0
+
+    def _lead_in(self, replies: list[Reply]) -> list[Reply]:
+        return [Reply(self.texts.replay_lead_in), *replies] if replies else []
+
+    async def _log(self, person: PersonRef, incoming: str | None, replies: list[Reply]) -> None:
+        """Log an exchange (consent is read now: the consent action may just have recorded it)."""
+        logged = [LoggedMessage(Direction.outgoing, Origin.bot, r.text) for r in replies]
+        if incoming is not None:
+            logged.insert(0, LoggedMessage(Direction.incoming, Origin.youth, incoming))
+        await asyncio.to_thread(self.people.log_messages, person.id, logged)
 
     async def _forget(self, person: PersonRef, done: list[Reply], *, tracker: bool) -> list[Reply]:
         """Erase the person's app data at once (`done` is said only once it is gone), then the

@@ -64,6 +64,9 @@ class AppTexts:
     guard: CrisisPatterns = field(default_factory=default_patterns)
     lexicon: Lexicon | None = None
     slow_down: str = "Doucement, attends ma réponse."  # a flood (bot/flood.py)
+    # Held messages (bot/held.py): over the cap (not kept), and before replayed answers.
+    engine_down_full: str = "Toujours en panne, je n'ai pas pu garder ce message."
+    replay_lead_in: str = "Me revoilà !"
     # /oubli handled by the app itself (engine down): confirm, accept, keep, done, cancelled,
     # failed.
     erasure: dict[str, str] = field(default_factory=dict)
@@ -94,6 +97,8 @@ class AppTexts:
             guard=guard,
             lexicon=lexicon,
             slow_down=data["slow_down"].strip(),
+            engine_down_full=data["engine_down_full"].strip(),
+            replay_lead_in=data["replay_lead_in"].strip(),
             erasure={key: str(value).strip() for key, value in data["erasure"].items()},
         )
 

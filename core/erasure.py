@@ -2,7 +2,8 @@
 store as soon as it can be reached (/oubli, the retention purge).
 
 `erase_app` deletes the person (everything of theirs cascades: messages, consents, requests,
-tickets, notes, NLU turns and annotations not yet exported, follow-ups...) and, in the same
+tickets, notes, NLU turns and annotations not yet exported, follow-ups; the messages held while
+the engines were down are deleted explicitly, not left to the cascade) and, in the same
 transaction, records a `PendingErasure` of their tracker; hooks called first fold what they
 counted for into anonymous statistics. `erase_tracker` then deletes the engine's events of
 that person and clears the pending row; when the tracker store cannot be reached, the row
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock, SystemClock
 from core.db import Database
-from core.models import PendingErasure, YoungPerson
+from core.models import HeldMessage, PendingErasure, YoungPerson
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,8 @@ class ErasureService:
         if person_id is not None:
             for hook in self._hooks:
                 hook(session, person_id)
+            # Words not answered yet (bot/held.py): gone whatever the database does on cascade.
+            session.execute(delete(HeldMessage).where(HeldMessage.person_id == person_id))
             session.execute(delete(YoungPerson).where(YoungPerson.id == person_id))
         session.add(
             PendingErasure(

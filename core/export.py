@@ -3,10 +3,11 @@
 `ExportService.export(pseudo_id)` reads, in one transaction, every row of the app database
 that is about the person (identity on the channel, consent records, messages, milestones,
 hand-off requests, tickets with their notes and history, crisis signals, follow-ups, what the
-engine understood of their messages, wording variants seen), plus what the engine's tracker
-store keeps of their conversation (messages and slot values: the triage answers). Rows are
-serialised column by column, so a column added later is exported without touching this
-module, and any other table with a `person_id` is exported too ("other").
+engine understood of their messages, wording variants seen, messages held while the engines
+were down and not answered yet), plus what the engine's tracker store keeps of their
+conversation (messages and slot values: the triage answers). Rows are serialised column by
+column, so a column added later is exported without touching this module, and any other table
+with a `person_id` is exported too ("other").
 
 Counsellors' internal notes are included: they are personal data about the young person, and
 the right of access covers them. Counsellors appear by first name only (as the young person
@@ -39,6 +40,7 @@ from core.models import (
     CrisisSignalRecord,
     FollowUp,
     HandoffRequest,
+    HeldMessage,
     Message,
     NluTurn,
     PersonEvent,
@@ -72,6 +74,7 @@ KNOWN_TABLES = frozenset(
         "follow_up",
         "nlu_turn",
         "response_exposure",
+        "held_message",
     }
 )
 # Columns that only link rows together or point at counsellor accounts (replaced by names).
@@ -196,6 +199,8 @@ class ExportService:
             "wording_variants_seen": _rows(
                 session, ResponseExposure, ResponseExposure.person_id == pid
             ),
+            # Kept only until answered (bot/held.py): what goes to the engine and what was shown.
+            "held_messages": _rows(session, HeldMessage, HeldMessage.person_id == pid),
             "other": _other_tables(session, pid),
         }
 

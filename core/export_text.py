@@ -220,6 +220,12 @@ def render_text(export: PersonalData) -> str:
             ),
         )
 
+    held = data.get("held_messages") or []
+    if held:
+        _title(out, "Messages pas encore répondus (robot en panne quand tu les as écrits)")
+        add("Gardés jusqu'à ce que le robot y réponde, puis effacés (au plus tard après un jour).")
+        _lines(out, (f"- {when(h.get('held_at'))} : « {h.get('shown')} »" for h in held))
+
     seen = data["wording_variants_seen"]
     if seen:
         _title(out, "Versions de messages que tu as vues (pour améliorer le robot)")

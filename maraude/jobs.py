@@ -20,6 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.replay import REPLAY_EVERY, replay_waiting
 from handoff.sla.alerts import check_sla, send_digest
 from studio.model_watch import register_model_watch
 
@@ -37,6 +38,8 @@ TRACKER_ERASURE_JOB = "privacy.tracker_erasures"
 MINORS_JOB = "minors.forget"  # under 15: the tracker of an idle conversation (core/minors.py)
 # Jobs that run even with nudges.enabled false (maraude/app.py): the young people's data rights.
 PRIVACY_JOBS = (RETENTION_JOB, TRACKER_ERASURE_JOB, MINORS_JOB)
+# Messages held while every engine was down, answered once one is back (bot/replay.py).
+REPLAY_JOB = "held.replay"
 # A tracker erasure left pending while the engine was unreachable is retried after this (an
 # engine that timed out may still be saving the turn), then every TRACKER_RETRY_EVERY.
 TRACKER_GRACE = timedelta(minutes=1)
@@ -67,6 +70,11 @@ async def retry_tracker_erasures(services: Services) -> None:
     done, failed = await asyncio.to_thread(services.erasure.retry_pending, TRACKER_GRACE)
     if done or failed:
         log.info("tracker erasures: %s done, %s still pending", done, failed)
+
+
+async def replay_held(services: Services) -> None:
+    """Held messages answered and pushed once an engine answers (bot/replay.py)."""
+    await replay_waiting(services.pipeline, services.chat_locks)
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
@@ -123,6 +131,15 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         next_run_time=datetime.now(tz),  # also at start
         **common,
     )
+    if services.pipeline.outlets:  # a channel it can push to (Telegram); else on next message
+        scheduler.add_job(
+            replay_held,
+            IntervalTrigger(seconds=REPLAY_EVERY, timezone=tz),
+            args=[services],
+            id=REPLAY_JOB,
+            next_run_time=datetime.now(tz),  # also at start: what was held before a restart
+            **common,
+        )
     register_model_watch(scheduler, settings, services.engine)  # hot swap of the engine's model
     return scheduler
 

@@ -21,7 +21,9 @@ from rasa_sdk.executor import ActionExecutor
 from actions.registry import build_executor
 from bot.engine_pool import EnginePool
 from bot.flood import FloodGate
+from bot.held import HeldMessages
 from bot.pipeline import ConversationPipeline
+from bot.replay import telegram_outlet
 from bot.rights import DataRights, RightsTexts
 from bot.simulator import SimulatorSessions
 from bot.telegram import TelegramChannel
@@ -147,7 +149,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     desk.add_listener(rules)  # ticket operations schedule and cancel follow-ups
     rate_limits = RateLimits(settings.effective_rate_limit_storage, settings.secret_key)
     pipeline = ConversationPipeline(
-        people, engine, texts, erasure, relay=desk, flood=FloodGate(rate_limits, texts)
+        people,
+        engine,
+        texts,
+        erasure,
+        relay=desk,
+        flood=FloodGate(rate_limits, texts),
+        held=HeldMessages(db, clock),  # kept while every engine is down (bot/held.py)
     )
     # /mesdonnees (the export of everything kept) and /corriger (a correction for the counsellor)
     pipeline.rights = DataRights(
@@ -168,6 +176,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             secret_key=settings.secret_key,
         )
         desk.register_sender(Channel.telegram, telegram.send_texts)
+        # The replay job's answers to messages held while every engine was down.
+        pipeline.register_outlet(Channel.telegram, telegram_outlet(telegram))
     accounts = AccountService(
         db,
         clock,

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from bot.engine_client import EngineClient
+from bot.held import HeldMessages
 from bot.messages import Button, Reply, replies_from_engine
 from bot.pipeline import ConversationPipeline, is_valid_payload
 from bot.texts import AppTexts, fold
@@ -30,7 +31,9 @@ async def pipeline(sqlite_url: str):  # type: ignore[no-untyped-def]
     people = PeopleService(db, "p" * 40)
     # Nothing listens on this port: the engine is down.
     engine = EngineClient(f"http://127.0.0.1:{free_port()}", timeout=2)
-    yield ConversationPipeline(people, engine, TEXTS, ErasureService(db, db), relay=make_desk(db))
+    yield ConversationPipeline(
+        people, engine, TEXTS, ErasureService(db, db), relay=make_desk(db), held=HeldMessages(db)
+    )
     await engine.aclose()
 
 

@@ -237,10 +237,10 @@ def test_rendez_vous_is_not_vouvoiement(project: Path) -> None:
 
 def test_vouvoiement_in_the_app_texts_is_an_error(project: Path) -> None:
     path = project / checks.TEXTS_FILE
-    line = replace(path, "Réessaie dans quelques minutes,", "Réessayez dans quelques minutes,")
-    assert about(check(project, faq_day(project)), "vouvoie") == []  # "Réessayez": no pronoun
+    line = replace(path, "J'ai bien ton message :", "Patientez, j'ai bien ton message :")
+    assert about(check(project, faq_day(project)), "vouvoie") == []  # "Patientez": no pronoun
     # (verb endings are not checked: "chez", "assez", "nez" would be false alarms)
-    replace(path, "Réessayez dans quelques minutes,", "Merci de vous reconnecter plus tard,")
+    replace(path, "Patientez, j'ai bien", "Merci de vous reconnecter, j'ai bien")
     [problem] = check(project, faq_day(project)).errors
     assert (problem.file, problem.line) == (checks.TEXTS_FILE, line)
     assert "le texte « engine_down » vouvoie (« vous »)" in problem.message
