@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.engine_client import Engine, EngineUnavailable
+from bot.engine_client import Engine, EngineAnswer, EngineUnavailable
 from bot.flood import FloodGate
 from bot.held import HeldMessages
 from bot.messages import Button, Reply, replies_from_engine
@@ -243,16 +243,18 @@ class ConversationPipeline:
             if left:  # still no engine: this message waits behind them
                 return earlier + await self._without_engine(person, message, shown, typed)
         try:
-            items = await self.engine.send(person.pseudo_id, message, {"channel": str(channel)})
+            answer = await self.engine.exchange(
+                person.pseudo_id, message, {"channel": str(channel)}
+            )
         except EngineUnavailable as exc:
             log.warning("engine unavailable for %s: %s", person.pseudo_id, exc)
             return earlier + await self._without_engine(person, message, shown, typed)
-        return earlier + await self._answered(person, items, shown, typed, incoming=True)
+        return earlier + await self._answered(person, answer, shown, typed, incoming=True)
 
     async def _answered(
         self,
         person: PersonRef,
-        items: list[dict[str, Any]],
+        answer: EngineAnswer,
         shown: str,
         typed: bool,
         *,
@@ -260,6 +262,7 @@ class ConversationPipeline:
     ) -> list[Reply]:
         """The engine's answer: erasure, logging (the incoming message too unless it was
         logged when held), observers."""
+        items = answer.messages
         replies = replies_from_engine(items)
         if not replies and (kinds := self.texts.crisis_kinds(shown)):
             # The engine said nothing to a crisis message (an action failed): the app's own
@@ -272,7 +275,7 @@ class ConversationPipeline:
             return await self._forget(person, replies, tracker=True)
         await self._log(person, shown if incoming else None, replies)
         if self.observers:
-            await self._observe(person, shown, typed, replies)
+            await self._observe(person, shown, typed, replies, answer.turn)
         return replies
 
     async def _without_engine(
@@ -326,7 +329,7 @@ class ConversationPipeline:
                 return self._lead_in(replies), len(items) - index
             try:
                 channel = {"channel": str(person.channel)}
-                answer = await self.engine.send(person.pseudo_id, item.message, channel)
+                answer = await self.engine.exchange(person.pseudo_id, item.message, channel)
             except EngineUnavailable as exc:
                 log.warning("held message of %s not replayed: %s", person.pseudo_id, exc)
                 if not await self.engine.is_ready():  # no engine at all: not this message's fault
@@ -335,7 +338,7 @@ class ConversationPipeline:
             if not await asyncio.to_thread(held.remove, item.id):
                 # Answered by another runner (a lost lock): not sent twice.
                 return self._lead_in(replies), len(items) - index
-            erased = any(entry.get("custom") == ERASE_SIGNAL for entry in answer)
+            erased = any(entry.get("custom") == ERASE_SIGNAL for entry in answer.messages)
             replies += await self._answered(person, answer, item.shown, item.typed, incoming=False)
             if erased:
                 return self._lead_in(replies), None
@@ -367,14 +370,23 @@ class ConversationPipeline:
         return done
 
     async def _observe(
-        self, person: PersonRef, shown: str, typed: bool, replies: list[Reply]
+        self,
+        person: PersonRef,
+        shown: str,
+        typed: bool,
+        replies: list[Reply],
+        turn: TurnInfo | None,
     ) -> None:
-        """Tell the observers; what they fail at is logged, never shown to the young person."""
-        try:
-            turn = await self.engine.last_turn(person.pseudo_id)
-        except EngineUnavailable as exc:
-            log.warning("could not read the turn of %s: %s", person.pseudo_id, exc)
-            turn = None
+        """Tell the observers; what they fail at is logged, never shown to the young person.
+
+        `turn` came with the engine's answer (engine/channel.py); an engine without that
+        channel is asked for its tracker instead (a second request, and a read growing with
+        the conversation)."""
+        if turn is None:
+            try:
+                turn = await self.engine.last_turn(person.pseudo_id)
+            except EngineUnavailable as exc:
+                log.warning("could not read the turn of %s: %s", person.pseudo_id, exc)
         exchange = Exchange(person, shown, typed, turn, replies)
         for observer in self.observers:
             try:

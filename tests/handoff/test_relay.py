@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.engine_client import EngineClient
+from bot.engine_client import EngineAnswer, EngineClient
 from bot.texts import AppTexts
 from core.models import Channel, EventKind, Origin, TicketStatus, Urgency
 from handoff.accounts import CounsellorRef
@@ -29,11 +29,11 @@ class CountingEngine(EngineClient):
         super().__init__(f"http://127.0.0.1:{free_port()}", timeout=2)
         self.sent: list[str] = []
 
-    async def send(
+    async def exchange(
         self, sender: str, message: str, metadata: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> EngineAnswer:
         self.sent.append(message)
-        return await super().send(sender, message, metadata)
+        return await super().exchange(sender, message, metadata)
 
 
 @dataclass
