@@ -1,7 +1,8 @@
 """An engine stand-in over real HTTP that answers every message with "réponse à <message>"
-(Rasa's REST channel shape), reports a loaded model on /status and records, in order, what it
-was sent: for tests about the order and the number of answers (held messages, bot/held.py),
-which a trained model cannot show as plainly. `delay` slows each answer (two workers overlap).
+on Rasa's REST channel (no Maraude channel: 404, as an engine started with Rasa's own
+credentials), reports a loaded model on /status and records, in order, what it was sent: for
+tests about the order and the number of answers (held messages, bot/held.py), which a trained
+model cannot show as plainly. `delay` slows each answer (two workers overlap).
 
 "Down" is an EngineClient on a port where nothing listens (`down_client`).
 """
@@ -27,6 +28,9 @@ class EchoEngine(JsonServer):
         class Handler(JsonHandler):
             def do_POST(self) -> None:
                 body = self.read_json()
+                if not self.path.startswith("/webhooks/rest/webhook"):  # Rasa's REST channel only
+                    self.reply_json({"error": "no such channel"}, status=404)
+                    return
                 with lock:
                     engine.received.append((body["sender"], body["message"]))
                 if engine.delay:
