@@ -33,9 +33,12 @@ from telegram.ext import (
     filters,
 )
 
+from bot.inbox_drain import InboxDrain
 from bot.messages import Document, Reply
-from bot.ordering import PerChatUpdateProcessor
+from bot.ordering import PerChatUpdateProcessor, update_chat_key
 from bot.pipeline import ConversationPipeline
+from core.chatlock import ChatLocks, MemoryChatLocks
+from core.inbox import InboxService
 from core.models import Channel
 from core.people import pseudonymise
 
@@ -116,8 +119,13 @@ class TelegramChannel:
         webhook_url: str | None = None,
         secret_key: str,
         poll_timeout: int = 10,
+        locks: ChatLocks | None = None,
+        inbox: InboxService | None = None,
+        worker_id: str = "app",
     ) -> None:
         self.pipeline = pipeline
+        # One chat handled by one worker at a time (services.chat_locks: Redis across workers).
+        self.locks: ChatLocks = locks if locks is not None else MemoryChatLocks()
         self.webhook_url = webhook_url
         self.secret_key = secret_key  # also keys the pseudonymous ids the logs show
         self.secret_token = webhook_secret(secret_key)
@@ -127,10 +135,14 @@ class TelegramChannel:
             .token(token)
             .base_url(f"{api_base_url}/bot")
             .base_file_url(f"{api_base_url}/file/bot")
-            .concurrent_updates(PerChatUpdateProcessor())
+            .concurrent_updates(PerChatUpdateProcessor(self.locks))
             .build()
         )
         self._register_handlers()
+        # Webhook mode: updates go through the inbox (core/inbox.py), processed once, in order.
+        self.drain: InboxDrain | None = None
+        if webhook_url and inbox is not None:
+            self.drain = InboxDrain(inbox, self.locks, self._process_payload, worker_id)
 
     # Lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -141,11 +153,7 @@ class TelegramChannel:
         except TelegramError as exc:
             log.warning("could not set the bot's command menu: %s", exc)
         if self.webhook_url:
-            await app.bot.set_webhook(
-                self.webhook_url,
-                secret_token=self.secret_token,
-                allowed_updates=Update.ALL_TYPES,
-            )
+            await self._set_webhook()
         else:
             await app.bot.delete_webhook()
             assert app.updater is not None
@@ -157,18 +165,50 @@ class TelegramChannel:
         await app.start()
         log.info("telegram channel started (%s)", "webhook" if self.webhook_url else "polling")
 
+    async def _set_webhook(self) -> None:
+        """Every app worker sets the same webhook (same URL, secret and updates) at start:
+        harmless, but Telegram may answer 429 to several at once; then wait and set again."""
+        for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
+            try:
+                await self.application.bot.set_webhook(
+                    self.webhook_url,
+                    secret_token=self.secret_token,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+                return
+            except RetryAfter as exc:
+                if attempt == MAX_SEND_ATTEMPTS:
+                    raise
+                delay = exc.retry_after
+                seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+                log.info("setWebhook: Telegram asks to wait %ss (another worker set it)", seconds)
+                await asyncio.sleep(seconds)
+
     async def stop(self) -> None:
         app = self.application
+        if self.drain is not None:
+            await self.drain.stop()  # the updates in progress finish; the rest stay pending
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:
             await app.stop()
         await app.shutdown()
 
-    async def feed(self, data: dict[str, Any]) -> None:
-        """Queue an update Telegram posted to our webhook."""
-        update = Update.de_json(data, self.application.bot)
-        await self.application.update_queue.put(update)
+    async def feed(self, data: dict[str, Any]) -> bool:
+        """Take an update Telegram posted to our webhook; False if it was a duplicate.
+
+        With the inbox: stored once (any worker), then processed in the background by the
+        worker holding its chat (bot/inbox_drain.py). Without: queued in this process.
+        """
+        update = Update.de_json(data, self.application.bot)  # malformed: raises, refused
+        if self.drain is None:
+            await self.application.update_queue.put(update)
+            return True
+        return await self.drain.receive(update.update_id, update_chat_key(update), data)
+
+    async def _process_payload(self, payload: dict[str, Any]) -> None:
+        """One stored update, through the handlers (called under the chat's lock)."""
+        await self.application.process_update(Update.de_json(payload, self.application.bot))
 
     # Handlers ----------------------------------------------------------------------------
     def _register_handlers(self) -> None:

@@ -25,7 +25,7 @@ from core.settings import Settings
 from maraude import __version__
 from maraude.action_port import serving_actions
 from maraude.engine_process import keep_tracker_index
-from maraude.jobs import PRIVACY_JOBS, stop_scheduler
+from maraude.jobs import ALWAYS_ON_JOBS, stop_scheduler
 from maraude.services import WEB_DIR, build_services
 from maraude.supervisor import EngineSupervisor
 from studio.model_watch import MODEL_WATCH_JOB
@@ -75,8 +75,8 @@ def create_app(
                 log.info("no TELEGRAM_BOT_TOKEN: Telegram is off, the simulator is at /simulateur")
             if services.scheduler is not None:
                 if not settings.nudges.enabled:  # nudges, SLA and digest off: the model
-                    for job in services.scheduler.get_jobs():  # watch, privacy jobs run
-                        if job.id != MODEL_WATCH_JOB and job.id not in PRIVACY_JOBS:
+                    for job in services.scheduler.get_jobs():  # watch, privacy, inbox run
+                        if job.id != MODEL_WATCH_JOB and job.id not in ALWAYS_ON_JOBS:
                             services.scheduler.remove_job(job.id)
                 if services.scheduler.get_jobs():
                     services.scheduler.start()  # in this event loop: the jobs run here
@@ -122,3 +122,18 @@ def create_app(
     app.include_router(telegram_webhook_router(webhook_path(settings)))
     app.include_router(metrics_web.router)  # /metrics: bearer token, 404 without one
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """uvicorn's app factory for `maraude serve --workers N`: each worker process reads the
+    settings itself ($MARAUDE_CONFIG and the environment, set by the command)."""
+    import os
+
+    from core.settings import load_settings
+    from maraude.cli import configure_logging
+
+    configure_logging(os.environ.get(VERBOSE_ENV) == "1")  # a spawned worker: fresh logging
+    return create_app(load_settings())
+
+
+VERBOSE_ENV = "MARAUDE_VERBOSE"  # `maraude -v serve --workers N`: debug logs in each worker

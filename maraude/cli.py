@@ -16,7 +16,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
 
 
-def _configure_logging(verbose: bool) -> None:
+def configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -30,14 +30,47 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
     import uvicorn
 
-    from maraude.app import create_app
+    from core.settings import CONFIG_ENV
+    from maraude.app import VERBOSE_ENV, create_app
 
+    if args.workers is not None:  # validated with the rest: REDIS_URL and PostgreSQL needed
+        os.environ["SERVER__WORKERS"] = str(args.workers)
     settings = _settings(args)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
+    workers = settings.server.workers
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level="info", proxy_headers=True
+        )
+        return 0
+    if settings.telegram_bot_token is not None and not settings.telegram_webhook_url:
+        print(
+            "server.workers > 1 needs TELEGRAM_WEBHOOK_URL: in polling mode only one process "
+            "may ask Telegram for updates.",
+            file=sys.stderr,
+        )
+        return 2
+    # Each worker process builds its own app from the same settings (maraude/app.py).
+    if args.config:
+        os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
+    if args.verbose:
+        os.environ[VERBOSE_ENV] = "1"
+    print(f"App on http://{host}:{port} with {workers} workers", flush=True)
+    uvicorn.run(
+        "maraude.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+    )
     return 0
 
 
@@ -200,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the app process (web, actions, Telegram)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="app worker processes (default: server.workers; webhook mode, Redis, PostgreSQL)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     up = sub.add_parser("up", help="start the engine, wait until ready, then the app")
@@ -240,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.verbose)
+    configure_logging(args.verbose)
     try:
         return int(args.func(args))
     except SettingsError as exc:

@@ -22,7 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.replay import REPLAY_EVERY, replay_waiting
 from handoff.sla.alerts import check_sla, send_digest
-from studio.model_watch import register_model_watch
+from studio.model_watch import MODEL_WATCH_JOB, register_model_watch
 
 if TYPE_CHECKING:
     from maraude.services import Services
@@ -38,8 +38,14 @@ TRACKER_ERASURE_JOB = "privacy.tracker_erasures"
 MINORS_JOB = "minors.forget"  # under 15: the tracker of an idle conversation (core/minors.py)
 # Jobs that run even with nudges.enabled false (maraude/app.py): the young people's data rights.
 PRIVACY_JOBS = (RETENTION_JOB, TRACKER_ERASURE_JOB, MINORS_JOB)
+# Webhook mode: updates a dead worker left pending are drained; handled ones purged after a day.
+INBOX_JOB = "inbox.drain"
+INBOX_EVERY = timedelta(seconds=30)
+INBOX_PURGE = "inbox.purge"  # once an hour, whatever the workers (run_once)
 # Messages held while every engine was down, answered once one is back (bot/replay.py).
 REPLAY_JOB = "held.replay"
+# Jobs kept with nudges.enabled false, besides the model watch (maraude/app.py).
+ALWAYS_ON_JOBS = (*PRIVACY_JOBS, INBOX_JOB, REPLAY_JOB)
 # A tracker erasure left pending while the engine was unreachable is retried after this (an
 # engine that timed out may still be saving the turn), then every TRACKER_RETRY_EVERY.
 TRACKER_GRACE = timedelta(minutes=1)
@@ -70,6 +76,20 @@ async def retry_tracker_erasures(services: Services) -> None:
     done, failed = await asyncio.to_thread(services.erasure.retry_pending, TRACKER_GRACE)
     if done or failed:
         log.info("tracker erasures: %s done, %s still pending", done, failed)
+
+
+async def drain_inbox(services: Services) -> None:
+    """Webhook updates left pending (their worker died, or stopped with the chat locked):
+    processed by whichever worker gets the chat; done and failed rows purged after a day."""
+    telegram = services.telegram
+    if telegram is None or telegram.drain is None:
+        return
+    await telegram.drain.drain_stale()
+    hour = services.clock.now().strftime("%Y-%m-%dT%H")
+    if await asyncio.to_thread(services.followups.run_once, INBOX_PURGE, hour, services.worker_id):
+        purged = await asyncio.to_thread(services.inbox.purge)
+        if purged:
+            log.info("inbox: %s handled update(s) forgotten", purged)
 
 
 async def replay_held(services: Services) -> None:
@@ -131,6 +151,15 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
         next_run_time=datetime.now(tz),  # also at start
         **common,
     )
+    if services.telegram is not None and services.telegram.drain is not None:
+        scheduler.add_job(
+            drain_inbox,
+            IntervalTrigger(seconds=INBOX_EVERY.total_seconds(), timezone=tz),
+            args=[services],
+            id=INBOX_JOB,
+            next_run_time=datetime.now(tz),  # also at start: what a stopped worker left
+            **common,
+        )
     if services.pipeline.outlets:  # a channel it can push to (Telegram); else on next message
         scheduler.add_job(
             replay_held,
@@ -140,7 +169,12 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
             next_run_time=datetime.now(tz),  # also at start: what was held before a restart
             **common,
         )
-    register_model_watch(scheduler, settings, services.engine)  # hot swap of the engine's model
+    register_model_watch(  # hot swap of the engine's model: one worker per model file
+        scheduler,
+        settings,
+        services.engine,
+        lambda key: services.followups.run_once(MODEL_WATCH_JOB, key, services.worker_id),
+    )
     return scheduler
 
 

@@ -33,6 +33,7 @@ from core.clock import Clock, SystemClock
 from core.db import Database
 from core.erasure import ErasureService
 from core.export import export_service
+from core.inbox import InboxService
 from core.minors import MinorsService
 from core.models import Channel
 from core.people import ConsentRefusedHook, PeopleService
@@ -93,6 +94,7 @@ class Services:
     rate_limits: RateLimits  # chats, simulator sessions, logins, API tokens (core/ratelimit.py)
     # One conversation handled by one worker at a time (memory, or Redis with REDIS_URL).
     chat_locks: ChatLocks
+    inbox: InboxService  # Telegram updates received in webhook mode (core/inbox.py)
     telegram: TelegramChannel | None = None
     bridge: TelegramBridge | None = None
     # Under 15: the engine's tracker of an idle conversation is erased (core/minors.py).
@@ -166,6 +168,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     pipeline.add_observer(experiments)  # which wording variant each person saw
     insights = InsightsService(db, clock, settings.root / "domain")
     pipeline.add_observer(insights)  # one NLU turn per typed message (manager studio)
+    worker_id = make_worker_id()
+    locks = chat_locks(settings.redis_url, settings.secret_key)  # one chat, one worker at a time
+    inbox = InboxService(db, clock)  # webhook updates, once each (core/inbox.py)
     telegram = None
     if settings.telegram_bot_token is not None:
         telegram = TelegramChannel(
@@ -174,6 +179,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             api_base_url=settings.telegram_api_base_url,
             webhook_url=settings.telegram_webhook_url,
             secret_key=settings.secret_key,
+            locks=locks,
+            inbox=inbox,
+            worker_id=worker_id,
         )
         desk.register_sender(Channel.telegram, telegram.send_texts)
         # The replay job's answers to messages held while every engine was down.
@@ -192,7 +200,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         )
         bridge.register_handlers()
         desk.add_listener(bridge)
-    worker_id = make_worker_id()
     sweeper = FollowUpSweeper(
         followups,
         rules,
@@ -247,7 +254,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         experiments=experiments,
         insights=insights,
         rate_limits=rate_limits,
-        chat_locks=chat_locks(settings.redis_url, settings.secret_key),
+        chat_locks=locks,
+        inbox=inbox,
     )
     services.scheduler = build_scheduler(services)
     return services

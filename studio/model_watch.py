@@ -16,7 +16,9 @@ changes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -51,10 +53,15 @@ class _Seen:
 class ModelWatch:
     """Loads the newest model of `folder` into the engine when it is not the one served."""
 
-    def __init__(self, engine: Engine, folder: Path) -> None:
+    def __init__(
+        self, engine: Engine, folder: Path, once: Callable[[str], bool] | None = None
+    ) -> None:
         self.engine = engine
         self.folder = folder
         self._failed: _Seen | None = None  # last file the engine refused: not retried as is
+        # Several app workers: only the first to claim a model file loads it (job_run).
+        self.once = once
+        self._elsewhere: _Seen | None = None  # claimed by another worker: not asked again
 
     async def check(self) -> str | None:
         """One look; returns the model file loaded, if any. Never raises."""
@@ -73,7 +80,7 @@ class ModelWatch:
         except OSError:
             return None
         seen = _Seen(newest.name, stat.st_mtime)
-        if seen == self._failed:
+        if seen in (self._failed, self._elsewhere):
             return None
         try:
             current = await self.engine.model_file()
@@ -84,6 +91,11 @@ class ModelWatch:
             return None
         if current is not None and not self._newer_than(stat.st_mtime, Path(current).name):
             return None
+        if self.once is not None:
+            key = f"{int(seen.mtime)}:{seen.name}"[:40]
+            if not await asyncio.to_thread(self.once, key):
+                self._elsewhere = seen  # another worker loads it (once per model file)
+                return None
         log.info(
             "model watch: loading %s into the engine (was %s); conversations carry on",
             newest.name,
@@ -121,16 +133,22 @@ def watch_interval(settings: Settings) -> timedelta | None:
 
 
 def register_model_watch(
-    scheduler: BaseScheduler, settings: Settings, engine: Engine | None
+    scheduler: BaseScheduler,
+    settings: Settings,
+    engine: Engine | None,
+    once: Callable[[str], bool] | None = None,
 ) -> ModelWatch | None:
-    """Add the watch job to the app's scheduler (explicit id: registering twice replaces)."""
+    """Add the watch job to the app's scheduler (explicit id: registering twice replaces).
+
+    `once(key)`: True for the first app worker to claim loading a model file (several
+    workers share the engines: one PUT /model per model, not one per worker)."""
     if engine is None:
         return None
     every = watch_interval(settings)
     if every is None:
         log.info("model watch off (RASA_URL set; engine.model_watch_every turns it on)")
         return None
-    watch = ModelWatch(engine, settings.root / "models")
+    watch = ModelWatch(engine, settings.root / "models", once)
     scheduler.add_job(
         watch.check,
         IntervalTrigger(seconds=max(every.total_seconds(), 1.0)),

@@ -1,4 +1,4 @@
-"""HTTP endpoint Telegram posts updates to in webhook mode."""
+"""HTTP endpoint Telegram posts updates to in webhook mode (any app worker: bot/inbox_drain.py)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,8 @@ def telegram_webhook_router(path: str) -> APIRouter:
                 {"ok": False, "description": "not a Telegram update"}, status_code=400
             )
         try:
+            # Stored once (a duplicate update_id is answered 200 too: Telegram must not send
+            # it again) and processed in the background: the answer does not wait for it.
             await channel.feed(data)
         except (KeyError, TypeError, ValueError, RecursionError) as exc:
             # The type only: the exception's text may quote the young person's message.
