@@ -45,6 +45,7 @@ class InboxDrain:
         self.source = source
         self._tasks: set[asyncio.Task[int]] = set()
         self._stopping = False
+        self._swept = False  # the first sweep of this worker takes every pending chat
 
     async def receive(self, update_id: int, chat_key: str, payload: dict[str, Any]) -> bool:
         """Store the update and start draining its chat; False for a duplicate (ignored)."""
@@ -104,7 +105,14 @@ class InboxDrain:
         return processed
 
     async def drain_stale(self, older_than: timedelta = STALE_AFTER) -> int:
-        """Drain the chats whose updates waited `older_than` (a worker died): the job's part."""
+        """Drain the chats whose updates waited `older_than` (a worker died): the job's part.
+
+        The first sweep of a worker (at its start) takes every pending chat, however recent:
+        what a worker stopped for a restart left. Always safe: a chat another worker holds is
+        left to it, and whoever holds a chat handles its updates in order.
+        """
+        if not self._swept:
+            self._swept, older_than = True, timedelta(0)
         keys = await asyncio.to_thread(self.inbox.stale_chats, older_than)
         processed = 0
         for key in keys:

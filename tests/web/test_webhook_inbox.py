@@ -186,9 +186,24 @@ async def test_the_job_drains_chats_whose_updates_waited_and_leaves_recent_ones(
     clock.advance(seconds=40)
     await asyncio.to_thread(inbox.receive, "telegram", 2, "telegram:77", update(2))  # in flight
     survivor = InboxDrain(inbox, MemoryChatLocks(), recorder.worker("b"), "b")
+    survivor._swept = True  # not its first sweep (see below)
     assert await survivor.drain_stale() == 1
     assert recorder.seen == [("b", 1)]
     assert states(database)[2][0] == "pending"
+
+
+async def test_the_first_sweep_of_a_worker_takes_every_pending_chat(
+    database: Database, clock: FixedClock
+) -> None:
+    """A worker restarted: what it (or another stopped worker) left is handled at once."""
+    recorder = Recorder()
+    inbox = InboxService(database, clock)
+    await asyncio.to_thread(inbox.receive, "telegram", 1, KEY, update(1))
+    restarted = InboxDrain(inbox, MemoryChatLocks(), recorder.worker("a"), "a")
+    assert await restarted.drain_stale() == 1
+    await asyncio.to_thread(inbox.receive, "telegram", 2, KEY, update(2))
+    assert await restarted.drain_stale() == 0  # later sweeps: only what waited 30 s
+    assert recorder.seen == [("a", 1)]
 
 
 async def test_stop_lets_the_update_in_progress_finish_and_takes_no_new_one(
