@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -125,10 +126,25 @@ def ensure_tracker_index(tracker_url: str) -> bool:
         db.dispose()
 
 
+def _libc_prctl() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+# Looked up here, in the parent: between fork and exec the child only calls it (no loading).
+_PRCTL = _libc_prctl()
+PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
-    """The engine gets SIGKILL when `maraude up` dies, even by SIGKILL (Linux)."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    """The engine gets SIGKILL when the thread that started it dies, i.e. when `maraude up`
+    dies, even by SIGKILL (Linux's PR_SET_PDEATHSIG; the supervisor's thread lives as long
+    as the command)."""
+    _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def port_taken_error(host: str, port: int, auth_token: str) -> EngineError | None:
@@ -315,7 +331,7 @@ class EngineProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches us; we stop the engine ourselves
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=_die_with_parent if _PRCTL is not None else None,
             )
         finally:
             log_file.close()
