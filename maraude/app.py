@@ -24,7 +24,7 @@ from core.metrics import METRICS
 from core.settings import Settings
 from maraude import __version__
 from maraude.action_port import serving_actions
-from maraude.engine_process import keep_tracker_index
+from maraude.engine_stores import keep_tracker_index
 from maraude.jobs import ALWAYS_ON_JOBS, stop_scheduler
 from maraude.services import WEB_DIR, build_services
 from maraude.supervisor import EngineSupervisor

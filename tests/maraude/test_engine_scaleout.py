@@ -20,7 +20,8 @@ from sqlalchemy import create_engine, text
 
 from bot.engine_client import EngineClient
 from core.settings import Settings
-from maraude.engine_process import EngineProcess, endpoints_path
+from maraude.engine_process import EngineProcess
+from maraude.engine_stores import endpoints_path
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.support import (
     TEST_TOKEN,

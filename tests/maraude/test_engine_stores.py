@@ -13,10 +13,10 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from maraude.engine_process import (
+from maraude.engine_process import engine_env
+from maraude.engine_stores import (
     TRACKER_INDEX,
     endpoints_path,
-    engine_env,
     ensure_tracker_index,
     lock_store_section,
 )
