@@ -202,8 +202,20 @@ class InboxService:
             )
             return _rowcount(result)
 
+    def pending_count(self) -> int:
+        """Updates waiting to be handled (the queue length of /metrics; indexed)."""
+        with self._db.transaction() as session:
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(InboundUpdate)
+                    .where(InboundUpdate.state == PENDING)
+                )
+                or 0
+            )
+
     def counts(self) -> dict[str, int]:
-        """Rows by state (health and metrics)."""
+        """Rows by state (a whole-table count: for tests and occasional checks)."""
         with self._db.transaction() as session:
             rows = session.execute(
                 select(InboundUpdate.state, func.count()).group_by(InboundUpdate.state)

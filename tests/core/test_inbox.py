@@ -150,3 +150,4 @@ def test_purge_deletes_done_and_failed_rows_after_a_day_and_keeps_pending(
     assert inbox.purge() == 2
     assert [(r.update_id, r.state) for r in rows(database)] == [(3, "pending")]
     assert inbox.counts() == {"pending": 1}
+    assert inbox.pending_count() == 1
