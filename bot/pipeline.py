@@ -236,12 +236,18 @@ class ConversationPipeline:
     ) -> list[Reply]:
         earlier: list[Reply] = []
         if self.held is not None and await asyncio.to_thread(self.held.has, person.id):
-            # Messages held while every engine was down are answered first, in order.
-            earlier, left = await self.replay_held(person)
-            if left is None:  # a replayed message erased the person: nothing more to answer
-                return earlier
-            if left:  # still no engine: this message waits behind them
-                return earlier + await self._without_engine(person, message, shown, typed)
+            if self.texts.crisis_kinds(shown):
+                # A crisis never waits behind older messages: they are dropped from the replay
+                # (logged when held, the urgent ticket's counsellor sees them) and the engine
+                # takes the crisis at once.
+                dropped = await asyncio.to_thread(self.held.erase, person.id)
+                log.info("crisis: %s held message(s) of %s dropped", dropped, person.pseudo_id)
+            else:  # messages held while every engine was down are answered first, in order
+                earlier, left = await self.replay_held(person)
+                if left is None:  # a replayed message erased the person: nothing more to say
+                    return earlier
+                if left:  # still no engine: this message waits behind them
+                    return earlier + await self._without_engine(person, message, shown, typed)
         try:
             answer = await self.engine.exchange(
                 person.pseudo_id, message, {"channel": str(channel)}

@@ -184,7 +184,7 @@ async def test_held_while_down_then_the_job_replays_in_order_through_telegram(
     assert services.scheduler is not None and services.scheduler.get_job(REPLAY_JOB) is not None
 
 
-async def test_a_crisis_while_down_gets_the_helplines_at_once_and_is_not_replayed(
+async def test_a_crisis_while_down_gets_the_helplines_at_once_and_nothing_is_replayed(
     tg_world: World, fake_telegram: FakeTelegramServer, echo: EchoEngine
 ) -> None:
     world, services = tg_world, tg_world.services
@@ -195,12 +195,14 @@ async def test_a_crisis_while_down_gets_the_helplines_at_once_and_is_not_replaye
     assert crisis != [TEXTS.engine_down]
     [ticket] = world.tickets.tickets_of(pseudo)
     assert ticket.urgency is Urgency.crisis  # a counsellor has it now
-    assert held_rows(world) == 1  # only "slt"
+    # Neither the crisis nor "slt" is replayed: a welcome in the middle of a crisis would be
+    # out of place (the counsellor of the urgent ticket sees both in the conversation).
+    assert held_rows(world) == 0
 
     services.pipeline.engine = echo.client()
     await replay_held(services)
-    assert echo.messages(pseudo) == ["slt"]  # the crisis message is not replayed
-    assert sent(fake_telegram) == [TEXTS.replay_lead_in, answer("slt")]
+    assert echo.messages(pseudo) == []
+    assert sent(fake_telegram) == []
 
 
 async def test_a_new_message_after_recovery_gets_the_held_ones_answered_first(
@@ -220,6 +222,22 @@ async def test_a_new_message_after_recovery_gets_the_held_ones_answered_first(
     assert echo.messages(pseudo) == ["un", "/start", "trois"]
     assert held_rows(world) == 0
     assert await say(world, "quatre") == [answer("quatre")]  # no lead-in once caught up
+
+
+async def test_a_crisis_after_recovery_does_not_wait_behind_held_messages(
+    tg_world: World, echo: EchoEngine
+) -> None:
+    world, services = tg_world, tg_world.services
+    _, pseudo = world.person(USER, consent=True)
+    await say(world, "un")
+    await say(world, "deux")
+    services.pipeline.engine = echo.client()
+    # The engine takes the crisis at once; the older messages are not replayed after it.
+    assert await say(world, "je veux mourir") == [answer("je veux mourir")]
+    assert echo.messages(pseudo) == ["je veux mourir"]
+    assert held_rows(world) == 0
+    await replay_held(services)
+    assert echo.messages(pseudo) == ["je veux mourir"]
 
 
 async def test_down_again_mid_replay_keeps_the_rest_in_order(
