@@ -13,6 +13,7 @@ job (maraude/jobs.py) drains the chats whose updates waited too long (`drain_sta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -26,6 +27,10 @@ log = logging.getLogger(__name__)
 Process = Callable[[dict[str, Any]], Awaitable[None]]
 STALE_AFTER = timedelta(seconds=30)  # a pending update older than this lost its worker
 STOP_GRACE = 20.0  # seconds the drains in progress get to finish at shutdown
+# A chat found held is looked at again after these delays (seconds) while it has pending
+# updates: its holder may not be a drain that looks again after releasing (the replay of held
+# messages, bot/replay.py). Then the job's sweep takes over.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 class InboxDrain:
@@ -37,6 +42,7 @@ class InboxDrain:
         worker: str,
         *,
         source: str = "telegram",
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
         self.inbox = inbox
         self.locks = locks
@@ -46,6 +52,9 @@ class InboxDrain:
         self._tasks: set[asyncio.Task[int]] = set()
         self._stopping = False
         self._swept = False  # the first sweep of this worker takes every pending chat
+        self.retry_delays = retry_delays
+        self._retrying: set[str] = set()  # chats this worker will look at again
+        self._stop_event = asyncio.Event()
 
     async def receive(self, update_id: int, chat_key: str, payload: dict[str, Any]) -> bool:
         """Store the update and start draining its chat; False for a duplicate (ignored)."""
@@ -60,7 +69,9 @@ class InboxDrain:
         """Drain the chat in the background (a tracked task, awaited by `stop`)."""
         if self._stopping:
             return  # left pending: another worker's job, or ours at the next start, drains it
-        task = asyncio.create_task(self.drain(chat_key), name="inbox-drain")
+        self._track(asyncio.create_task(self.drain(chat_key), name="inbox-drain"))
+
+    def _track(self, task: asyncio.Task[int]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
@@ -69,18 +80,37 @@ class InboxDrain:
         if not task.cancelled() and task.exception() is not None:
             log.error("inbox drain failed", exc_info=task.exception())
 
-    async def drain(self, chat_key: str) -> int:
+    async def drain(self, chat_key: str, *, retry: int = 0) -> int:
         """Process the chat's pending updates if no one else does; the number processed."""
         processed = 0
         while True:
             async with self.locks.hold(chat_key, blocking=False) as held:
                 if not held:
-                    return processed  # its holder drains it (and looks again after release)
+                    # Its holder drains it (a drain looks again after release); in case the
+                    # holder is something else, look again a little later.
+                    self._look_later(chat_key, retry)
+                    return processed
                 processed += await self._drain_held(chat_key)
             # Released: an update stored while we were releasing found the lock held and
             # left it to us. Look again; if there is one, take the lock again.
             if self._stopping or not await asyncio.to_thread(self.inbox.has_pending, chat_key):
                 return processed
+
+    def _look_later(self, chat_key: str, retry: int) -> None:
+        if self._stopping or retry >= len(self.retry_delays) or chat_key in self._retrying:
+            return
+        self._retrying.add(chat_key)
+        self._track(asyncio.create_task(self._retry(chat_key, retry), name="inbox-drain-retry"))
+
+    async def _retry(self, chat_key: str, retry: int) -> int:
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_event.wait(), self.retry_delays[retry])
+        finally:
+            self._retrying.discard(chat_key)
+        if self._stopping or not await asyncio.to_thread(self.inbox.has_pending, chat_key):
+            return 0
+        return await self.drain(chat_key, retry=retry + 1)
 
     async def _drain_held(self, chat_key: str) -> int:
         processed = 0
@@ -131,6 +161,7 @@ class InboxDrain:
     async def stop(self, grace: float = STOP_GRACE) -> None:
         """No new drain; let those in progress finish the update they handle."""
         self._stopping = True
+        self._stop_event.set()  # the drains waiting to look again give up at once
         tasks = list(self._tasks)
         if not tasks:
             return

@@ -128,7 +128,7 @@ async def test_an_update_stored_while_another_worker_holds_the_chat_is_drained_b
     recorder = Recorder()
     inbox = InboxService(database, clock)
     a = InboxDrain(inbox, locks, recorder.worker("a"), "a")
-    b = InboxDrain(inbox, locks, recorder.worker("b"), "b")
+    b = InboxDrain(inbox, locks, recorder.worker("b"), "b", retry_delays=())  # no look-again
     slow = recorder.gate(1)  # update 1 waits on its engine answer
     assert await a.receive(1, KEY, update(1))
     await recorder.started[1].wait()
@@ -147,7 +147,7 @@ async def test_an_update_stored_while_the_holder_releases_is_not_left_behind(
     inbox = InboxService(database, clock)
     hooked = HookedLocks(locks)
     a = InboxDrain(inbox, hooked, recorder.worker("a"), "a")
-    b = InboxDrain(inbox, hooked, recorder.worker("b"), "b")
+    b = InboxDrain(inbox, hooked, recorder.worker("b"), "b", retry_delays=())
 
     async def arrives_on_b() -> None:
         # A has read the chat (nothing more pending) and not released it yet: B stores the
@@ -160,6 +160,26 @@ async def test_an_update_stored_while_the_holder_releases_is_not_left_behind(
     assert await a.drain(KEY) == 2  # A looked again after releasing
     assert recorder.seen == [("a", 1), ("a", 2)]
     await settle(a, b)
+
+
+async def test_a_chat_held_by_something_else_than_a_drain_is_looked_at_again(
+    database: Database, clock: FixedClock, locks: ChatLocks
+) -> None:
+    """The replay of held messages holds the chat (bot/replay.py) and does not look at the
+    inbox when it releases it: the worker that found the chat held looks again itself."""
+    recorder = Recorder()
+    inbox = InboxService(database, clock)
+    a = InboxDrain(inbox, locks, recorder.worker("a"), "a")
+    async with locks.hold(KEY, blocking=False) as replaying:
+        assert replaying
+        assert await a.receive(1, KEY, update(1))
+        for _ in range(500):  # until the drain has found the chat held
+            if KEY in a._retrying:
+                break
+            await asyncio.sleep(0.01)
+        assert KEY in a._retrying and recorder.seen == []
+    await a.idle()  # the drain looks again (after half a second), gets the chat
+    assert recorder.seen == [("a", 1)]
 
 
 async def test_a_failing_update_is_retried_then_given_up_and_the_chat_goes_on(
