@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock, SystemClock
 from core.db import Database
-from core.models import FollowUp, FollowUpKind, FollowUpStatus, JobRun, YoungPerson
+from core.models import (
+    FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
+    HeldMessage,
+    JobRun,
+    YoungPerson,
+)
 from core.people import person_by_pseudo
 
 # Follow-ups that write to the young person (the others remind counsellors).
@@ -277,6 +284,15 @@ class FollowUpService:
             lease_until=None,
             reason=reason[:64],
         )
+
+    def has_held_messages(self, person_id: int) -> bool:
+        """The person wrote while no engine answered (bot/held.py): those messages, maybe a
+        /stop, are answered before any nudge goes out."""
+        with self._db.transaction() as session:
+            found = session.scalar(
+                select(HeldMessage.id).where(HeldMessage.person_id == person_id).limit(1)
+            )
+            return found is not None
 
     def still_held(self, job_id: int, worker: str) -> bool:
         """True while this worker still holds the job (an opt-out cancels it under our feet)."""

@@ -42,6 +42,8 @@ MAX_ATTEMPTS = 5  # claims of one job before it is marked failed
 BACKOFF_BASE = timedelta(minutes=1)  # 1, 2, 4, 8 minutes... between attempts
 BACKOFF_MAX = timedelta(hours=1)
 CAP_WINDOW = timedelta(days=7)
+# A nudge to a person whose held messages are not answered yet waits this long, again and again.
+HELD_WAIT = timedelta(minutes=1)
 MAX_BATCHES = 20  # batches per sweep: a sweep stays short, the next one goes on
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -170,6 +172,12 @@ class FollowUpSweeper:
             return "cancelled", None
         if not self.calendar.allows(now):
             await self._postpone(job, self.calendar.next_allowed(now), "quiet_hours")
+            return "postponed", None
+        if job.to_youth and await asyncio.to_thread(
+            self.followups.has_held_messages, job.person_id
+        ):
+            # Messages written while no engine answered (a /stop among them?) come first.
+            await self._postpone(job, now + HELD_WAIT, "held_messages")
             return "postponed", None
         outgoing = await asyncio.to_thread(self.policies.outgoing, job)
         if outgoing is None:

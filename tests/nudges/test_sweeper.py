@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.engine_client import EngineClient, EngineUnavailable
+from bot.held import HeldMessages
 from bot.pipeline import ConversationPipeline
 from bot.telegram import TelegramChannel
 from bot.texts import AppTexts
@@ -336,6 +337,27 @@ async def test_opt_out_before_the_sweep_cancels_and_nothing_is_sent(
     followups.opt_out(person.pseudo_id)
     recorder = Recorder()
     assert counts(await sweeper(followups, clock, recorder.make("w1")).sweep()) == (0, 0, 0, 0)
+    assert recorder.sent == [] and status(followups, job) == (FollowUpStatus.cancelled, "opt_out")
+
+
+async def test_no_nudge_while_messages_written_with_the_engine_down_wait_for_an_answer(
+    database: Database, people: PeopleService, followups: FollowUpService, clock: FixedClock
+) -> None:
+    # A /stop typed while no engine answered is held (bot/held.py) until an engine is back:
+    # the nudge waits for it instead of going out before the /stop is read.
+    person = people.identify(Channel.telegram, "stop-while-down")
+    job = followups.schedule(person.id, FollowUpKind.triage_nudge, CLOCK_START)
+    held = HeldMessages(database, clock)
+    assert held.hold(person.id, "/opt_out", "/stop", False)
+    recorder = Recorder()
+    sweep = sweeper(followups, clock, recorder.make("w1"))
+    assert counts(await sweep.sweep()) == (0, 1, 0, 0)
+    assert recorder.sent == [] and status(followups, job)[1] == "held_messages"
+    # Replayed: the engine's opt-out action cancels the nudge before it is due again.
+    held.erase(person.id)
+    followups.opt_out(person.pseudo_id)
+    clock.advance(minutes=1)
+    assert counts(await sweep.sweep()) == (0, 0, 0, 0)
     assert recorder.sent == [] and status(followups, job) == (FollowUpStatus.cancelled, "opt_out")
 
 
