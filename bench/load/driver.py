@@ -42,6 +42,8 @@ class Turn:
     order_checked: bool = False
     redelivered: bool = False
     held: bool = False  # answered with the engine-down text first
+    step: int = 0  # index in the script
+    sent: str = ""  # what was typed or pressed (the bench's own texts)
 
     @property
     def latency(self) -> float | None:
@@ -59,6 +61,7 @@ class Person:
     keyboard: tuple[int | None, list[tuple[str, str]]] | None = None
     last_texts: list[str] = field(default_factory=list)
     late_duplicates: int = 0
+    claimed: bool = False  # a counsellor took their ticket
 
 
 @dataclass
@@ -67,10 +70,11 @@ class Options:
     duration: float  # seconds of arrivals
     think: tuple[float, float] = (1.0, 3.0)
     settle: float = 0.8
-    timeout: float = 30.0
+    timeout: float = 60.0
     replay_timeout: float = 150.0
     redeliver: float = 0.05  # share of typed messages Telegram posts twice
     seed: int = 20
+    grace: float = 10.0  # after the arrivals, seconds during which turns may still start
 
 
 @dataclass
@@ -81,7 +85,7 @@ class PhaseResult:
     ended: float
     counsellor: list[dict[str, Any]] = field(default_factory=list)
     late_duplicates: int = 0
-    notes: list[str] = field(default_factory=list)
+    window: tuple[float, float] = (0.0, 0.0)  # steady state: after the ramp-up, before the end
 
 
 class Driver:
@@ -102,6 +106,7 @@ class Driver:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.clients: list[httpx.AsyncClient] = []
         self.hook: tuple[str, str] | None = None
+        self.closing = 0.0
 
     # Replies -------------------------------------------------------------------------------
     def _listener(self, chat_id: int, msg: dict[str, Any], at: float) -> None:
@@ -116,7 +121,11 @@ class Driver:
                     record["delivered"] = at
             return
         person = self.people.get(chat_id)
-        if person is None or (self.claimed_prefix and text.startswith(self.claimed_prefix)):
+        if person is None:
+            return
+        if self.claimed_prefix and text.startswith(self.claimed_prefix):
+            person.claimed = True  # from now on what they write goes to the counsellor
+            person.event.set()
             return
         rows = msg.get("reply_markup", {}).get("inline_keyboard", [])
         buttons = [(b["text"], b["callback_data"]) for row in rows for b in row]
@@ -196,6 +205,9 @@ class Driver:
             if len(turn.replies) > len(real):
                 turn.held = True
             limit = opts.replay_timeout if turn.held else opts.timeout
+            if person.claimed and not real:
+                turn.kind = "relayed"  # went to the counsellor: no answer from the bot
+                return
             if len(real) >= expect:
                 wait = turn.replies[-1][0] + settle - now
                 if wait <= 0:
@@ -212,7 +224,7 @@ class Driver:
                 pass
 
     async def _turn(self, person: Person, step: Step, opts: Options, rng: random.Random) -> Turn:
-        turn = Turn(person.persona, step[0], time.monotonic())
+        turn = Turn(person.persona, step[0], time.monotonic(), sent=str(step[1])[:40])
         person.turn, expect = turn, 1
         if step[0] == "say":
             turn.redelivered = self.engine_url is None and rng.random() < opts.redeliver
@@ -250,12 +262,15 @@ class Driver:
     ) -> None:
         person = Person(next(_chat_ids), persona)
         self.people[person.chat_id] = person
-        for step in script(persona, rng):
+        for index, step in enumerate(script(persona, rng)):
+            if time.monotonic() > self.closing:
+                break  # the run is over: no new turn
             turn = await self._turn(person, step, opts, rng)
-            if turn.kind != "skipped":
+            turn.step = index
+            if turn.kind not in ("skipped", "relayed"):
                 turns.append(turn)
-            if turn.lost or turn.error:
-                break  # a real person would not go on either
+            if turn.lost or turn.error or person.claimed:
+                break  # lost: a real person would not go on; claimed: talks to the counsellor
             await asyncio.sleep(rng.uniform(*opts.think))
         await asyncio.sleep(opts.settle)
         self.late = getattr(self, "late", 0) + person.late_duplicates
@@ -326,6 +341,7 @@ class Driver:
         if during is not None:
             side.append(asyncio.create_task(during()))
         started = time.monotonic()
+        self.closing = started + opts.duration + opts.grace
         tasks = []
         for index in itertools.count():
             at = started + index / opts.rate
@@ -348,5 +364,6 @@ class Driver:
         ended = max((t.replies[-1][0] for t in turns if t.replies), default=time.monotonic())
         first = min((t.posted for t in turns), default=started)
         result = PhaseResult(name, turns, first, ended, list(self.counsellor.values()))
+        result.window = (started + opts.duration / 4, started + opts.duration)
         result.late_duplicates = self.late
         return result

@@ -34,6 +34,7 @@ class Figures:
     held: int  # turns first answered with the engine-down text
     redelivered: int
     counsellor: str
+    kinds: str = ""  # p50 by kind of turn
 
     @property
     def clean(self) -> bool:
@@ -45,7 +46,7 @@ class Figures:
             f"p95={self.p95:7.0f}ms p99={self.p99:7.0f}ms tput={self.throughput:5.2f}/s "
             f"err={self.errors} lost={self.lost} dup={self.duplicated} "
             f"ooo={self.out_of_order}/{self.bursts_checked} held={self.held} "
-            f"redelivered={self.redelivered}{self.counsellor}"
+            f"redelivered={self.redelivered} p50 by kind: {self.kinds}{self.counsellor}"
         )
 
     def short(self) -> str:
@@ -59,8 +60,11 @@ class Figures:
 def figures(result: PhaseResult, rate: float) -> Figures:
     turns = result.turns
     latencies = [t.latency * 1000 for t in turns if t.latency is not None]
-    answered = len(latencies)
-    span = max(result.ended - result.started, 1e-9)
+    # Throughput in the steady state: turns answered between a quarter of the arrivals and
+    # their end (no ramp-up, no tail), per second.
+    low, high = result.window
+    done = [t.replies[-1][0] for t in turns if t.latency is not None]
+    steady = sum(1 for at in done if low <= at <= high)
     counsellor = ""
     if result.counsellor:
         records = result.counsellor
@@ -80,7 +84,7 @@ def figures(result: PhaseResult, rate: float) -> Figures:
         p50=percentile(latencies, 50),
         p95=percentile(latencies, 95),
         p99=percentile(latencies, 99),
-        throughput=answered / span,
+        throughput=steady / max(high - low, 1e-9),
         errors=sum(1 for t in turns if t.error),
         lost=sum(1 for t in turns if t.lost),
         duplicated=sum(t.duplicates for t in turns) + result.late_duplicates,
@@ -89,6 +93,11 @@ def figures(result: PhaseResult, rate: float) -> Figures:
         held=sum(1 for t in turns if t.held),
         redelivered=sum(1 for t in turns if t.redelivered),
         counsellor=counsellor,
+        kinds=" ".join(
+            f"{kind}={percentile(values, 50):.0f}ms"
+            for kind in ("say", "press", "burst")
+            if (values := [t.latency * 1000 for t in turns if t.kind == kind and t.latency])
+        ),
     )
 
 
@@ -99,3 +108,17 @@ def capacity(runs: list[Figures], budget: float) -> tuple[float, bool]:
     if within:
         return max(within), True
     return min(runs, key=lambda f: f.rate).throughput, False
+
+
+def problems(result: PhaseResult) -> list[str]:
+    """One line per lost, failed, duplicated or reordered turn (the bench's own texts only)."""
+    lines = []
+    for t in result.turns:
+        if t.lost or t.error or t.duplicates or t.out_of_order:
+            what = "lost" if t.lost else t.error or ("dup" if t.duplicates else "out of order")
+            lines.append(
+                f"    {what}: {t.persona} step {t.step} {t.kind} {t.sent!r} posted at "
+                f"+{t.posted - result.started:.1f}s, {len(t.replies)} replies "
+                f"{[text[:30] for _, text in t.replies]}"
+            )
+    return lines

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench.load.driver import Driver, Options
 from bench.load.fake import LoadTelegram
-from bench.load.report import Figures, capacity, figures
+from bench.load.report import Figures, capacity, figures, problems
 from bench.load.stack import Stack, choose_layout, require_stores, running
 from bot.texts import AppTexts
 
@@ -46,7 +46,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--p95-budget", type=float, default=2500, help="ms, for the 2-vs-1 ratio")
     p.add_argument("--think", type=floats, default=[1.0, 3.0], help="min,max seconds")
     p.add_argument("--settle", type=float, default=0.8)
-    p.add_argument("--timeout", type=float, default=30)
+    p.add_argument(
+        "--timeout", type=float, default=60, help="seconds without a reply: lost (keep it "
+        "above engine.request_timeout, 30 s, so that a message the app still retries counts)",
+    )  # fmt: skip
     p.add_argument("--redeliver", type=float, default=0.05)
     p.add_argument("--redis-db", type=int, default=13)
     p.add_argument("--start-timeout", type=float, default=420)
@@ -85,12 +88,21 @@ async def phases(
     counsellor = (stack.app_url, token)
     runs = []
     base = options(args, args.rate, args.duration)
-    result = await driver.run(f"{label} mix", base, counsellor=counsellor)
-    runs.append(report(figures(result, base.rate), out))
-    for factor in args.steps:
-        opts = replace(base, rate=args.rate * factor, duration=args.step_duration, seed=21)
-        result = await driver.run(f"{label} x{factor:g}", opts, counsellor=counsellor)
-        runs.append(report(figures(result, opts.rate), out))
+    plan = [(f"{label} mix", base)] + [
+        (
+            f"{label} x{factor:g}",
+            replace(base, rate=args.rate * factor, duration=args.step_duration),
+        )
+        for factor in args.steps
+    ]
+    for name, opts in plan:
+        before = await asyncio.to_thread(stack.turn_seconds)
+        result = await driver.run(name, opts, counsellor=counsellor)
+        runs.append(report(figures(result, opts.rate), out, problems(result)))
+        after = await asyncio.to_thread(stack.turn_seconds)
+        if after[1] > before[1]:
+            mean = (after[0] - before[0]) / (after[1] - before[1]) * 1000
+            print(f"  app's own turn time (/metrics, engine call included): mean {mean:.0f}ms")
     return runs
 
 
@@ -103,8 +115,10 @@ def wait_hook(tg: LoadTelegram, stack: Stack, timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
-def report(fig: Figures, out: list[Figures]) -> Figures:
+def report(fig: Figures, out: list[Figures], details: list[str] | None = None) -> Figures:
     print(fig.line(), flush=True)
+    for line in details or []:
+        print(line)
     out.append(fig)
     return fig
 
@@ -138,7 +152,7 @@ async def kill_run(
         f"{stack.layout.engines}+{stack.layout.workers} kill", opts,
         counsellor=(stack.app_url, stack.counsellor_token()), during=kill,
     )  # fmt: skip
-    fig = report(figures(result, opts.rate), out)
+    fig = report(figures(result, opts.rate), out, problems(result))
     print(f"  SIGKILL of the engine on :{port} at {args.kill_at:.0f}s: {', '.join(note)}")
     return fig, ", ".join(note)
 

@@ -144,6 +144,7 @@ class Stack:
     config: Path
     app_port: int
     engine_port: int
+    metrics_token: str
     app: subprocess.Popen[bytes] | None = None
     engines: dict[int, EngineProcess] = field(default_factory=dict)  # by port, bench-started
     token: str = ""
@@ -175,6 +176,28 @@ class Stack:
         out = self.maraude("user", "token", COUNSELLOR, "--name", "bench")
         self.token = out.strip().splitlines()[-1].strip()
         return self.token
+
+    def turn_seconds(self) -> tuple[float, float]:
+        """The app's own account of its Telegram turns answered by an engine (/metrics:
+        maraude_turn_seconds, engine call included): (sum of seconds, count)."""
+        try:
+            page = httpx.get(
+                f"{self.app_url}/metrics",
+                headers={"Authorization": f"Bearer {self.metrics_token}"},
+                timeout=10,
+            ).text
+        except httpx.HTTPError:
+            return 0.0, 0.0
+        total = count = 0.0
+        for line in page.splitlines():
+            if 'channel="telegram"' not in line or 'outcome="answered"' not in line:
+                continue
+            name, _, value = line.rpartition(" ")
+            if name.startswith("maraude_turn_seconds_sum"):
+                total += float(value)
+            elif name.startswith("maraude_turn_seconds_count"):
+                count += float(value)
+        return total, count
 
     # Engines ------------------------------------------------------------------------------
     def engine_ready(self, url: str) -> bool:
@@ -268,9 +291,13 @@ class Stack:
                 self.app.wait(5)
         for engine in self.engines.values():
             engine.stop()
+        self.engines.clear()
         for url in self.engine_urls:  # an engine `maraude up` left behind: not ours to keep
             if (pid := self.engine_pid(int(url.rsplit(":", 1)[1]))) is not None:
-                os.kill(pid, signal.SIGTERM)
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
 
 
 def free_ports(count: int) -> int:
@@ -301,6 +328,7 @@ def running(
     folder.mkdir(parents=True, exist_ok=True)
     with schemas(pg, "app", "tracker") as (app_db, tracker_db):
         app_port, engine_port = free_port(), free_ports(layout.engines)
+        metrics_token = secrets.token_urlsafe(32)
         config = write_config(
             folder,
             project_root=str(ROOT),
@@ -311,7 +339,12 @@ def running(
             telegram_bot_token=TEST_TOKEN,
             telegram_api_base_url=telegram_url,
             telegram_webhook_url=f"http://127.0.0.1:{app_port}/telegram/webhook",
-            server={"port": app_port, "workers": layout.workers, "simulator": "off"},
+            server={
+                "port": app_port,
+                "workers": layout.workers,
+                "simulator": "off",
+                "metrics_token": metrics_token,
+            },
             engine={
                 "port": engine_port,
                 "replicas": layout.engines if layout.launch == "up" else 1,
@@ -325,7 +358,7 @@ def running(
             urls = [f"http://127.0.0.1:{engine_port + i}" for i in range(layout.engines)]
             config = write_config(folder, **_yaml(config), rasa_url=",".join(urls))
         settings = load_settings(config)
-        stack = Stack(layout, folder, settings, config, app_port, engine_port)
+        stack = Stack(layout, folder, settings, config, app_port, engine_port, metrics_token)
         try:
             stack.start_app()
             stack.wait_ready(timeout)
