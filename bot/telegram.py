@@ -62,6 +62,12 @@ def webhook_secret(secret_key: str) -> str:
     return hmac.new(secret_key.encode(), b"telegram-webhook", hashlib.sha256).hexdigest()
 
 
+def inbox_source(token: str) -> str:
+    """Where webhook updates come from, for their de-duplication: update ids are per bot, so
+    the bot's id (the token's first part) is in it: another bot's ids never collide."""
+    return f"tg:{token.partition(':')[0]}"[:16]
+
+
 def callback_data_for(payload: str, title: str) -> str:
     if len(payload.encode()) <= CALLBACK_LIMIT:
         return payload
@@ -142,7 +148,9 @@ class TelegramChannel:
         # Webhook mode: updates go through the inbox (core/inbox.py), processed once, in order.
         self.drain: InboxDrain | None = None
         if webhook_url and inbox is not None:
-            self.drain = InboxDrain(inbox, self.locks, self._process_payload, worker_id)
+            self.drain = InboxDrain(
+                inbox, self.locks, self._process_payload, worker_id, source=inbox_source(token)
+            )
 
     # Lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:

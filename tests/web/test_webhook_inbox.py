@@ -300,4 +300,6 @@ def test_the_webhook_answers_200_to_a_duplicate_and_stores_it_once(tmp_path: Pat
             tg.wait_for_messages(5552, 1, timeout=30)  # answered once the drain ran
             with services.db.transaction() as session:
                 rows = list(session.scalars(select(InboundUpdate)))
-        assert [(r.update_id, r.chat_key) for r in rows] == [(901, "telegram:5552")]
+        assert [(r.source, r.update_id, r.chat_key) for r in rows] == [
+            (f"tg:{TEST_TOKEN.split(':')[0]}", 901, "telegram:5552")  # the bot's own ids
+        ]

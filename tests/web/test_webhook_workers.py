@@ -23,6 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bot.telegram import inbox_source
 from core.clock import FixedClock
 from core.db import Database
 from core.inbox import InboxService
@@ -258,7 +259,8 @@ def test_an_update_left_pending_by_a_dead_worker_is_drained_by_the_job(
     db = Database.from_url(workers.database_url)
     try:
         dead = InboxService(db, FixedClock(datetime.now(UTC) - timedelta(minutes=1)))
-        assert dead.receive("telegram", update["update_id"], f"telegram:{user}", update)
+        source = inbox_source(TEST_TOKEN)  # the bot's updates
+        assert dead.receive(source, update["update_id"], f"telegram:{user}", update)
     finally:
         db.dispose()
     services = workers.b.services
