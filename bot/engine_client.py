@@ -28,11 +28,19 @@ class EngineUnavailable(Exception):
     safe_to_log = True
 
     def __init__(
-        self, message: str = "", *, retryable: bool = False, status: int | None = None
+        self,
+        message: str = "",
+        *,
+        retryable: bool = False,
+        status: int | None = None,
+        maybe_started: bool = False,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.status = status  # the engine's HTTP status, when it answered one
+        # The request reached the engine, which then died or hung: it may hold the
+        # conversation's ticket in Rasa's lock store (bot/engine_pool.py waits it out).
+        self.maybe_started = maybe_started
 
 
 # The engine's Maraude channel (engine/channel.py: messages + the turn), and Rasa's own.
@@ -42,7 +50,10 @@ REST_PATH = "/webhooks/rest/webhook"
 
 def _unreachable(url: str, exc: httpx.HTTPError) -> EngineUnavailable:
     """A transport failure (refused, reset, timeout): this engine is down or stuck."""
-    return EngineUnavailable(f"engine unreachable at {url}: {exc!r}", retryable=True)
+    refused = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+    return EngineUnavailable(
+        f"engine unreachable at {url}: {exc!r}", retryable=True, maybe_started=not refused
+    )
 
 
 def turn_from_tracker(state: dict[str, Any]) -> TurnInfo | None:

@@ -62,8 +62,15 @@ class EnginePool:
         timeout: float = 30.0,
         swap_wait: float = 600.0,
         probe_every: float = 2.0,
+        ticket_wait: float = 0.0,
         clock: Clock | None = None,
     ) -> None:
+        """`ticket_wait`: with a lock store shared by the engines (Rasa's RedisLockStore), how
+        long a conversation's ticket outlives a turn its engine died in (the engines'
+        TICKET_LOCK_LIFETIME, plus a margin). An exchange cut off that way is retried on the
+        next engine only after it: that engine would otherwise issue its own ticket behind
+        the dead one's, both would expire together while it polls, and Rasa's ticket lock
+        then waits for ever (its `now_serving` falls back to 0)."""
         if not urls:
             raise ValueError("an engine pool needs at least one engine URL")
         self._clock = clock or SystemClock()
@@ -77,6 +84,8 @@ class EnginePool:
             for url in dict.fromkeys(u.strip() for u in urls if u.strip())
         ]
         self.probe_every = probe_every
+        self.ticket_wait = ticket_wait
+        self._sleep = asyncio.sleep  # tests: see what is waited, without waiting
         self._hooks: list[ErrorHook] = []
         self._probe_task: asyncio.Task[None] | None = None
 
@@ -143,15 +152,29 @@ class EnginePool:
     # --- routing -----------------------------------------------------------------------
 
     async def _exchange(
-        self, key: str, what: str, call: Callable[[EngineClient], Awaitable[T]]
+        self,
+        key: str,
+        what: str,
+        call: Callable[[EngineClient], Awaitable[T]],
+        *,
+        locks: bool = True,
     ) -> T:
+        """`call` on the conversation's engine, else the next ones; `locks`: the exchange
+        takes the conversation's ticket in Rasa's lock store (a message, a trigger)."""
         ranked = self._ranked(key)
         healthy = [m for m in ranked if m.healthy]
         # An engine loading a model holds its requests: passed over while another can answer.
         order = [m for m in healthy if not m.client.swapping]
         order += [m for m in healthy if m.client.swapping]
         errors: list[EngineUnavailable] = []
+
+        async def ticket_expired() -> None:
+            last = errors[-1] if errors else None
+            if locks and self.ticket_wait > 0 and last is not None and last.maybe_started:
+                await self._sleep(self.ticket_wait)  # the dead engine's ticket expires
+
         for member in order:
+            await ticket_expired()
             try:
                 return await call(member.client)
             except EngineUnavailable as exc:
@@ -163,6 +186,7 @@ class EnginePool:
         for member in [m for m in ranked if m not in order]:
             if not await member.client.is_ready():
                 continue
+            await ticket_expired()
             try:
                 result = await call(member.client)
             except EngineUnavailable as exc:
@@ -206,7 +230,10 @@ class EnginePool:
 
     async def last_turn(self, sender_id: str, *, with_actions: bool = True) -> TurnInfo | None:
         return await self._exchange(
-            sender_id, "tracker", lambda c: c.last_turn(sender_id, with_actions=with_actions)
+            sender_id,
+            "tracker",
+            lambda c: c.last_turn(sender_id, with_actions=with_actions),
+            locks=False,  # a tracker read takes no ticket
         )
 
     # --- models --------------------------------------------------------------------------

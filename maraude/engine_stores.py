@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -21,6 +22,13 @@ log = logging.getLogger(__name__)
 # conversation then waits that long on the other engines. It must still outlast a slow turn
 # (the app's per-chat lock keeps one turn per conversation in flight anyway).
 TICKET_LOCK_LIFETIME = "10"
+
+
+def ticket_lifetime() -> float:
+    """The engines' ticket lifetime in seconds (TICKET_LOCK_LIFETIME, as engine_env sets it)."""
+    return float(os.environ.get("TICKET_LOCK_LIFETIME") or TICKET_LOCK_LIFETIME)
+
+
 LOCK_STORE_PREFIX = "maraude"  # Rasa's RedisLockStore keys: maraude:lock:<conversation>
 TRACKER_INDEX = "ix_events_sender_type_ts"  # Rasa's advice for session-start lookups
 

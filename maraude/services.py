@@ -51,6 +51,7 @@ from handoff.routing import Router
 from handoff.signals import forget_signal_texts
 from handoff.sla.service import SlaService
 from handoff.tickets import TicketService
+from maraude.engine_stores import ticket_lifetime
 from maraude.jobs import build_scheduler
 from nudges.delivery import ChannelDelivery
 from nudges.rules import FollowUpRules
@@ -113,6 +114,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         settings.engine_urls,
         auth_token=settings.engine_auth_token,
         timeout=settings.engine.request_timeout,
+        # Engines sharing Rasa's RedisLockStore: a turn cut off by an engine's death is
+        # retried elsewhere once its ticket has expired (maraude/engine_stores.py).
+        ticket_wait=ticket_lifetime() + 1 if settings.redis_url else 0.0,
     )
     router = Router(settings)
     handoff = HandoffService(db, router, clock)

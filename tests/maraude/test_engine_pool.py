@@ -70,6 +70,9 @@ class _Handler(JsonHandler):
 
     def _misbehave(self) -> bool:
         mode = self.engine.mode
+        if mode == "reset":  # dies while handling it: the connection closes, no answer
+            self.close_connection = True
+            return True
         if mode == "hang":
             self.engine.release.wait(30)
             mode = "error"
@@ -343,3 +346,56 @@ def test_engine_client_errors_say_whether_another_engine_may_help(
     assert run(outcome("refuse")) is False
     assert run(outcome("hang")) is True
     assert run(outcome("down")) is True
+
+    async def started(mode: str) -> bool:
+        engines[1].mode = mode
+        if mode == "down":
+            engines[1].down()
+        client = EngineClient(engines[1].url, auth_token=TOKEN, timeout=0.5)
+        try:
+            await client.send("x", "y")
+        except EngineUnavailable as exc:
+            return exc.maybe_started
+        finally:
+            await client.aclose()
+        raise AssertionError("no error")
+
+    assert run(started("reset")) is True  # it had the message when it died
+    assert run(started("hang")) is True
+    assert run(started("down")) is False  # refused: never had it
+
+
+@pytest.mark.parametrize(("failure", "waits"), [("reset", [11.0]), ("down", [])])
+def test_a_turn_cut_off_by_a_dying_engine_is_retried_after_its_ticket(
+    engines: list[FakeEngine], failure: str, waits: list[float]
+) -> None:
+    """Engines sharing Rasa's lock store: the dead engine may hold the conversation's ticket
+    (it got the message); the next engine is asked once that ticket has expired. A refused
+    connection never reached it: no wait. A tracker read takes no ticket: no wait."""
+    pool = pool_of(engines, ticket_wait=11.0)
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    pool._sleep = sleep  # type: ignore[method-assign]
+    sender = "cut-off"
+    first = first_engine(pool, engines, sender)
+    if failure == "down":
+        first.down()
+    else:
+        first.mode = failure
+
+    async def scenario() -> list[dict[str, Any]]:
+        try:
+            answer = await pool.send(sender, "bonjour")
+            first.mode = "reset" if failure == "reset" else first.mode
+            pool._members[[e.url for e in engines].index(first.url)].healthy = True
+            await pool.last_turn(sender)  # cut off too, retried without a wait
+            return answer
+        finally:
+            await pool.aclose()
+
+    answer = run(scenario())
+    assert answer[0]["text"].endswith("bonjour")
+    assert waited == waits
