@@ -22,12 +22,16 @@ from sqlalchemy import delete, inspect, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from core.chatlock import chat_key
 from core.clock import Clock, SystemClock
 from core.db import Database
-from core.models import HeldMessage, PendingErasure, YoungPerson
+from core.inbox import PENDING
+from core.models import HeldMessage, InboundUpdate, PendingErasure, YoungPerson
 
 log = logging.getLogger(__name__)
 
+# What an erased person's handled webhook updates keep as their chat (core/inbox.py).
+ERASED_CHAT = "erased"
 # Rasa's SQLTrackerStore keeps one row per event in this table, keyed by sender_id; `timestamp`
 # is the engine's Unix time of the event. Events after the cutoff belong to a new conversation.
 TRACKER_TABLE = "events"
@@ -94,14 +98,27 @@ class ErasureService:
 
     def erase_in(self, session: Session, pseudo_id: str, reason: str) -> bool:
         """`erase_app` inside the caller's transaction (the retention purge)."""
-        person_id = session.scalar(
-            select(YoungPerson.id).where(YoungPerson.pseudo_id == pseudo_id).with_for_update()
-        )
-        if person_id is not None:
+        found = session.execute(
+            select(YoungPerson.id, YoungPerson.channel, YoungPerson.channel_user_id)
+            .where(YoungPerson.pseudo_id == pseudo_id)
+            .with_for_update()
+        ).first()
+        person_id = found.id if found is not None else None
+        if found is not None:
             for hook in self._hooks:
-                hook(session, person_id)
+                hook(session, found.id)
             # Words not answered yet (bot/held.py): gone whatever the database does on cascade.
-            session.execute(delete(HeldMessage).where(HeldMessage.person_id == person_id))
+            session.execute(delete(HeldMessage).where(HeldMessage.person_id == found.id))
+            # Webhook updates already handled keep their update id a day (de-duplication), no
+            # longer the chat they came from; those still to handle are new messages.
+            session.execute(
+                update(InboundUpdate)
+                .where(
+                    InboundUpdate.chat_key == chat_key(str(found.channel), found.channel_user_id),
+                    InboundUpdate.state != PENDING,
+                )
+                .values(chat_key=ERASED_CHAT)
+            )
             session.execute(delete(YoungPerson).where(YoungPerson.id == person_id))
         session.add(
             PendingErasure(

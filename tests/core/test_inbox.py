@@ -12,8 +12,11 @@ from sqlalchemy import select
 
 from core.clock import FixedClock
 from core.db import Database
+from core.erasure import ERASED_CHAT, ErasureService
 from core.inbox import InboxService
+from core.models import Channel
 from core.models.delivery import InboundUpdate
+from core.people import PeopleService
 
 A, B = "telegram:1001", "telegram:1002"
 
@@ -151,3 +154,24 @@ def test_purge_deletes_done_and_failed_rows_after_a_day_and_keeps_pending(
     assert [(r.update_id, r.state) for r in rows(database)] == [(3, "pending")]
     assert inbox.counts() == {"pending": 1}
     assert inbox.pending_count() == 1
+
+
+def test_erasure_leaves_handled_updates_their_id_but_not_their_chat(
+    inbox: InboxService, database: Database
+) -> None:
+    # /oubli: the update ids stay a day (Telegram may deliver one again), not the chat id.
+    people = PeopleService(database, "e" * 40)
+    person = people.identify(Channel.telegram, "1001")
+    for update_id in (1, 2, 3):
+        assert inbox.receive("telegram", update_id, A, message(update_id))
+    inbox.receive("telegram", 4, B, message(4))
+    for row in rows(database)[:2]:  # 1 and 2 handled; 3 (written after /oubli) still to do
+        inbox.done(row.id, "w1")
+    ErasureService(database, database).erase_app(person.pseudo_id)
+    assert [(r.update_id, r.chat_key, r.state) for r in rows(database)] == [
+        (1, ERASED_CHAT, "done"),
+        (2, ERASED_CHAT, "done"),
+        (3, A, "pending"),
+        (4, B, "pending"),
+    ]
+    assert inbox.receive("telegram", 1, A, message(1)) is False  # still de-duplicated
