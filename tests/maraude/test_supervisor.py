@@ -319,3 +319,24 @@ def test_engines_die_with_maraude_up_even_when_it_is_sigkilled(tmp_path: Path) -
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_replicas_are_engines_on_consecutive_ports_on_the_shared_lock_store(
+    tmp_path: Path,
+) -> None:
+    from maraude.supervisor import engine_processes
+    from tests.support import engine_missing_reason
+
+    port = free_port()
+    settings = make_settings(
+        tmp_path, engine={"port": port, "replicas": 3}, redis_url="redis://127.0.0.1:6379/7"
+    )
+    engines = engine_processes(settings)
+    assert [e.port for e in engines] == [port, port + 1, port + 2]
+    assert [e.url for e in engines] == settings.engine_urls  # the app's pool asks those
+    assert [e.log_path.name for e in engines] == [f"engine-{port + i}.log" for i in range(3)]
+    if engine_missing_reason() is None:  # the command needs the engine env and a model
+        command = engines[0].command()
+        endpoints = Path(command[command.index("--endpoints") + 1])
+        assert endpoints == settings.var_dir / "endpoints-engine.yml"
+        assert "type: redis" in endpoints.read_text()
