@@ -101,13 +101,24 @@ def figures(result: PhaseResult, rate: float) -> Figures:
     )
 
 
-def capacity(runs: list[Figures], budget: float) -> tuple[float, bool]:
-    """The best throughput among runs whose p95 is within `budget` ms (True), else the
-    throughput of the least loaded run (False: even that one is over budget)."""
-    within = [f.throughput for f in runs if f.p95 <= budget]
-    if within:
-        return max(within), True
-    return min(runs, key=lambda f: f.rate).throughput, False
+def at_p95(runs: list[Figures], target: float) -> float:
+    """Throughput at p95 = `target` ms: the best run within it, or, between the last run
+    (by arrival rate) within it and the next one over it, the straight line between them."""
+    ordered = sorted(runs, key=lambda f: f.rate)
+    within = [f.throughput for f in ordered if f.p95 <= target]
+    best = max(within, default=ordered[0].throughput)
+    for low, high in zip(ordered, ordered[1:], strict=False):
+        if low.p95 <= target < high.p95:
+            share = (target - low.p95) / (high.p95 - low.p95)
+            best = max(best, low.throughput + share * (high.throughput - low.throughput))
+    return best
+
+
+def equal_p95(one: list[Figures], two: list[Figures], budget: float) -> tuple[float, float, float]:
+    """(p95, throughput of one, of two) at the highest p95 both configurations reached (at most
+    `budget` ms): the 2-vs-1 comparison at equal p95."""
+    target = min(max(f.p95 for f in one), max(f.p95 for f in two), budget)
+    return target, at_p95(one, target), at_p95(two, target)
 
 
 def problems(result: PhaseResult) -> list[str]:
