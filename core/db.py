@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# PostgreSQL's "deadlock detected" and "could not serialize": the transaction was rolled back
+# as a whole and may simply be run again.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: the whole transaction can be run again."""
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code in RETRYABLE_SQLSTATES
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -50,6 +69,22 @@ class Database:
         """One short unit of work: commit on success, roll back on error."""
         with self._sessions.begin() as session:
             yield session
+
+    def retrying(self, work: Callable[[], T], attempts: int = 3) -> T:
+        """Run `work` (which opens its own `transaction()`) again when PostgreSQL rolled it
+        back for a deadlock with a concurrent transaction: what a young person wrote must not
+        be lost because a counsellor clicked at the same moment."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return work()
+            except OperationalError as exc:
+                if attempt == attempts or not is_retryable(exc):
+                    raise
+                log.warning(
+                    "transaction rolled back (%s), attempt %s: run again", "deadlock", attempt
+                )
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
+        raise AssertionError("unreachable")
 
     def ping(self) -> None:
         """`SELECT 1` (health checks); raises if the database does not answer."""

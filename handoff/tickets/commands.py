@@ -182,7 +182,11 @@ class TicketService(TicketQueries):
             )
 
     def youth_message(self, ticket_id: int, text: str, via: str = "bot") -> TicketView:
-        """A message from the young person during the hand-off, for their counsellor."""
+        """A message from the young person during the hand-off, for their counsellor (run
+        again after a deadlock with a counsellor's concurrent operation: never lost)."""
+        return self._db.retrying(lambda: self._youth_message(ticket_id, text, via))
+
+    def _youth_message(self, ticket_id: int, text: str, via: str) -> TicketView:
         now = self._clock.now()
         with self._db.transaction() as session:
             ticket = self._locked(session, ticket_id)
