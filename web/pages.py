@@ -25,7 +25,11 @@ async def privacy(request: Request, services: ServicesDep) -> HTMLResponse:
     return services.templates.TemplateResponse(request, "privacy.html", {"s": services.settings})
 
 
-@router.get("/health", tags=["ops"])
+@router.get(
+    "/health",
+    tags=["ops"],
+    responses={503: {"description": "The database is down or no engine is healthy (same body)"}},
+)
 async def health(request: Request, services: ServicesDep) -> JSONResponse:
     """What a supervisor or load balancer checks: the database (`SELECT 1`), Redis (`PING`,
     with REDIS_URL) and every engine (the app's view, and the restarts `maraude up` did).
