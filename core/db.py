@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+P = ParamSpec("P")
 # PostgreSQL's "deadlock detected" and "could not serialize": the transaction was rolled back
 # as a whole and may simply be run again.
 RETRYABLE_SQLSTATES = {"40P01", "40001"}
@@ -51,6 +53,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+class _HasDatabase(Protocol):
+    _db: Database
+
+
+S = TypeVar("S", bound=_HasDatabase)
+
+
+def retry_on_deadlock(
+    method: Callable[Concatenate[S, P], T],
+) -> Callable[Concatenate[S, P], T]:
+    """A service method that opens its own transaction, run again (`Database.retrying`) when
+    PostgreSQL rolls it back for a deadlock: the whole method, its transaction included."""
+
+    @functools.wraps(method)
+    def wrapper(self: S, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._db.retrying(lambda: method(self, *args, **kwargs))
+
+    return wrapper
 
 
 class Database:

@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 
+from core.db import retry_on_deadlock
 from core.models import (
     OPEN_STATUSES,
     RELAY_STATUSES,
@@ -48,6 +49,7 @@ class TicketService(TicketQueries):
     """Tickets: reading them (TicketQueries) and acting on them."""
 
     # Counsellor actions ------------------------------------------------------------------
+    @retry_on_deadlock
     def claim(self, ticket_id: int, actor: CounsellorRef, via: str = "web") -> TicketView:
         """Take a new ticket. Exactly one of several simultaneous claims wins."""
         now = self._clock.now()
@@ -80,6 +82,7 @@ class TicketService(TicketQueries):
             record_event(session, ticket_id, EventKind.claimed, now, actor=actor, via=via)
             return ticket_view(ticket)
 
+    @retry_on_deadlock
     def release(self, ticket_id: int, actor: CounsellorRef, via: str = "web") -> TicketView:
         """Put a claimed ticket back in the queue."""
         now = self._clock.now()
@@ -94,6 +97,7 @@ class TicketService(TicketQueries):
             session.refresh(ticket)
             return ticket_view(ticket)
 
+    @retry_on_deadlock
     def transfer(
         self,
         ticket_id: int,
@@ -137,6 +141,7 @@ class TicketService(TicketQueries):
             session.refresh(ticket)
             return ticket_view(ticket)
 
+    @retry_on_deadlock
     def reply(self, ticket_id: int, actor: CounsellorRef, text: str, via: str = "web") -> Delivery:
         """Store a counsellor message for the young person; the caller delivers it."""
         text = storable(text).strip()
@@ -181,12 +186,9 @@ class TicketService(TicketQueries):
                 counsellor_name=actor.first_name,
             )
 
+    @retry_on_deadlock
     def youth_message(self, ticket_id: int, text: str, via: str = "bot") -> TicketView:
-        """A message from the young person during the hand-off, for their counsellor (run
-        again after a deadlock with a counsellor's concurrent operation: never lost)."""
-        return self._db.retrying(lambda: self._youth_message(ticket_id, text, via))
-
-    def _youth_message(self, ticket_id: int, text: str, via: str) -> TicketView:
+        """A message from the young person during the hand-off, for their counsellor."""
         now = self._clock.now()
         with self._db.transaction() as session:
             ticket = self._locked(session, ticket_id)
@@ -209,6 +211,7 @@ class TicketService(TicketQueries):
             session.flush()
             return ticket_view(ticket)
 
+    @retry_on_deadlock
     def log_bot_message(self, ticket_id: int, text: str) -> None:
         """Something the bot itself said to the person during the hand-off (e.g. helplines)."""
         with self._db.transaction() as session:
@@ -224,6 +227,7 @@ class TicketService(TicketQueries):
                 )
             )
 
+    @retry_on_deadlock
     def add_note(
         self, ticket_id: int, actor: CounsellorRef, text: str, via: str = "web"
     ) -> NoteView:
@@ -257,6 +261,7 @@ class TicketService(TicketQueries):
             record_event(session, ticket_id, EventKind.noted, now, via=via, note=note.id)
             return NoteView(note.id, None, text, now)
 
+    @retry_on_deadlock
     def set_follow_up(
         self, ticket_id: int, actor: CounsellorRef, when: datetime | None, via: str = "web"
     ) -> TicketView:
@@ -284,6 +289,7 @@ class TicketService(TicketQueries):
             session.flush()
             return ticket_view(ticket)
 
+    @retry_on_deadlock
     def resolve(
         self,
         ticket_id: int,
@@ -317,6 +323,7 @@ class TicketService(TicketQueries):
             session.flush()
             return ticket_view(ticket)
 
+    @retry_on_deadlock
     def close_unreachable(
         self, ticket_id: int, actor: CounsellorRef | None = None, via: str = "system"
     ) -> TicketView:
@@ -336,6 +343,7 @@ class TicketService(TicketQueries):
             session.flush()
             return ticket_view(ticket)
 
+    @retry_on_deadlock
     def record_checkin(self, pseudo_id: str, answer: str) -> TicketView | None:
         """The young person's answer to the check-in after a positive outcome, recorded on
         their latest resolved ticket (event `checkin_answered`); None if they have none."""
