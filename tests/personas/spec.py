@@ -61,6 +61,7 @@ PERSONA_KEYS = frozenset(
         "turns",
         "expect",
         "known_gap",
+        "model_gap",
         "kept",
     }
 )
@@ -152,6 +153,10 @@ class Persona:
     # Why this persona does not pass yet (an issue note names it): the test is an expected
     # failure that must start passing once fixed (strict: it then fails as "fixed").
     known_gap: str | None = None
+    # Why this persona passes or fails depending on the trained model (TensorFlow training is
+    # not reproducible here: two trainings of the same data diverge after some epochs): an
+    # expected failure that may also pass (not strict), until the NLU data covers it.
+    model_gap: str | None = None
 
     @property
     def risk(self) -> bool:
@@ -298,14 +303,15 @@ def persona_from(raw: Any, where: str) -> Persona:
         answers=answers,
         always_none=_words(raw.get("always_none"), f"{where}.always_none"),
         known_gap=_gap(raw.get("known_gap"), where),
+        model_gap=_gap(raw.get("model_gap"), where, "model_gap"),
     )
 
 
-def _gap(raw: Any, where: str) -> str | None:
+def _gap(raw: Any, where: str, key: str = "known_gap") -> str | None:
     if raw is None:
         return None
     if not isinstance(raw, str) or not raw.strip():
-        raise PersonaError(f"{where}.known_gap: a sentence saying what is missing")
+        raise PersonaError(f"{where}.{key}: a sentence saying what is missing")
     return raw.strip()
 
 
