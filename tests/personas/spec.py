@@ -153,8 +153,8 @@ class Persona:
     # Why this persona does not pass yet (an issue note names it): the test is an expected
     # failure that must start passing once fixed (strict: it then fails as "fixed").
     known_gap: str | None = None
-    # Why this persona passes or fails depending on the trained model (TensorFlow training is
-    # not reproducible here: two trainings of the same data diverge after some epochs): an
+    # Why this persona passes or fails depending on the trained model (the same data trains
+    # the same model on one machine, not across machines: TensorFlow's CPU kernels differ): an
     # expected failure that may also pass (not strict), until the NLU data covers it.
     model_gap: str | None = None
 
