@@ -10,7 +10,6 @@ order across the two workers is no longer guaranteed.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -23,12 +22,12 @@ from core.clock import FixedClock
 from core.models import Channel
 from maraude.jobs import replay_held
 from tests.fakes.telegram_api import FakeTelegramServer
-from tests.support import TEST_TOKEN
+from tests.support import TEST_TOKEN, redis_url
 from tests.support.echo_engine import EchoEngine, answer, down_client
 from tests.support.world import World
 
 TEXTS = AppTexts.load()
-REDIS_URL = os.environ.get("MARAUDE_TEST_REDIS_URL")
+REDIS_URL = redis_url()
 CHATS = (5551001, 5551002, 5551003)
 WORDS = ("un", "deux", "trois", "quatre")
 

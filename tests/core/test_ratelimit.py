@@ -4,7 +4,6 @@ reach the storage, and a storage that fails lets everything through."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -12,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from core.ratelimit import LOGIN_PAIR, RateLimits, Rule
-from tests.support import free_port
+from tests.support import free_port, redis_url
 
-REDIS_URL = os.environ.get("MARAUDE_TEST_REDIS_URL") or None
+REDIS_URL = redis_url()
 
 
 def _storages() -> list[object]:

@@ -4,7 +4,6 @@ app still answers crisis messages without it). The engine is a small real HTTP s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -13,10 +12,10 @@ import httpx
 import pytest
 
 from core.db import Database
-from tests.support import AppServer, free_port, make_settings
+from tests.support import AppServer, free_port, make_settings, redis_url
 from tests.support.echo_engine import EchoEngine
 
-REDIS_URL = os.environ.get("MARAUDE_TEST_REDIS_URL") or None
+REDIS_URL = redis_url()
 
 
 @pytest.fixture

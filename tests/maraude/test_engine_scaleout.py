@@ -32,12 +32,13 @@ from tests.support import (
     make_settings,
     postgres_schema,
     postgres_url,
+    redis_url,
 )
 from tests.support.chat import Chat, text_of
 from tests.support.telegram import keyboard, pseudo, start
 
 pytestmark = pytest.mark.engine
-REDIS_URL = os.environ.get("MARAUDE_TEST_REDIS_URL") or None
+REDIS_URL = redis_url()
 
 
 @dataclass

@@ -4,7 +4,6 @@ lifetime, and Rasa's advised index on its tracker `events` table, created by the
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 from pathlib import Path
@@ -20,10 +19,10 @@ from maraude.engine_stores import (
     ensure_tracker_index,
     lock_store_section,
 )
-from tests.support import ROOT, make_settings
+from tests.support import ROOT, make_settings, redis_url
 
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
-REDIS_URL = os.environ.get("MARAUDE_TEST_REDIS_URL") or None
+REDIS_URL = redis_url()
 needs_rasa = pytest.mark.skipif(
     not RASA_PYTHON.exists(), reason="the engine env (.venv-rasa) is not installed"
 )

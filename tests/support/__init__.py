@@ -204,6 +204,11 @@ def postgres_url() -> str | None:
     return os.environ.get("MARAUDE_TEST_POSTGRES_URL") or None
 
 
+def redis_url() -> str | None:
+    """The Redis server of the gated tests (MARAUDE_TEST_REDIS_URL, set by .ci/run), or None."""
+    return os.environ.get("MARAUDE_TEST_REDIS_URL") or None
+
+
 @dataclass
 class Stack:
     """Everything a young person's message goes through, each part real."""

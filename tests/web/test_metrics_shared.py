@@ -16,10 +16,10 @@ import httpx
 import pytest
 
 from core.metrics import METRICS, TURNS, Metrics
-from tests.support import ROOT, AppServer, free_port, make_settings
+from tests.support import ROOT, AppServer, free_port, make_settings, redis_url
 from tests.web.test_metrics import parse, value
 
-REDIS_URL = os.environ.get("MARAUDE_TEST_REDIS_URL") or None
+REDIS_URL = redis_url()
 pytestmark = pytest.mark.skipif(
     REDIS_URL is None, reason="Redis tests need MARAUDE_TEST_REDIS_URL (set by .ci/run)"
 )

@@ -6,7 +6,6 @@ answering 200 to a duplicate (the app on the fake Bot API, webhook mode)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,9 +26,9 @@ from core.inbox import InboxService
 from core.models.delivery import InboundUpdate
 from maraude.app import create_app
 from tests.fakes.telegram_api import FakeTelegramServer
-from tests.support import TEST_TOKEN, make_settings
+from tests.support import TEST_TOKEN, make_settings, redis_url
 
-REDIS_URL = os.environ.get("MARAUDE_TEST_REDIS_URL") or None
+REDIS_URL = redis_url()
 KEY = "telegram:4242"
 
 

@@ -22,11 +22,19 @@ from core.db import Database
 from core.models.delivery import InboundUpdate
 from maraude.cli import main
 from tests.fakes.telegram_api import FakeTelegramServer
-from tests.support import ROOT, TEST_TOKEN, free_port, postgres_schema, postgres_url, write_config
+from tests.support import (
+    ROOT,
+    TEST_TOKEN,
+    free_port,
+    postgres_schema,
+    postgres_url,
+    redis_url,
+    write_config,
+)
 from tests.support.telegram import new_user
 from tests.support.waiting import eventually
 
-REDIS_URL = os.environ.get("MARAUDE_TEST_REDIS_URL") or None
+REDIS_URL = redis_url()
 
 
 def config(folder: Path, **overrides: object) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import secrets
 import threading
 import time
@@ -40,12 +39,13 @@ from tests.support import (
     make_settings,
     postgres_schema,
     postgres_url,
+    redis_url,
 )
 from tests.support.telegram import keyboard, new_user, pseudo, texts
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.engine, pytest.mark.postgres]
-REDIS_URL = os.environ.get("MARAUDE_TEST_REDIS_URL") or None
+REDIS_URL = redis_url()
 ROBOT = "t un robot ou une vraie personne ?"
 _update_ids = itertools.count(50_000_000)  # ours: far above the fake Bot API's own ids
 
