@@ -30,6 +30,7 @@ from bot.held import HeldMessages
 from bot.messages import Button, Reply, replies_from_engine
 from bot.rights import DataRights
 from bot.texts import AppTexts
+from core.campaigns import CampaignService
 from core.erasure import ErasureService
 from core.metrics import mark_turn, timed_turn
 from core.models import Channel, Direction, Origin
@@ -111,6 +112,9 @@ class ConversationPipeline:
     # /mesdonnees and /corriger (bot/rights.py), set by the composition root; None: unknown
     # commands, as before.
     rights: DataRights | None = None
+    # Outreach campaigns (core/campaigns.py), set by the composition root: `/start <code>`
+    # attributes the person to the campaign of the code; None: the code is ignored.
+    campaigns: CampaignService | None = None
 
     def __init__(
         self,

@@ -336,6 +336,22 @@ class Triage(Section):
         return value
 
 
+class Campaigns(Section):
+    """Outreach campaigns (studio/campaigns): the bot's Telegram username makes their deep
+    links (`https://t.me/<bot_username>?start=<code>`). Empty: the username the bot reports
+    at start (getMe) once the Telegram channel runs; without either, no link is shown."""
+
+    bot_username: str = ""
+
+    @field_validator("bot_username")
+    @classmethod
+    def _telegram_username(cls, value: str) -> str:
+        value = value.strip().removeprefix("@")
+        if value and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", value):
+            raise ValueError("a Telegram bot username (letters, digits, _; 4-32 characters)")
+        return value
+
+
 class Engine(Section):
     """Where the local Rasa engine started by `maraude up` listens."""
 
@@ -420,6 +436,7 @@ class Settings(BaseSettings):
     triage: Triage = Triage()
     server: Server = Server()
     engine: Engine = Engine()
+    campaigns: Campaigns = Campaigns()
     project_root: Path = Path(".")
     # Runtime files (SQLite databases, logs, generated secret), relative to the project root.
     var_path: Path = Path("var")

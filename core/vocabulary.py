@@ -107,3 +107,22 @@ def age_is_minor(value: object) -> bool:
     if text.isdigit():
         return int(text) < ADULT_AGE
     return text in (AGE_BANDS[band] for band in MINOR_BANDS)
+
+
+# Where an outreach campaign reaches young people (core/models/campaigns.py CampaignChannel),
+# as managers and funders read it; "unknown": no campaign link and nothing said.
+CAMPAIGN_CHANNELS = {
+    "instagram": "Instagram",
+    "snapchat": "Snapchat",
+    "tiktok": "TikTok",
+    "discord": "Discord",
+    "flyer": "Flyer, affiche",
+    "partner": "Partenaire",
+    "event": "Événement",
+    "other": "Autre",
+}
+UNKNOWN_SOURCE = "unknown"
+UNKNOWN_SOURCE_LABEL = "Sans campagne connue"
+# Figures about fewer people than this are shown as "< 5" on every page and CSV about
+# campaigns and funders' indicators, so that no young person can be recognised.
+SMALL_NUMBER = 5

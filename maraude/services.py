@@ -28,6 +28,7 @@ from bot.rights import DataRights, RightsTexts
 from bot.simulator import SimulatorSessions
 from bot.telegram import TelegramChannel
 from bot.texts import AppTexts
+from core.campaigns import CampaignService
 from core.chatlock import ChatLocks, chat_locks
 from core.clock import Clock, SystemClock
 from core.db import Database
@@ -96,6 +97,7 @@ class Services:
     # One conversation handled by one worker at a time (memory, or Redis with REDIS_URL).
     chat_locks: ChatLocks
     inbox: InboxService  # Telegram updates received in webhook mode (core/inbox.py)
+    campaigns: CampaignService  # outreach campaigns and first-touch attribution
     telegram: TelegramChannel | None = None
     bridge: TelegramBridge | None = None
     # Under 15: the engine's tracker of an idle conversation is erased (core/minors.py).
@@ -104,6 +106,18 @@ class Services:
     retention: RetentionService | None = None
     # Started by the lifespan; with nudges.enabled false it runs only the model watch.
     scheduler: AsyncIOScheduler | None = None
+
+    def bot_username(self) -> str | None:
+        """The Telegram bot's username for deep links: `campaigns.bot_username`, else what
+        the bot reported at start (getMe); None when neither is known."""
+        if self.settings.campaigns.bot_username:
+            return self.settings.campaigns.bot_username
+        if self.telegram is not None:
+            try:
+                return self.telegram.application.bot.username or None
+            except RuntimeError:  # not initialised yet: getMe has not answered
+                return None
+        return None
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -172,6 +186,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     pipeline.add_observer(experiments)  # which wording variant each person saw
     insights = InsightsService(db, clock, settings.root / "domain")
     pipeline.add_observer(insights)  # one NLU turn per typed message (manager studio)
+    campaigns = CampaignService(db, clock)
+    pipeline.campaigns = campaigns  # `/start <code>`: which campaign brought the person
     worker_id = make_worker_id()
     locks = chat_locks(settings.redis_url, settings.secret_key)  # one chat, one worker at a time
     inbox = InboxService(db, clock)  # webhook updates, once each (core/inbox.py)
@@ -260,6 +276,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         rate_limits=rate_limits,
         chat_locks=locks,
         inbox=inbox,
+        campaigns=campaigns,
     )
     services.scheduler = build_scheduler(services)
     return services

@@ -8,6 +8,7 @@ from core.models.base import (
     str_enum,
     utcnow,
 )
+from core.models.campaigns import Campaign, CampaignChannel, CampaignTouch
 from core.models.delivery import HeldMessage, InboundUpdate
 from core.models.followups import (
     FollowUp,
@@ -51,6 +52,9 @@ from core.models.tickets import (
 )
 
 __all__ = [
+    "Campaign",
+    "CampaignChannel",
+    "CampaignTouch",
     "HeldMessage",
     "InboundUpdate",
     "AnonymousCount",

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import (
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -64,6 +65,14 @@ class YoungPerson(Base):
     # The age band said before consent (core/vocabulary.py AGE_BANDS), None if not said.
     # Under 15 nothing of the conversation is kept (no parent's agreement).
     age_band: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The campaign that brought the person first (first touch: core/campaigns.py), if any.
+    # A campaign id, not a declared foreign key (migration 0012: campaigns are never deleted).
+    campaign_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # How they said they heard of the bot when no campaign link brought them (a
+    # CampaignChannel value, or None), and whether a structure already follows them, as the
+    # triage recorded it ("oui", "non"; None: not said): the "invisible" share of the results.
+    heard_via: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    followed: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
     consents: Mapped[list[ConsentRecord]] = relationship(
         back_populates="person", cascade="all, delete-orphan", passive_deletes=True
