@@ -1,0 +1,34 @@
+"""Small numbers hidden: no young person can be recognised from a figure about a campaign, a
+channel or a funders' indicator. A count of 1 to SMALL_NUMBER - 1 people is shown as "< 5"
+(0 is shown: it names nobody); a share, a median or a cost computed over fewer than
+SMALL_NUMBER people is not shown at all, nor is a share whose part is a hidden count (it would
+give the count back). Every page and CSV about sources and indicators goes through here."""
+
+from __future__ import annotations
+
+from core.vocabulary import SMALL_NUMBER
+
+HIDDEN = f"< {SMALL_NUMBER}"
+NOT_SHOWN = "—"  # a rate, median or cost over too few people
+
+
+def is_small(count: int) -> bool:
+    """A count that names too few people to be shown (0 names nobody)."""
+    return 0 < count < SMALL_NUMBER
+
+
+def masked(count: int) -> str:
+    """The count as shown: "< 5" for 1-4, else the number."""
+    return HIDDEN if is_small(count) else str(count)
+
+
+def shown_share(part: int, whole: int) -> float | None:
+    """part / whole, or None when it would let someone count few people back."""
+    if whole < SMALL_NUMBER or is_small(part) or is_small(whole - part):
+        return None
+    return part / whole
+
+
+def enough(people: int) -> bool:
+    """Enough people for a median or an average over them to be shown."""
+    return people >= SMALL_NUMBER
