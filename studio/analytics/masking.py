@@ -24,7 +24,7 @@ def masked(count: int) -> str:
 
 def shown_share(part: int, whole: int) -> float | None:
     """part / whole, or None when it would let someone count few people back."""
-    if whole < SMALL_NUMBER or is_small(part) or is_small(whole - part):
+    if whole < SMALL_NUMBER or is_small(part):
         return None
     return part / whole
 
