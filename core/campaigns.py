@@ -108,7 +108,7 @@ def new_code(name: str) -> str:
 
 def is_code(text: str) -> bool:
     """Could `text` be a campaign code (the shape Telegram allows), before any look-up."""
-    return bool(CODE_RE.match(text))
+    return bool(CODE_RE.fullmatch(text))  # not `match`: "$" would let a final "\n" through
 
 
 def deep_link(bot_username: str, code: str) -> str:
