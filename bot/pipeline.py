@@ -29,6 +29,7 @@ from bot.flood import FloodGate
 from bot.held import HeldMessages
 from bot.messages import Button, Reply, replies_from_engine
 from bot.rights import DataRights
+from bot.start_codes import attribute_start
 from bot.texts import AppTexts
 from core.campaigns import CampaignService
 from core.erasure import ErasureService
@@ -109,11 +110,9 @@ def is_valid_payload(payload: str) -> bool:
 
 
 class ConversationPipeline:
-    # /mesdonnees and /corriger (bot/rights.py), set by the composition root; None: unknown
-    # commands, as before.
+    # /mesdonnees and /corriger (bot/rights.py), set by the composition root; None: unknown.
     rights: DataRights | None = None
-    # Outreach campaigns (core/campaigns.py), set by the composition root: `/start <code>`
-    # attributes the person to the campaign of the code; None: the code is ignored.
+    # Outreach campaigns, set by the composition root: `/start <code>` (bot/start_codes.py).
     campaigns: CampaignService | None = None
 
     def __init__(
@@ -165,6 +164,8 @@ class ConversationPipeline:
             if payload is None:
                 return [Reply(self.texts.unknown_command)]
             person = await asyncio.to_thread(self.people.identify, channel, user_key)
+            if payload == COMMANDS["start"]:  # a deep link's code: recorded, then dropped
+                text = await attribute_start(self.campaigns, person, text, command.end())
             if payload == "/ask_human" and (ticket := await self._relaying(person)):
                 return [Reply(self.texts.handoff_already.format(name=ticket.assignee_name))]
             return await self._exchange(channel, person, payload, shown=text, typed=False)
