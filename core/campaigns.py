@@ -13,6 +13,7 @@ of the statistics is folded into anonymous counts first (studio/analytics/archiv
 
 from __future__ import annotations
 
+import builtins  # `list` in the class below is CampaignService.list
 import re
 import secrets
 import unicodedata
@@ -251,7 +252,7 @@ class CampaignService:
             row = session.get(Campaign, person.campaign_id)
             return _view(row) if row else None
 
-    def touches(self, pseudo_id: str) -> list[tuple[CampaignView, datetime]]:
+    def touches(self, pseudo_id: str) -> builtins.list[tuple[CampaignView, datetime]]:
         """Every campaign that reached the person, first first (for /mesdonnees)."""
         with self._db.transaction() as session:
             person = person_by_pseudo(session, pseudo_id)

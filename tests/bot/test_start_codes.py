@@ -68,7 +68,7 @@ async def test_a_link_opened_while_the_engine_is_down_still_attributes(world: Wo
 
 
 class Broken(CampaignService):
-    def attribute(self, pseudo_id: str, code: str) -> None:  # type: ignore[override]
+    def attribute(self, pseudo_id: str, code: str) -> None:
         raise RuntimeError(f"database gone while reading {code}")
 
 
