@@ -64,12 +64,23 @@ class ActionTriageSummary(Action):
             # validation already said why; there is nothing to summarise.
             return []
         dispatcher.utter_message(response="utter_triage_summary", summary=summary_text(tracker))
+        if self.people is None:
+            return []
         # The first summary of a triage marks it completed; a summary shown again after a
         # correction is the same triage.
-        if self.people is not None and not _summary_shown_before(tracker):
+        if not _summary_shown_before(tracker):
             await asyncio.to_thread(
                 self.people.record_milestone, tracker.sender_id, Milestone.triage_completed
             )
+        # Already followed by a structure ("oui"/"non", else not said) kept on the person for
+        # the results' "invisible" share; each summary, so that a correction counts. Nothing
+        # is kept under 15 (core/people.py).
+        followed = tracker.get_slot("followed")
+        await asyncio.to_thread(
+            self.people.record_followed,
+            tracker.sender_id,
+            followed if isinstance(followed, str) else None,
+        )
         return []
 
 

@@ -62,6 +62,14 @@ class LoggedMessage:
     text: str
 
 
+def followed_value(answer: str | None) -> str | None:
+    """The triage's `followed` answer as the person keeps it: "oui", "non", or None."""
+    folded = (answer or "").strip().lower()
+    if folded.startswith("oui"):
+        return "oui"
+    return "non" if folded == "non" else None
+
+
 def person_by_pseudo(session: Session, pseudo_id: str) -> YoungPerson | None:
     """The person behind a pseudonymous id, in the caller's transaction."""
     return session.scalar(select(YoungPerson).where(YoungPerson.pseudo_id == pseudo_id))
@@ -166,6 +174,7 @@ class PeopleService:
             if band == UNDER_15:
                 if person.consent == ConsentStatus.granted:
                     person.consent = ConsentStatus.unknown
+                person.followed = None  # a triage answer: nothing of it is kept under 15
                 self._drop_kept(session, person)
             return _ref(person)
 
@@ -185,6 +194,21 @@ class PeopleService:
                 return False
             session.add(PersonEvent(person_id=person.id, kind=kind, created_at=self._clock.now()))
             return True
+
+    def record_followed(self, pseudo_id: str, answer: str | None) -> str | None:
+        """Keep on the person whether a structure already follows them, from the triage's
+        `followed` answer ("oui (mission locale)" -> "oui", "non" -> "non", anything else:
+        None, not said): the "invisible" share of the results. Under 15 nothing is kept.
+        Returns what was kept (None also for an unknown person)."""
+        value = followed_value(answer)
+        with self._db.transaction() as session:
+            person = person_by_pseudo(session, pseudo_id)
+            if person is None:
+                return None
+            if person.age_band == UNDER_15:
+                value = None
+            person.followed = value
+            return value
 
     def consent_history(self, pseudo_id: str) -> list[tuple[ConsentStatus, str]]:
         with self._db.transaction() as session:
