@@ -4,10 +4,10 @@
 that is about the person (identity on the channel, consent records, messages, milestones,
 hand-off requests, tickets with their notes and history, crisis signals, follow-ups, what the
 engine understood of their messages, wording variants seen, messages held while the engines
-were down and not answered yet), plus what the engine's tracker store keeps of their
-conversation (messages and slot values: the triage answers). Rows are serialised column by
-column, so a column added later is exported without touching this module, and any other table
-with a `person_id` is exported too ("other").
+were down and not answered yet, the outreach campaigns that brought them), plus what the
+engine's tracker store keeps of their conversation (messages and slot values: the triage
+answers). Rows are serialised column by column, so a column added later is exported without
+touching this module, and any other table with a `person_id` is exported too ("other").
 
 Counsellors' internal notes are included: they are personal data about the young person, and
 the right of access covers them. Counsellors appear by first name only (as the young person
@@ -35,6 +35,8 @@ from core.clock import Clock, SystemClock
 from core.db import Database
 from core.models import (
     Base,
+    Campaign,
+    CampaignTouch,
     ConsentRecord,
     Counsellor,
     CrisisSignalRecord,
@@ -75,6 +77,7 @@ KNOWN_TABLES = frozenset(
         "nlu_turn",
         "response_exposure",
         "held_message",
+        "campaign_touch",
     }
 )
 # Columns that only link rows together or point at counsellor accounts (replaced by names).
@@ -201,6 +204,7 @@ class ExportService:
             ),
             # Kept only until answered (bot/held.py): what goes to the engine and what was shown.
             "held_messages": _rows(session, HeldMessage, HeldMessage.person_id == pid),
+            "campaigns": _campaigns(session, person),
             "other": _other_tables(session, pid),
         }
 
@@ -329,6 +333,22 @@ def _counsellor_names(session: Session) -> dict[Any, str]:
     return {
         cid: name for cid, name in session.execute(select(Counsellor.id, Counsellor.first_name))
     }
+
+
+def _campaigns(session: Session, person: YoungPerson) -> list[dict[str, Any]]:
+    """The outreach campaigns that brought the person (a flyer's link, a TikTok video...), first
+    first: name, channel, when; `first` marks the one the results count them under. The
+    campaign's code, cost and managers' note are not about the person."""
+    rows = session.execute(
+        select(Campaign.id, Campaign.name, Campaign.channel, CampaignTouch.at)
+        .join(CampaignTouch, CampaignTouch.campaign_id == Campaign.id)
+        .where(CampaignTouch.person_id == person.id)
+        .order_by(CampaignTouch.at, CampaignTouch.id)
+    )
+    return [
+        {"name": name, "channel": _value(channel), "at": at, "first": cid == person.campaign_id}
+        for cid, name, channel, at in rows
+    ]
 
 
 def _other_tables(session: Session, person_id: int) -> dict[str, list[dict[str, Any]]]:

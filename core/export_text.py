@@ -73,7 +73,13 @@ CRISIS = {
     "shelter": "sans endroit où dormir",
 }
 # Columns of the person added by other parts of the app, as the young person reads them.
-PERSON_EXTRA = {"age_band": "Ta tranche d'âge (dite au début)"}
+PERSON_EXTRA = {
+    "age_band": "Ta tranche d'âge (dite au début)",
+    "heard_via": "Comment tu as connu le robot (ta réponse)",
+    "followed": "Déjà accompagné·e par une structure (ta réponse au questionnaire)",
+}
+# Shown elsewhere: the first campaign is in "Comment tu es arrivé·e jusqu'à nous".
+PERSON_HIDDEN = {"campaign_id"}
 WHO = {"youth": "toi", "bot": "robot", "counsellor": "conseiller·e"}
 
 
@@ -129,12 +135,18 @@ def render_text(export: PersonalData) -> str:
             "consent",
             "opted_out_at",
             "blocked_at",
+            *PERSON_HIDDEN,
         }
         and v not in (None, "", False)
     }
     for key, value in extra.items():
         shown = AGE_BANDS.get(str(value), value) if key == "age_band" else value
+        if key == "heard_via":
+            shown = vocabulary.CAMPAIGN_CHANNELS.get(str(value), value)
         add(f"- {PERSON_EXTRA.get(key, key)} : {_plain(shown, tz)}")
+
+    _title(out, "Comment tu es arrivé·e jusqu'à nous (liens de campagnes)")
+    _lines(out, (_campaign_line(c, tz) for c in data.get("campaigns") or []))
 
     _title(out, "Ton accord pour garder la conversation, réponse par réponse")
     _lines(
@@ -297,6 +309,15 @@ def _ticket(
         for event in history:
             kind = str(event.get("kind"))
             out.append(f"    - {_when(event.get('created_at'), tz)} : {EVENTS.get(kind, kind)}")
+
+
+def _campaign_line(campaign: dict[str, Any], tz: ZoneInfo) -> str:
+    channel = str(campaign.get("channel"))
+    how = "arrivé·e par" if campaign.get("first") else "revenu·e par"
+    return (
+        f"- {_when(campaign.get('at'), tz)} : {how} « {campaign.get('name')} »"
+        f" ({vocabulary.CAMPAIGN_CHANNELS.get(channel, channel)})"
+    )
 
 
 def _message_line(message: dict[str, Any], tz: ZoneInfo) -> str:
