@@ -7,8 +7,9 @@ databases) and computes percentiles.
 
 One module per job: filters.py (the filters, attribution, the filter choices), periods.py
 (local days, weeks, months, quarters), stats.py, stages.py (when each person reached each
-stage), funnel.py, impact.py, delays.py, outcomes.py, nudges.py, intents.py, variants.py, and
-service.py (AnalyticsService: all of them in one transaction for the results page).
+stage), funnel.py, impact.py, delays.py, outcomes.py, nudges.py, intents.py, variants.py,
+sources.py (by campaign and channel), masking.py (small numbers hidden), and service.py
+(AnalyticsService: all of them in one transaction for the results page).
 
 Definitions (the results page repeats them in French):
 
@@ -51,6 +52,14 @@ Definitions (the results page repeats them in French):
   first exposure. A person shown two variants of one response counts in both. Each variant is
   compared with the response's reference variant (the first by id) with a two-proportion
   z-test (pooled, two-sided).
+- Sources (sources.py has the details): the funnel's cohort by first-touch campaign
+  (young_person.campaign_id) and by channel (the campaign's, else heard_via, else unknown):
+  reached, consent, triage, hand-off, claimed, positive; the median time from a person's first
+  ticket to its first human reply; the invisible share (followed "non" / "oui" or "non"); the
+  cost per young person reached (a campaign's cost over the people it reached in the period;
+  a channel's: its costed campaigns' costs over their people). Simulations never count there,
+  whatever the settings. Team and territory filters select the campaigns with that team and
+  territory (people without a campaign are then left out), not the latest ticket's.
 """
 
 from __future__ import annotations
@@ -63,6 +72,7 @@ from studio.analytics.intents import IntentRow, Intents
 from studio.analytics.nudges import RESPONSE_WINDOW, NudgeRow
 from studio.analytics.outcomes import OutcomeRow
 from studio.analytics.service import AnalyticsService, Results
+from studio.analytics.sources import SOURCE_STAGES, SourceRow, Sources
 from studio.analytics.stages import IMPACT_LABELS, IMPACT_STAGES, STAGE_LABELS, STAGES
 from studio.analytics.stats import share
 from studio.analytics.variants import MIN_PER_ARM, VariantRow
@@ -74,6 +84,7 @@ __all__ = [
     "MIN_PER_ARM",
     "NO_TERRITORY",
     "RESPONSE_WINDOW",
+    "SOURCE_STAGES",
     "STAGES",
     "STAGE_LABELS",
     "AnalyticsService",
@@ -89,6 +100,8 @@ __all__ = [
     "Options",
     "OutcomeRow",
     "Results",
+    "SourceRow",
+    "Sources",
     "VariantRow",
     "share",
 ]

@@ -21,6 +21,9 @@ Metrics (the day is local, in `nudges.timezone`):
   exact time to claim, so medians and p90 stay exact), `delay:<urgency>:claim_ok`, and
   `claim_late` / `claim_pending` (still unclaimed when erased), the same for `reply`: tickets
   opened that day, the ticket's own team and territory.
+- `source:<campaign id, 0 none>:<channel>:<stage>`, `...:reply_us:<µs>`, `...:followed:<oui|non>`:
+  the person's part of the per-source funnel (sources.py) on the day of their first contact,
+  with their campaign's team and territory ("" none) instead of their ticket's.
 Team "" means no ticket (no attribution), territory "" a ticket without territory.
 """
 
@@ -66,6 +69,7 @@ from studio.analytics.anonymous import (
 )
 from studio.analytics.filters import Filters
 from studio.analytics.nudges import RESPONSE_WINDOW, YOUTH_KINDS, _youth_activity
+from studio.analytics.sources import source_counts
 from studio.analytics.stages import STAGES, stage_query
 
 
@@ -85,12 +89,15 @@ class StatsArchive:
         counts: Counter[Key] = Counter()
         team, territory = self._attribution(session, person_id)
         cohort = self._day(person.created_at)
+        reached = []
         for stage in STAGES:
             first = stage_query(stage, _ANY, self._positive).subquery()
             at = session.scalar(select(first.c.at).where(first.c.person_id == person_id))
             if at is not None:
+                reached.append(stage)
                 counts[(STAGE + stage, self._day(at), team, territory)] += 1
                 counts[(COHORT + stage, cohort, team, territory)] += 1
+        counts.update(source_counts(session, person, reached, cohort))  # by campaign, channel
         closed = session.execute(
             select(Ticket.outcome, Ticket.resolved_at, Ticket.team, Ticket.territory).where(
                 Ticket.person_id == person_id,

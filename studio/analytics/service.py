@@ -20,6 +20,7 @@ from studio.analytics.impact import Impact, count_impact
 from studio.analytics.intents import Intents, count_intents
 from studio.analytics.nudges import NudgeRow, count_nudges
 from studio.analytics.outcomes import OutcomeRow, count_outcomes
+from studio.analytics.sources import Sources, campaign_territories, count_sources
 from studio.analytics.variants import VariantRow, compare_variants
 
 
@@ -36,6 +37,7 @@ class Results:
     intents: Intents
     variants: list[VariantRow]
     options: Options
+    sources: Sources
 
 
 class AnalyticsService:
@@ -77,7 +79,8 @@ class AnalyticsService:
                 nudges=count_nudges(session, filters, self._tz),
                 intents=count_intents(session, filters, self._tz),
                 variants=compare_variants(session, filters, self._tz),
-                options=filter_options(session, self._settings),
+                options=self._options(session),
+                sources=self._sources(session, filters),
             )
 
     def funnel(self, filters: Filters) -> Funnel:
@@ -110,9 +113,14 @@ class AnalyticsService:
         with self._db.transaction() as session:
             return compare_variants(session, filters, self._tz)
 
+    def sources(self, filters: Filters) -> Sources:
+        """The per-source funnel (sources.py: simulations never count there)."""
+        with self._db.transaction() as session:
+            return self._sources(session, filters)
+
     def options(self) -> Options:
         with self._db.transaction() as session:
-            return filter_options(session, self._settings)
+            return self._options(session)
 
     def impact(
         self,
@@ -138,6 +146,17 @@ class AnalyticsService:
     def _funnel(self, session: Session, filters: Filters) -> Funnel:
         positive = self._settings.handoff.positive_outcomes
         return count_funnel(session, filters, self._tz, positive)
+
+    def _sources(self, session: Session, filters: Filters) -> Sources:
+        positive = self._settings.handoff.positive_outcomes
+        return count_sources(session, filters, self._tz, positive)
+
+    def _options(self, session: Session) -> Options:
+        """The filter choices, with the territories campaigns name (the sources table)."""
+        options = filter_options(session, self._settings)
+        configured = [t.name for t in self._settings.territories]
+        others = {*options.territories, *campaign_territories(session)} - set(configured)
+        return replace(options, territories=[*configured, *sorted(others)])
 
     def _delays(self, session: Session, filters: Filters) -> list[DelayRow]:
         policy = SlaPolicy.from_settings(self._settings)
