@@ -140,7 +140,7 @@ def test_results_page_charts(page: Any, server: AppServer, attach: Any) -> None:
     for chart in page.locator("figure.chart svg").all():
         assert chart.get_attribute("role") == "img"
         assert (chart.locator("title").first.text_content() or "").strip() != ""
-    assert page.locator("a", has_text="Exporter en CSV").count() == 6
+    assert page.locator("a", has_text="Exporter en CSV").count() == 8  # 6 + 2 by source
     # The phone: the charts scale down, the page does not scroll sideways (tables do).
     no_horizontal_overflow(page)
     box = page.locator("#chart-funnel svg").bounding_box()

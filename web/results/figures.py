@@ -6,10 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from core.intents import intent_label
-from studio.analytics import IMPACT_LABELS, IMPACT_STAGES, STAGE_LABELS, STAGES, Impact, Results
+from core.vocabulary import UNKNOWN_SOURCE
+from studio.analytics import (
+    IMPACT_LABELS,
+    IMPACT_STAGES,
+    STAGE_LABELS,
+    STAGES,
+    Impact,
+    Results,
+    Sources,
+)
+from studio.analytics.masking import is_small, masked
 from web.results.charts import BarChart, BarItem, LineChart, bar_chart, line_chart
 from web.results.numbers import pct
-from web.results.tables import NUDGE_LABELS, WINDOW_HOURS, sla_text
+from web.results.tables import NUDGE_LABELS, WINDOW_HOURS, channel_label, sla_text
 
 KPI_LABELS = {"crisis": "urgences", "normal": "demandes normales", "all": "toutes"}
 MONTHS_SHORT = (
@@ -148,7 +158,29 @@ def results_charts(results: Results) -> dict[str, Any]:
         "nudges_chart": nudges_chart,
         "intents_chart": intents_chart,
         "variants_chart": variants_chart,
+        "sources_chart": sources_chart(results.sources),
     }
+
+
+def sources_chart(sources: Sources) -> BarChart:
+    """Young people reached and positive outcomes by channel, masked: a hidden count ("< 5")
+    gets no bar (its length would give it back)."""
+    items = []
+    for row in sources.channels:
+        label = "Inconnu" if row.channel == UNKNOWN_SOURCE else channel_label(row.channel)
+        for stage, what, css in (
+            ("started", "touchés", "bar stage-started"),
+            ("positive", "sorties positives", "bar stage-positive"),
+        ):
+            n = row.counts[stage]
+            items.append(BarItem(f"{label} · {what}", 0 if is_small(n) else n, masked(n), css))
+    return bar_chart(
+        "chart-sources",
+        "Par canal",
+        "Jeunes touchés et sorties positives par canal (premier contact dans la période) ; "
+        "moins de 5 jeunes : « < 5 », sans barre.",
+        items,
+    )
 
 
 def impact_charts(impact: Impact, grain: str) -> tuple[BarChart, LineChart]:

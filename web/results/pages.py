@@ -1,7 +1,7 @@
-"""Results pages for managers and admins (French): the funnel, delays, outcomes, nudges,
-intents and wording variants (`/tableau/resultats`), a CSV export of each table
-(`/tableau/resultats/<table>.csv`) and the printable impact report for funders
-(`/tableau/impact`). Counsellors get 403 (`Manager`, web/deps.py).
+"""Results pages for managers and admins (French): the funnel, by source (campaign, channel),
+delays, outcomes, nudges, intents and wording variants (`/tableau/resultats`), a CSV export of
+each table (`/tableau/resultats/<table>.csv`) and the printable impact report for funders
+(`/tableau/impact`, with a breakdown by channel). Counsellors get 403 (`Manager`, web/deps.py).
 
 The figures come from studio/analytics.py; the tables, charts and their words from
 web/results/tables.py, charts.py and figures.py.
@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from core.vocabulary import SMALL_NUMBER
 from studio.analytics import (
     IMPACT_LABELS,
     IMPACT_STAGES,
@@ -27,12 +28,22 @@ from studio.analytics import (
     Impact,
     Options,
 )
+from studio.analytics.masking import HIDDEN, NOT_SHOWN
 from web.dashboard.guard import QUEUE_PATH, DashboardRoute
 from web.deps import Manager, ServicesDep
 from web.render import LocalTime, error, render
 from web.results.figures import KPI_LABELS, impact_charts, results_charts
 from web.results.numbers import minutes_label, pct
-from web.results.tables import RESULT_TABLES, WINDOW_HOURS, Table, impact_table, sla_text
+from web.results.tables import (
+    NO_CAMPAIGN_LABEL,
+    RESULT_TABLES,
+    UNKNOWN_CHANNEL_LABEL,
+    WINDOW_HOURS,
+    Table,
+    impact_table,
+    sla_text,
+    sources_channels_table,
+)
 
 if TYPE_CHECKING:
     from maraude.services import Services
@@ -100,6 +111,16 @@ def _filter_context(filters: Filters, options: Options) -> dict[str, Any]:
     }
 
 
+# The words of the small-number masking (studio/analytics/masking.py), for the definitions.
+MASKING = {
+    "small_number": SMALL_NUMBER,
+    "hidden": HIDDEN,
+    "not_shown": NOT_SHOWN,
+    "no_campaign_label": NO_CAMPAIGN_LABEL,
+    "unknown_channel_label": UNKNOWN_CHANNEL_LABEL,
+}
+
+
 # Routes --------------------------------------------------------------------------------------
 @router.get("/resultats")
 async def results_page(request: Request, services: ServicesDep, me: Manager) -> Response:
@@ -138,6 +159,7 @@ async def results_page(request: Request, services: ServicesDep, me: Manager) -> 
             "sla_labels": {d.urgency: d.sla_label for d in results.delays if d.sla_label},
             "fallback_rate": pct(results.intents.fallback_rate),
             "low_rate": pct(results.intents.low_confidence_rate),
+            **MASKING,
         },
     )
 
@@ -191,6 +213,7 @@ async def impact_page(request: Request, services: ServicesDep, me: Manager) -> R
     options = await asyncio.to_thread(service.options)
     impact, filters, grain = await _impact(service, dict(request.query_params), options)
     chart, by_period = impact_charts(impact, grain)
+    sources = await asyncio.to_thread(service.sources, filters)  # the year's cohort
     totals = impact.totals
     query = urlencode(
         {
@@ -216,6 +239,11 @@ async def impact_page(request: Request, services: ServicesDep, me: Manager) -> R
             "labels": IMPACT_LABELS,
             "stages": IMPACT_STAGES,
             "csv_url": f"{QUEUE_PATH}/resultats/impact.csv?{query}",
+            "channels": sources_channels_table(
+                sources, f"Par canal : jeunes touchés en {impact.year} et leur parcours"
+            ),
+            "channels_csv": f"{QUEUE_PATH}/resultats/sources_channels.csv?{_query(filters)}",
+            **MASKING,
             "years": list(range(this_year, this_year - 5, -1)),
             "generated": times.show(service.now()),
             "positive_labels": [

@@ -14,17 +14,22 @@ from dataclasses import dataclass
 
 from core.intents import intent_label
 from core.turns import LOW_CONFIDENCE
+from core.vocabulary import CAMPAIGN_CHANNELS, UNKNOWN_SOURCE, UNKNOWN_SOURCE_LABEL
 from studio.analytics import (
     IMPACT_LABELS,
     IMPACT_STAGES,
     RESPONSE_WINDOW,
+    SOURCE_STAGES,
     STAGE_LABELS,
     STAGES,
     DelayRow,
     Impact,
     Results,
+    SourceRow,
+    Sources,
     share,
 )
+from studio.analytics.masking import NOT_SHOWN, enough, masked, shown_share
 from web.results.numbers import num, pct
 
 URGENCY_LABELS = {"crisis": "Urgence", "normal": "Normale", "all": "Toutes"}
@@ -262,6 +267,71 @@ def impact_table(impact: Impact) -> Table:
     )
 
 
+# By source (studio/analytics/sources.py): every figure masked (masking.py), on the page and in
+# the CSV alike: counts of 1-4 as "< 5"; a median, a share or a cost over fewer than 5 people
+# as NOT_SHOWN; "" when there is nothing to show (no reply, no answer, no cost entered).
+SOURCE_LABELS = {**STAGE_LABELS, "started": IMPACT_LABELS["started"]}
+NO_CAMPAIGN_LABEL = UNKNOWN_SOURCE_LABEL
+UNKNOWN_CHANNEL_LABEL = "Inconnu (ni campagne ni réponse)"
+
+
+def channel_label(channel: str) -> str:
+    if channel == UNKNOWN_SOURCE:
+        return UNKNOWN_CHANNEL_LABEL
+    return CAMPAIGN_CHANNELS.get(channel, channel)
+
+
+def euros(cents: float) -> str:
+    return f"{cents / 100:.2f}".replace(".", ",")
+
+
+def _source_cells(row: SourceRow) -> list[str]:
+    median = "" if not row.replied else num(row.reply_median) if enough(row.replied) else NOT_SHOWN
+    invisible = shown_share(row.followed_no, row.followed_known)
+    cost = row.cost_per_reached
+    return [
+        *(masked(row.counts[s]) for s in SOURCE_STAGES),
+        median,
+        "" if not row.followed_known else pct(invisible) if invisible is not None else NOT_SHOWN,
+        "" if cost is None else euros(cost) if enough(row.costed_reached) else NOT_SHOWN,
+    ]
+
+
+def _source_columns(first: list[str]) -> list[str]:
+    return [
+        *first,
+        *(SOURCE_LABELS[s] for s in SOURCE_STAGES),
+        "Première réponse humaine : médiane (min)",
+        "Pas encore suivis par une structure (%)",
+        "Coût par jeune touché (€)",
+    ]
+
+
+def sources_campaigns_table(sources: Sources) -> Table:
+    rows = [
+        [
+            r.name or NO_CAMPAIGN_LABEL,
+            channel_label(r.channel) if r.channel else "",
+            *_source_cells(r),
+        ]
+        for r in sources.campaigns
+    ]
+    columns = _source_columns(["Campagne", "Canal"])
+    return Table(
+        "sources_campaigns",
+        "Par campagne (premier contact)",
+        columns,
+        rows,
+        frozenset(range(2, len(columns))),
+    )
+
+
+def sources_channels_table(sources: Sources, title: str = "Par canal") -> Table:
+    rows = [[channel_label(r.channel), *_source_cells(r)] for r in sources.channels]
+    columns = _source_columns(["Canal"])
+    return Table("sources_channels", title, columns, rows, frozenset(range(1, len(columns))))
+
+
 RESULT_TABLES: dict[str, Callable[[Results], Table]] = {
     "entonnoir": funnel_table,
     "delais": delays_table,
@@ -269,4 +339,6 @@ RESULT_TABLES: dict[str, Callable[[Results], Table]] = {
     "relances": nudges_table,
     "intentions": intents_table,
     "variantes": variants_table,
+    "sources_campaigns": lambda results: sources_campaigns_table(results.sources),
+    "sources_channels": lambda results: sources_channels_table(results.sources),
 }
