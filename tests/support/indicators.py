@@ -1,8 +1,9 @@
 """The seeded population of tests/support/analytics.py, with sources and answers for the
 funders' indicators (`seed_indicators(db, settings)`; who is who in its docstring).
 
-Campaign attribution goes through the real CampaignService; the triage's `followed` answer and
-`heard_via` get direct updates (nothing in this tree fills them yet)."""
+Campaign attribution and the triage's `followed` answer go through the real services
+(CampaignService, PeopleService.record_followed); `heard_via` gets a direct update (nothing in
+this tree fills it yet)."""
 
 from __future__ import annotations
 
@@ -95,13 +96,14 @@ def seed_indicators(db: Database, settings: Settings) -> SeededSources:
         assert campaigns.attribute(pseudo[name], tiktok.code) is not None
     assert campaigns.attribute(pseudo["P8"], flyer.code) is not None
     assert campaigns.attribute(pseudo["P1"], flyer.code) is not None  # a later touch
-    answers = {"non": ("P1", "P2", "P4", "P5", "P6", "P9"), "oui": ("P3", "P8", "P10")}
+    answers = {
+        "non": ("P1", "P2", "P4", "P5", "P6", "P9"),
+        "oui (mission locale)": ("P3", "P8", "P10"),
+    }
+    for answer, names in answers.items():
+        for name in names:
+            assert people.record_followed(pseudo[name], answer) in ("oui", "non")
     with db.transaction() as session:
-        for followed, names in answers.items():
-            ids = [population.people[n] for n in names]
-            session.execute(
-                update(YoungPerson).where(YoungPerson.id.in_(ids)).values(followed=followed)
-            )
         heard = {"P7": "instagram", "P9": "discord", "P10": "discord"}
         for name, channel in heard.items():
             session.execute(
