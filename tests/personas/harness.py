@@ -21,7 +21,8 @@ from urllib.parse import quote
 import httpx
 from sqlalchemy import select
 
-from core.models import Channel, HandoffRequest, Message, Role, YoungPerson
+from core.campaigns import CampaignDraft
+from core.models import CampaignChannel, Channel, HandoffRequest, Message, Role, YoungPerson
 from core.people import pseudonymise
 from tests.personas.anchors import DEFAULT_ANSWERS, SKIP_BUTTON
 from tests.personas.matching import classify, fold
@@ -80,6 +81,9 @@ class Run:
     requests: list[dict[str, Any]] = field(default_factory=list)  # every HandoffRequest row
     tickets: list[dict[str, Any]] = field(default_factory=list)
     opted_out: bool | None = None
+    campaign_id: int | None = None  # the campaign whose link the persona opened
+    first_campaign_id: int | None = None  # the person's first touch, as stored
+    followed: str | None = None  # young_person.followed, as stored
     messages_kept: int = 0  # the person's rows in the message log
     final_slots: dict[str, Any] = field(default_factory=dict)
     error: str | None = None  # a harness failure (a bug of ours, not of the bot)
@@ -190,6 +194,8 @@ class Player:
             person = session.scalar(select(YoungPerson).where(YoungPerson.pseudo_id == self.pseudo))
             if person is not None:
                 self.run.opted_out = person.opted_out_at is not None
+                self.run.first_campaign_id = person.campaign_id
+                self.run.followed = person.followed
                 self.run.messages_kept = len(
                     session.scalars(select(Message.id).where(Message.person_id == person.id)).all()
                 )
@@ -233,8 +239,16 @@ class Player:
 
     def start(self) -> None:
         before = len(self.tg.sent_messages(self.user))
-        self.tg.push_message(self.user, "/start")
-        self.record(Step(-1, "/start", self._collect(before)))
+        start = "/start"
+        if self.persona.campaign is not None:  # opened a campaign's link (t.me/<bot>?start=)
+            channel = CampaignChannel(self.persona.campaign)
+            campaign = self.stack.services.campaigns.create(
+                CampaignDraft(f"persona {self.persona.id}", channel)
+            )
+            self.run.campaign_id = campaign.id
+            start = f"/start {campaign.code}"
+        self.tg.push_message(self.user, start)
+        self.record(Step(-1, start, self._collect(before)))
         if self.persona.age_start is not None:
             age_notes: list[str] = []
             said, replies = self.act(self.persona.age_start, age_notes)

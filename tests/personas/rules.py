@@ -331,6 +331,15 @@ def end_state(run: Run) -> list[str]:
             problems.append(f"urgent ticket: {urgent}, expected {expect.urgent}")
     if expect.ticket_count is not None and len(run.tickets) != expect.ticket_count:
         problems.append(f"{len(run.tickets)} tickets, expected {expect.ticket_count}")
+    if expect.campaign is not None:
+        attributed = run.campaign_id is not None and run.first_campaign_id == run.campaign_id
+        if attributed != expect.campaign:
+            problems.append(
+                f"first campaign {run.first_campaign_id}, opened {run.campaign_id}: "
+                f"attributed {attributed}, expected {expect.campaign}"
+            )
+    if expect.followed is not None and run.followed != expect.followed:
+        problems.append(f"followed on the person: {run.followed!r}, expected {expect.followed!r}")
     return problems
 
 

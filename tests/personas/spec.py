@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from core.vocabulary import CAMPAIGN_CHANNELS
 from tests.personas.anchors import ASK, DEFAULT_ANSWERS, KIND_TEXT
 from tests.personas.matching import expand
 
@@ -47,6 +48,8 @@ EXPECT_KEYS = frozenset(
         "writer",
         "minor",
         "urgent",
+        "campaign",
+        "followed",
     }
 )
 PERSONA_KEYS = frozenset(
@@ -63,6 +66,7 @@ PERSONA_KEYS = frozenset(
         "known_gap",
         "model_gap",
         "kept",
+        "campaign",
     }
 )
 # What a persona does at the welcome's age question, before consent (default: "Passer",
@@ -135,6 +139,10 @@ class Expect:
     writer: str | None = None
     minor: bool | None = None
     urgent: bool | None = None
+    # The person is attributed to the campaign whose link they opened (`campaign:` below).
+    campaign: bool | None = None
+    # What the triage recorded on the person about being followed by a structure.
+    followed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +165,9 @@ class Persona:
     # the same model on one machine, not across machines: TensorFlow's CPU kernels differ): an
     # expected failure that may also pass (not strict), until the NLU data covers it.
     model_gap: str | None = None
+    # The channel of an outreach campaign whose link the persona opened: it starts with
+    # `/start <code>` of a campaign the harness creates (core/campaigns.py), not plain /start.
+    campaign: str | None = None
 
     @property
     def risk(self) -> bool:
@@ -265,7 +276,17 @@ def _expect(raw: Any, where: str) -> Expect:
         writer=raw.get("writer"),
         minor=raw.get("minor"),
         urgent=raw.get("urgent"),
+        campaign=raw.get("campaign"),
+        followed=raw.get("followed"),
     )
+
+
+def _campaign(raw: Any, where: str) -> str | None:
+    if raw is None:
+        return None
+    if raw not in CAMPAIGN_CHANNELS:
+        raise PersonaError(f"{where}.campaign: one of {sorted(CAMPAIGN_CHANNELS)}")
+    return str(raw)
 
 
 def persona_from(raw: Any, where: str) -> Persona:
@@ -304,6 +325,7 @@ def persona_from(raw: Any, where: str) -> Persona:
         always_none=_words(raw.get("always_none"), f"{where}.always_none"),
         known_gap=_gap(raw.get("known_gap"), where),
         model_gap=_gap(raw.get("model_gap"), where, "model_gap"),
+        campaign=_campaign(raw.get("campaign"), where),
     )
 
 
