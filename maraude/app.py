@@ -30,6 +30,7 @@ from maraude.services import WEB_DIR, build_services
 from maraude.supervisor import EngineSupervisor
 from studio.model_watch import MODEL_WATCH_JOB
 from web import api, api_docs, auth, dashboard, errors, pages, security, simulator
+from web import campaigns as campaigns_web
 from web import inbox as inbox_web
 from web import metrics as metrics_web
 from web import results as results_pages
@@ -115,6 +116,7 @@ def create_app(
     app.include_router(simulator.router)
     app.include_router(dashboard.router)
     app.include_router(results_pages.router)  # manager results + impact report
+    app.include_router(campaigns_web.router)  # managers' outreach campaigns, QR codes
     app.include_router(inbox_web.router)
     app.include_router(search_web.router)  # ticket search (need to know)
     app.include_router(api.router)

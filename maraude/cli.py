@@ -1,5 +1,5 @@
-"""`maraude` command line: serve, up, db upgrade, train, check, chat; `user` and `privacy`
-live in maraude/cli_users.py and maraude/cli_privacy.py."""
+"""`maraude` command line: serve, up, db upgrade, train, check, chat; `user`, `privacy` and
+`campaign` live in maraude/cli_users.py, maraude/cli_privacy.py and maraude/cli_campaigns.py."""
 
 from __future__ import annotations
 
@@ -268,10 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--port", type=int, default=None, help="port for the app")
     chat.set_defaults(func=cmd_chat)
 
-    from maraude import cli_privacy, cli_users
+    from maraude import cli_campaigns, cli_privacy, cli_users
 
     cli_users.register(sub)  # maraude user ...
     cli_privacy.register(sub)
+    cli_campaigns.register(sub)  # maraude campaign ...
     return parser
 
 
