@@ -10,16 +10,22 @@ from core.vocabulary import UNKNOWN_SOURCE
 from studio.analytics import (
     IMPACT_LABELS,
     IMPACT_STAGES,
+    SOURCE_STAGES,
     STAGE_LABELS,
     STAGES,
     Impact,
     Results,
     Sources,
 )
-from studio.analytics.masking import is_small, masked
 from web.results.charts import BarChart, BarItem, LineChart, bar_chart, line_chart
 from web.results.numbers import pct
-from web.results.tables import NUDGE_LABELS, WINDOW_HOURS, channel_label, sla_text
+from web.results.tables import (
+    NUDGE_LABELS,
+    WINDOW_HOURS,
+    channel_label,
+    sla_text,
+    source_cells,
+)
 
 KPI_LABELS = {"crisis": "urgences", "normal": "demandes normales", "all": "toutes"}
 MONTHS_SHORT = (
@@ -163,17 +169,19 @@ def results_charts(results: Results) -> dict[str, Any]:
 
 
 def sources_chart(sources: Sources) -> BarChart:
-    """Young people reached and positive outcomes by channel, masked: a hidden count ("< 5")
-    gets no bar (its length would give it back)."""
+    """Young people reached and positive outcomes by channel, as the channel table shows them
+    (masked): a count not shown ("< 5", "—") gets no bar (its length would give it back)."""
     items = []
-    for row in sources.channels:
+    shown = source_cells(sources.channels)
+    for row, cells in zip(sources.channels, shown, strict=True):
         label = "Inconnu" if row.channel == UNKNOWN_SOURCE else channel_label(row.channel)
         for stage, what, css in (
             ("started", "touchés", "bar stage-started"),
             ("positive", "sorties positives", "bar stage-positive"),
         ):
-            n = row.counts[stage]
-            items.append(BarItem(f"{label} · {what}", 0 if is_small(n) else n, masked(n), css))
+            text = cells[SOURCE_STAGES.index(stage)]
+            value = int(text) if text.isdigit() else 0
+            items.append(BarItem(f"{label} · {what}", value, text, css))
     return bar_chart(
         "chart-sources",
         "Par canal",

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 
 from core.intents import intent_label
 from core.turns import LOW_CONFIDENCE
-from core.vocabulary import CAMPAIGN_CHANNELS, UNKNOWN_SOURCE, UNKNOWN_SOURCE_LABEL
+from core.vocabulary import (
+    CAMPAIGN_CHANNELS,
+    SMALL_NUMBER,
+    UNKNOWN_SOURCE,
+    UNKNOWN_SOURCE_LABEL,
+)
 from studio.analytics import (
     IMPACT_LABELS,
     IMPACT_STAGES,
@@ -29,7 +34,7 @@ from studio.analytics import (
     Sources,
     share,
 )
-from studio.analytics.masking import NOT_SHOWN, enough, masked, shown_share
+from studio.analytics.masking import NOT_SHOWN, enough, is_small, masked, shown_share
 from web.results.numbers import num, pct
 
 URGENCY_LABELS = {"crisis": "Urgence", "normal": "Normale", "all": "Toutes"}
@@ -269,7 +274,8 @@ def impact_table(impact: Impact) -> Table:
 
 # By source (studio/analytics/sources.py): every figure masked (masking.py), on the page and in
 # the CSV alike: counts of 1-4 as "< 5"; a median, a share or a cost over fewer than 5 people
-# as NOT_SHOWN; "" when there is nothing to show (no reply, no answer, no cost entered).
+# as NOT_SHOWN, and the smallest shown count of a column with one hidden count; "" when there
+# is nothing to show (no reply, no answer, no cost entered). The chart shows the same cells.
 SOURCE_LABELS = {**STAGE_LABELS, "started": IMPACT_LABELS["started"]}
 NO_CAMPAIGN_LABEL = UNKNOWN_SOURCE_LABEL
 UNKNOWN_CHANNEL_LABEL = "Inconnu (ni campagne ni réponse)"
@@ -285,15 +291,36 @@ def euros(cents: float) -> str:
     return f"{cents / 100:.2f}".replace(".", ",")
 
 
-def _source_cells(row: SourceRow) -> list[str]:
-    median = "" if not row.replied else num(row.reply_median) if enough(row.replied) else NOT_SHOWN
-    invisible = shown_share(row.followed_no, row.followed_known)
-    cost = row.cost_per_reached
+def source_cells(rows: list[SourceRow]) -> list[list[str]]:
+    """The rows' figures as shown. A stage column with one hidden count (the funnel's total
+    of the same cohort is on the page) withholds its smallest shown count too, as the
+    funders' indicators do (web/results/indicators.py), so the hidden one cannot be found
+    back by subtraction."""
+    columns = []
+    for stage in SOURCE_STAGES:
+        counts = [r.counts[stage] for r in rows]
+        cells = [masked(n) for n in counts]
+        hidden = [i for i, n in enumerate(counts) if is_small(n)]
+        shown = [i for i, n in enumerate(counts) if n >= SMALL_NUMBER]
+        if len(hidden) == 1 and shown:
+            cells[min(shown, key=lambda i: counts[i])] = NOT_SHOWN
+        columns.append(cells)
     return [
-        *(masked(row.counts[s]) for s in SOURCE_STAGES),
-        median,
-        "" if not row.followed_known else pct(invisible) if invisible is not None else NOT_SHOWN,
-        "" if cost is None else euros(cost) if enough(row.costed_reached) else NOT_SHOWN,
+        [*(column[index] for column in columns), *_source_figures(row)]
+        for index, row in enumerate(rows)
+    ]
+
+
+def _source_figures(row: SourceRow) -> list[str]:
+    """Median reply, invisible share, cost per reached: NOT_SHOWN over too few people, ""
+    when there is nothing to compute."""
+    median = row.reply_median if enough(row.replied) else None
+    invisible = shown_share(row.followed_no, row.followed_known)
+    cost = row.cost_per_reached if enough(row.costed_reached) else None
+    return [
+        "" if not row.replied else NOT_SHOWN if median is None else num(median),
+        "" if not row.followed_known else NOT_SHOWN if invisible is None else pct(invisible),
+        "" if row.cost_per_reached is None else NOT_SHOWN if cost is None else euros(cost),
     ]
 
 
@@ -309,12 +336,8 @@ def _source_columns(first: list[str]) -> list[str]:
 
 def sources_campaigns_table(sources: Sources) -> Table:
     rows = [
-        [
-            r.name or NO_CAMPAIGN_LABEL,
-            channel_label(r.channel) if r.channel else "",
-            *_source_cells(r),
-        ]
-        for r in sources.campaigns
+        [r.name or NO_CAMPAIGN_LABEL, channel_label(r.channel) if r.channel else "", *cells]
+        for r, cells in zip(sources.campaigns, source_cells(sources.campaigns), strict=True)
     ]
     columns = _source_columns(["Campagne", "Canal"])
     return Table(
@@ -327,7 +350,10 @@ def sources_campaigns_table(sources: Sources) -> Table:
 
 
 def sources_channels_table(sources: Sources, title: str = "Par canal") -> Table:
-    rows = [[channel_label(r.channel), *_source_cells(r)] for r in sources.channels]
+    rows = [
+        [channel_label(r.channel), *cells]
+        for r, cells in zip(sources.channels, source_cells(sources.channels), strict=True)
+    ]
     columns = _source_columns(["Canal"])
     return Table("sources_channels", title, columns, rows, frozenset(range(1, len(columns))))
 
