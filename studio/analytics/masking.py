@@ -6,6 +6,8 @@ give the count back). Every page and CSV about sources and indicators goes throu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from core.vocabulary import SMALL_NUMBER
 
 HIDDEN = f"< {SMALL_NUMBER}"
@@ -32,3 +34,17 @@ def shown_share(part: int, whole: int) -> float | None:
 def enough(people: int) -> bool:
     """Enough people for a median or an average over them to be shown."""
     return people >= SMALL_NUMBER
+
+
+def masked_column(counts: Sequence[int], total: int | None = None) -> list[str]:
+    """One column's counts as shown, so that no hidden count can be found back by taking the
+    shown ones from a shown total (`total`, default their sum: a page shows the funnel's or
+    the period's total beside the breakdown): when exactly one count is hidden, the smallest
+    shown one is withheld too (NOT_SHOWN)."""
+    total = sum(counts) if total is None else total
+    cells = [masked(n) for n in counts]
+    hidden = [i for i, n in enumerate(counts) if is_small(n)]
+    shown = [i for i, n in enumerate(counts) if n >= SMALL_NUMBER]
+    if len(hidden) == 1 and not is_small(total) and shown:
+        cells[min(shown, key=lambda i: counts[i])] = NOT_SHOWN
+    return cells

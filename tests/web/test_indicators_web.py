@@ -20,12 +20,12 @@ from core.erasure import ErasureService
 from core.models import Role
 from maraude.app import create_app
 from studio.analytics.archive import StatsArchive
+from studio.analytics.masking import masked_column
 from tests.support import make_settings
 from tests.support.analytics import END, PASSWORD, HandClock
 from tests.support.dashboard import DashboardClient
 from tests.support.html import parse_page
 from tests.support.indicators import seed_indicators
-from web.results.indicators import column_cells
 
 PAGE = "/tableau/indicateurs"
 CSV = "/tableau/indicateurs.csv"
@@ -249,7 +249,7 @@ def test_erased_people_stay_in_the_figures(tmp_path: Path) -> None:
 
 def test_a_lone_hidden_count_cannot_be_found_back_from_the_total() -> None:
     # 3 hidden, 6 and 9 shown, total 18: 18 - 6 - 9 would give the 3 back.
-    assert column_cells([3, 6, 9], 18) == ["< 5", "—", "9"]
-    assert column_cells([3, 2, 9], 14) == ["< 5", "< 5", "9"]  # two hidden: enough
-    assert column_cells([3, 0, 0], 3) == ["< 5", "0", "0"]  # the total is hidden too
-    assert column_cells([0, 5, 7], 12) == ["0", "5", "7"]
+    assert masked_column([3, 6, 9], 18) == ["< 5", "—", "9"]
+    assert masked_column([3, 2, 9], 14) == ["< 5", "< 5", "9"]  # two hidden: enough
+    assert masked_column([3, 0, 0], 3) == ["< 5", "0", "0"]  # the total is hidden too
+    assert masked_column([0, 5, 7], 12) == ["0", "5", "7"]

@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from core.vocabulary import SMALL_NUMBER
 from studio.analytics import NO_TERRITORY, Options
 from studio.analytics.indicators import (
     INDICATOR_LABELS,
@@ -31,7 +30,7 @@ from studio.analytics.indicators import (
     Period,
     SourceFigures,
 )
-from studio.analytics.masking import NOT_SHOWN, enough, is_small, masked, shown_share
+from studio.analytics.masking import NOT_SHOWN, enough, masked, masked_column, shown_share
 from web.dashboard.guard import QUEUE_PATH, DashboardRoute
 from web.deps import Manager, ServicesDep
 from web.render import LocalTime, error, render
@@ -178,23 +177,11 @@ def reply_words(row: SourceFigures) -> str:
     return minutes_label(median)
 
 
-def column_cells(counts: list[int], total: int) -> list[str]:
-    """One column's counts as shown, so that no hidden count can be found back by taking
-    the shown ones from a shown total: when exactly one is hidden, the smallest shown one
-    is withheld too (NOT_SHOWN)."""
-    cells = [masked(n) for n in counts]
-    hidden = [i for i, n in enumerate(counts) if is_small(n)]
-    shown = [i for i, n in enumerate(counts) if n >= SMALL_NUMBER]
-    if len(hidden) == 1 and not is_small(total) and shown:
-        cells[min(shown, key=lambda i: counts[i])] = NOT_SHOWN
-    return cells
-
-
 def sources_table(figures: Indicators) -> Table:
     rows = [[row.label] for row in figures.sources]
     for indicator in INDICATORS:
         counts = [row.counts[indicator] for row in figures.sources]
-        cells = column_cells(counts, figures.total.counts[indicator])
+        cells = masked_column(counts, figures.total.counts[indicator])
         for row, cell in zip(rows, cells, strict=True):
             row.append(cell)
     for row, figures_row in zip(rows, figures.sources, strict=True):
@@ -226,7 +213,7 @@ def sources_table(figures: Indicators) -> Table:
 
 def outcomes_table(figures: Indicators) -> Table:
     total = sum(r.count for r in figures.positive_outcomes)
-    cells = column_cells([r.count for r in figures.positive_outcomes], total)
+    cells = masked_column([r.count for r in figures.positive_outcomes], total)
     rows = [[r.label, cell] for r, cell in zip(figures.positive_outcomes, cells, strict=True)]
     rows.append(["Toutes les sorties positives", masked(total)])
     return Table(

@@ -16,7 +16,6 @@ from core.intents import intent_label
 from core.turns import LOW_CONFIDENCE
 from core.vocabulary import (
     CAMPAIGN_CHANNELS,
-    SMALL_NUMBER,
     UNKNOWN_SOURCE,
     UNKNOWN_SOURCE_LABEL,
 )
@@ -34,7 +33,7 @@ from studio.analytics import (
     Sources,
     share,
 )
-from studio.analytics.masking import NOT_SHOWN, enough, is_small, masked, shown_share
+from studio.analytics.masking import NOT_SHOWN, enough, masked_column, shown_share
 from web.results.numbers import num, pct
 
 URGENCY_LABELS = {"crisis": "Urgence", "normal": "Normale", "all": "Toutes"}
@@ -298,13 +297,7 @@ def source_cells(rows: list[SourceRow]) -> list[list[str]]:
     back by subtraction."""
     columns = []
     for stage in SOURCE_STAGES:
-        counts = [r.counts[stage] for r in rows]
-        cells = [masked(n) for n in counts]
-        hidden = [i for i, n in enumerate(counts) if is_small(n)]
-        shown = [i for i, n in enumerate(counts) if n >= SMALL_NUMBER]
-        if len(hidden) == 1 and shown:
-            cells[min(shown, key=lambda i: counts[i])] = NOT_SHOWN
-        columns.append(cells)
+        columns.append(masked_column([r.counts[stage] for r in rows]))
     return [
         [*(column[index] for column in columns), *_source_figures(row)]
         for index, row in enumerate(rows)
