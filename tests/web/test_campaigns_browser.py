@@ -11,7 +11,6 @@ user property `screenshot` and printed on stdout, as tests/web/test_results_brow
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,20 +21,18 @@ import zxingcpp
 from core.campaigns import CampaignDraft, deep_link
 from core.models import CampaignChannel, Channel, Role
 from tests.support import AppServer, make_settings
+from tests.support.browser import (
+    VIEWPORTS,
+    dashboard_page,
+    no_horizontal_overflow,
+    screenshot_dir,
+    screenshot_saver,
+)
 from tests.support.dashboard import PASSWORD
 from tests.support.png import read_png
 
 pytestmark = [pytest.mark.browser]
 BOT = "MaraudeLensBot"
-VIEWPORTS: dict[str, dict[str, Any]] = {
-    "laptop": {"viewport": {"width": 1366, "height": 768}},
-    "phone": {
-        "viewport": {"width": 390, "height": 844},
-        "device_scale_factor": 2,
-        "is_mobile": True,
-        "has_touch": True,
-    },
-}
 LONG_NAME = "Maraude numérique TikTok rentrée – lycées professionnels du bassin minier"
 
 
@@ -65,56 +62,28 @@ def server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[A
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = os.environ.get("MARAUDE_SCREENSHOT_DIR")
-    path = Path(folder) if folder else tmp_path_factory.getbasetemp() / "screenshots"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return screenshot_dir(tmp_path_factory)
 
 
 @pytest.fixture(params=list(VIEWPORTS))
 def page(request: pytest.FixtureRequest, browser: Any, server: AppServer) -> Iterator[Any]:
-    context = browser.new_context(**VIEWPORTS[request.param], locale="fr-FR")
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on(
-        "console",
-        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
-    )
-    page.on(
-        "response",
-        lambda r: (
-            errors.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico") and not expected(r)
-            else None
-        ),
-    )
-    page.viewport_name = request.param
-    page.goto(f"{server.url}/tableau/connexion")
-    page.fill("#email", "chef@example.org")
-    page.fill("#password", PASSWORD)
-    page.click("#login")
-    page.wait_for_url("**/tableau")
-    yield page
-    context.close()
-    assert errors == [], errors
+    with dashboard_page(
+        browser,
+        server.url,
+        request.param,
+        "chef@example.org",
+        PASSWORD,
+        expected=expected,
+        permissions=("clipboard-read", "clipboard-write"),
+    ) as page:
+        yield page
 
 
 @pytest.fixture
 def attach(
     record_property: Callable[[str, object], None], shots: Path
 ) -> Callable[[Any, str], Path]:
-    def save(page: Any, name: str) -> Path:
-        path = shots / f"{name}-{page.viewport_name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        assert path.stat().st_size > 10_000
-        record_property("screenshot", str(path))
-        print(f"screenshot: {path}")
-        return path
-
-    return save
+    return screenshot_saver(shots, record_property)
 
 
 def expected(response: Any) -> bool:
@@ -124,11 +93,6 @@ def expected(response: Any) -> bool:
         and response.request.method == "POST"
         and response.url.endswith("/tableau/campagnes")
     )
-
-
-def no_horizontal_overflow(page: Any) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], width
 
 
 def test_campaigns_list_and_form(page: Any, server: AppServer, attach: Any) -> None:
@@ -189,7 +153,8 @@ def test_campaign_page_link_and_qr(
     result = zxingcpp.read_barcode(read_png(shot.read_bytes()).buffer())
     assert result is not None and result.text == link
     page.click("#copy-link")
-    page.wait_for_function("document.getElementById('copy-link').textContent === 'Lien copié'")
+    # A locator wait, not wait_for_function: the page's CSP forbids the eval it polls with.
+    page.locator("#copy-link", has_text="Lien copié").wait_for()
     assert page.evaluate("navigator.clipboard.readText()") == link
     attach(page, "campagne")
     no_horizontal_overflow(page)

@@ -11,7 +11,6 @@ on stdout (`pytest -rA` shows it under "Captured stdout call").
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,17 +20,15 @@ import pytest
 from core.models import Role
 from tests.support import AppServer, make_settings
 from tests.support.analytics import PASSWORD, seed
+from tests.support.browser import (
+    VIEWPORTS,
+    dashboard_page,
+    no_horizontal_overflow,
+    screenshot_dir,
+    screenshot_saver,
+)
 
 pytestmark = [pytest.mark.browser]
-VIEWPORTS = {
-    "laptop": {"viewport": {"width": 1366, "height": 850}},
-    "phone": {
-        "viewport": {"width": 390, "height": 844},
-        "device_scale_factor": 2,
-        "is_mobile": True,
-        "has_touch": True,
-    },
-}
 RESULTS = "/tableau/resultats?du=2026-03-02&au=2026-03-22"
 IMPACT = "/tableau/impact?annee=2026&pas=trimestre"
 
@@ -48,66 +45,26 @@ def server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[A
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = os.environ.get("MARAUDE_SCREENSHOT_DIR")
-    path = Path(folder) if folder else tmp_path_factory.getbasetemp() / "screenshots"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return screenshot_dir(tmp_path_factory)
 
 
 @pytest.fixture(params=list(VIEWPORTS))
 def page(request: pytest.FixtureRequest, browser: Any, server: AppServer) -> Iterator[Any]:
-    context = browser.new_context(**VIEWPORTS[request.param], locale="fr-FR")
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on(
-        "console",
-        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
-    )
-    page.on(
-        "response",
-        lambda r: (
-            errors.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico")
-            else None
-        ),
-    )
-    page.viewport_name = request.param
-    page.goto(f"{server.url}/tableau/connexion")
-    page.fill("#email", "chef@example.org")
-    page.fill("#password", PASSWORD)
-    page.click("#login")
-    page.wait_for_url("**/tableau")
-    yield page
-    context.close()
-    assert errors == [], errors  # no script error, no CSP violation
+    with dashboard_page(browser, server.url, request.param, "chef@example.org", PASSWORD) as page:
+        yield page
 
 
 @pytest.fixture
 def attach(
     record_property: Callable[[str, object], None], shots: Path
 ) -> Callable[[Any, str], Path]:
-    def save(page: Any, name: str) -> Path:
-        path = shots / f"{name}-{page.viewport_name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        assert path.stat().st_size > 10_000
-        record_property("screenshot", str(path))
-        print(f"screenshot: {path}")
-        return path
-
-    return save
+    return screenshot_saver(shots, record_property)
 
 
 def bars(page: Any, chart: str) -> list[str]:
     return page.locator(f"#{chart} svg g.bar-row").evaluate_all(
         "rows => rows.map(r => r.getAttribute('data-value'))"
     )
-
-
-def no_horizontal_overflow(page: Any) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], width
 
 
 def test_results_page_charts(page: Any, server: AppServer, attach: Any) -> None:

@@ -7,7 +7,6 @@ temp folder's `screenshots/`, or $MARAUDE_SCREENSHOT_DIR), printed on stdout.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,18 +15,15 @@ import pytest
 
 from tests.support import AppServer, make_settings
 from tests.support.analytics import PASSWORD
+from tests.support.browser import (
+    VIEWPORTS,
+    dashboard_page,
+    no_horizontal_overflow,
+    screenshot_dir,
+)
 from tests.support.sources import SOURCES_END, seed_sources
 
 pytestmark = [pytest.mark.browser]
-VIEWPORTS: dict[str, dict[str, Any]] = {
-    "laptop": {"viewport": {"width": 1366, "height": 850}},
-    "phone": {
-        "viewport": {"width": 390, "height": 844},
-        "device_scale_factor": 2,
-        "is_mobile": True,
-        "has_touch": True,
-    },
-}
 RESULTS = "/tableau/resultats?du=2026-03-02&au=2026-03-22"
 
 
@@ -45,37 +41,24 @@ def server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[A
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_the_sources_section(browser: Any, server: AppServer, viewport: str) -> None:
-    context = browser.new_context(**VIEWPORTS[viewport], locale="fr-FR")
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{server.url}/tableau/connexion")
-    page.fill("#email", "sources@example.org")
-    page.fill("#password", PASSWORD)
-    page.click("#login")
-    page.wait_for_url("**/tableau")
-    page.goto(server.url + RESULTS)
-    section = page.locator("#sources")
-    section.scroll_into_view_if_needed()
-    assert section.locator("h2").inner_text() == "Par source"
-    first = section.locator("#table-sources_campaigns tbody tr").first
-    assert first.inner_text().split("\t")[:3] == ["TikTok rentrée", "TikTok", "6"]
-    values = section.locator("#chart-sources g.bar-row").evaluate_all(
-        "rows => rows.map(r => r.getAttribute('data-value'))"
-    )
-    assert len(values) == 10 and set(values) <= {"0", "5", "8"}  # hidden counts: no bar
-    section.locator("#sources-definitions summary").click()
-    assert section.locator("#sources-definitions dd").first.is_visible()
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= VIEWPORTS[viewport]["viewport"]["width"], width
-    folder = os.environ.get("MARAUDE_SCREENSHOT_DIR")
-    shots = Path(folder) if folder else Path(server.services.settings.var_dir).parent / "shots"
-    shots.mkdir(parents=True, exist_ok=True)
-    path = shots / f"sources-{viewport}.png"
-    section.screenshot(path=str(path))
-    assert path.stat().st_size > 5_000
-    print(f"screenshot: {path}")
-    context.close()
-    assert errors == [], errors
+def test_the_sources_section(
+    browser: Any, server: AppServer, viewport: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with dashboard_page(browser, server.url, viewport, "sources@example.org", PASSWORD) as page:
+        page.goto(server.url + RESULTS)
+        section = page.locator("#sources")
+        section.scroll_into_view_if_needed()
+        assert section.locator("h2").inner_text() == "Par source"
+        first = section.locator("#table-sources_campaigns tbody tr").first
+        assert first.inner_text().split("\t")[:3] == ["TikTok rentrée", "TikTok", "6"]
+        values = section.locator("#chart-sources g.bar-row").evaluate_all(
+            "rows => rows.map(r => r.getAttribute('data-value'))"
+        )
+        assert len(values) == 10 and set(values) <= {"0", "5", "8"}  # hidden counts: no bar
+        section.locator("#sources-definitions summary").click()
+        assert section.locator("#sources-definitions dd").first.is_visible()
+        no_horizontal_overflow(page)
+        path = screenshot_dir(tmp_path_factory) / f"sources-{viewport}.png"
+        section.screenshot(path=str(path))
+        assert path.stat().st_size > 5_000
+        print(f"screenshot: {path}")
