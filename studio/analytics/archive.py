@@ -10,7 +10,8 @@ them; so do the wording experiments. Simulations count nowhere and are not folde
 Metrics (the day is local, in `nudges.timezone`):
 - `cohort:<stage>`: the person's first contact was on that day and they reached <stage>
   (whenever): the funnel, a cohort.
-- `stage:<stage>`: the person first reached <stage> on that day: the impact report.
+- `stage:<stage>`: the person first reached <stage> on that day: the impact report; and
+  `stage:mobilised`, the first of their consent and hand-off request: the funders' indicators.
 - `outcome:<code>`: a ticket closed on that day with that outcome ("" none), the ticket's own
   team and territory.
 - `intent:<name>`, `turn:all`, `turn:fallback`, `turn:low`: NLU turns of that day.
@@ -70,7 +71,7 @@ from studio.analytics.anonymous import (
 from studio.analytics.filters import Filters
 from studio.analytics.nudges import RESPONSE_WINDOW, YOUTH_KINDS, _youth_activity
 from studio.analytics.sources import source_counts
-from studio.analytics.stages import STAGES, stage_query
+from studio.analytics.stages import MOBILISED, MOBILISED_STAGES, STAGES, stage_query
 
 
 class StatsArchive:
@@ -89,14 +90,19 @@ class StatsArchive:
         counts: Counter[Key] = Counter()
         team, territory = self._attribution(session, person_id)
         cohort = self._day(person.created_at)
-        reached = []
+        reached, first_at = [], {}
         for stage in STAGES:
             first = stage_query(stage, _ANY, self._positive).subquery()
             at = session.scalar(select(first.c.at).where(first.c.person_id == person_id))
             if at is not None:
                 reached.append(stage)
+                first_at[stage] = at
                 counts[(STAGE + stage, self._day(at), team, territory)] += 1
                 counts[(COHORT + stage, cohort, team, territory)] += 1
+        # The funders' "mobilisés": the first of a consent or a hand-off request (indicators.py).
+        engaged = [first_at[s] for s in MOBILISED_STAGES if s in first_at]
+        if engaged:
+            counts[(STAGE + MOBILISED, self._day(min(engaged)), team, territory)] += 1
         counts.update(source_counts(session, person, reached, cohort))  # by campaign, channel
         closed = session.execute(
             select(Ticket.outcome, Ticket.resolved_at, Ticket.team, Ticket.territory).where(

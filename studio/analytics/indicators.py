@@ -23,10 +23,9 @@ Definitions (the indicators page repeats them in French, web/results/indicators.
   -> campaign.channel), else the channel they said they heard of the bot through (heard_via),
   else UNKNOWN_SOURCE.
 
-Erased people (archive.py) count through the anonymous counts that exist: `stage:started`,
-`stage:claimed`, `stage:positive` exactly; for mobilisés only `stage:consent` (an erased
-person who asked for a human without ever consenting, a crisis, is missing, and one who asked
-before consenting counts on the day of the consent); their reply delays exactly
+Erased people (archive.py) count through the anonymous counts: `stage:started`,
+`stage:mobilised` (the first of their consent and hand-off request), `stage:claimed`,
+`stage:positive` exactly; their reply delays exactly
 (`delay:*:reply_us:*`); their positive outcomes (`outcome:*`). Their source channel and
 their "followed" answer are not kept: they form the ERASED source row, outside the invisible
 share.
@@ -52,7 +51,7 @@ from core.vocabulary import CAMPAIGN_CHANNELS, UNKNOWN_SOURCE, UNKNOWN_SOURCE_LA
 from studio.analytics.anonymous import DELAY, STAGE, archived
 from studio.analytics.filters import Filters, Options, filter_options, ticket_conditions
 from studio.analytics.outcomes import OutcomeRow, count_outcomes
-from studio.analytics.stages import stage_query
+from studio.analytics.stages import MOBILISED, MOBILISED_STAGES, stage_query
 from studio.analytics.stats import median
 
 INDICATORS: tuple[str, ...] = ("reperes", "mobilises", "orientes", "sorties")
@@ -65,14 +64,14 @@ INDICATOR_LABELS = {
 # The stages (stages.py) each indicator is the first of.
 INDICATOR_STAGES: dict[str, tuple[str, ...]] = {
     "reperes": ("started",),
-    "mobilises": ("consent", "handoff"),
+    "mobilises": MOBILISED_STAGES,
     "orientes": ("claimed",),
     "sorties": ("positive",),
 }
 # The anonymous count (`stage:<stage>`) standing for erased people.
 ARCHIVED_STAGE = {
     "reperes": "started",
-    "mobilises": "consent",
+    "mobilises": MOBILISED,
     "orientes": "claimed",
     "sorties": "positive",
 }

@@ -40,6 +40,10 @@ STAGE_LABELS = {
     "replied": "Première réponse d'un·e conseiller·e",
     "positive": "Sortie positive",
 }
+# The funders' "mobilisés" (indicators.py): the first of these stages; the anonymous count
+# `stage:mobilised` keeps it for erased people (archive.py).
+MOBILISED = "mobilised"
+MOBILISED_STAGES: tuple[str, ...] = ("consent", "handoff")
 # The impact report's five lines (the format these programmes report in).
 IMPACT_STAGES: tuple[str, ...] = ("started", "triage", "handoff", "claimed", "positive")
 IMPACT_LABELS = {

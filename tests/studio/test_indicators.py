@@ -125,16 +125,21 @@ def test_an_erasure_keeps_the_figures_the_archive_allows(seeded: Any, database: 
     erasure = ErasureService(
         database, database, HandClock(END), before_erase=(StatsArchive(SETTINGS).fold,)
     )
+    before, before_lens = (
+        counts(service.indicators(Q1)),
+        counts(service.indicators(Q1, team="lens")),
+    )
     # P1: TikTok, consent then hand-off, claimed, positive; P4: TikTok, a crisis hand-off
     # without consent, claimed, positive (sante).
     for name in ("P1", "P4"):
         erasure.erase_app(population.pseudo[name])
     q1 = service.indicators(Q1)
-    # Repérés, orientés, sorties: kept. Mobilisés: P1 through its consent; P4 had none.
-    assert counts(q1) == (10, 8, 7, 2)
+    # Every indicator is kept; mobilisés too: P1 through its consent, P4 through its crisis
+    # hand-off (stage:mobilised, the first of the two).
+    assert counts(q1) == before == (10, 9, 7, 2)
     assert by_source(q1)["tiktok"] == (4, 4, 2, 0)
     erased = next(r for r in q1.sources if r.source == ERASED)
-    assert tuple(erased.counts[i] for i in INDICATORS) == (2, 1, 2, 2)
+    assert tuple(erased.counts[i] for i in INDICATORS) == (2, 2, 2, 2)
     assert erased.answered == 0  # their "followed" answer is gone
     assert (q1.total.answered, q1.total.invisible) == (7, 4)
     # Their reply delays are kept exactly (delay:*:reply_us): the median does not move.
@@ -144,4 +149,4 @@ def test_an_erasure_keeps_the_figures_the_archive_allows(seeded: Any, database: 
         ("sante", 1),
     ]
     # The team filter still finds them (their ticket's team is kept with the counts).
-    assert counts(service.indicators(Q1, team="lens")) == (5, 4, 4, 2)
+    assert counts(service.indicators(Q1, team="lens")) == before_lens

@@ -94,10 +94,9 @@ NOTES = [
     "sur moins de 5 jeunes n'est pas affiché (—), pour qu'on ne puisse reconnaître personne ; "
     "quand un seul nombre d'une colonne est masqué, un autre l'est aussi (—), pour qu'on ne "
     "puisse pas le retrouver en soustrayant les autres du total.",
-    "Les jeunes qui ont demandé l'effacement de leurs données restent comptés dans les "
-    "repérés, les orientés, les sorties positives et les délais, sans leur source (ligne "
-    "« personnes effacées ») ni leur réponse sur l'accompagnement ; dans les mobilisés, "
-    "seulement s'ils avaient donné leur consentement.",
+    "Les jeunes qui ont demandé l'effacement de leurs données restent comptés dans chaque "
+    "indicateur et dans les délais, sans leur source (ligne « personnes effacées ») ni leur "
+    "réponse sur l'accompagnement.",
 ]
 TEAM_NOTE = (
     "Avec un filtre d'équipe ou de territoire, un·e jeune compte pour l'équipe et le "
