@@ -82,7 +82,7 @@ DEFINITIONS: list[tuple[str, str]] = [
     (
         "Source",
         "le canal de la campagne (lien ou QR code) qui a amené le ou la jeune la première "
-        "fois ; sinon le canal qu'il ou elle a indiqué (« comment t'as connu le robot ? ») ; "
+        "fois ; sinon le canal qu'il ou elle a déclaré, s'il ou elle l'a dit ; "
         "sinon « sans campagne connue ».",
     ),
 ]
