@@ -15,7 +15,7 @@ RASA_ENV = ACTION_ENDPOINT_URL=http://127.0.0.1:5055/webhook ACTION_ENDPOINT_TOK
 	PYTHONPATH=$(CURDIR) RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
 PIP_QUIET ?= -q
 
-.PHONY: help install train run test test-engine test-conversations test-python lint format bench bench-scheduler bench-load clean
+.PHONY: help install train run test test-engine test-conversations test-python lint format bench bench-scheduler bench-load bench-analytics clean
 
 help:
 	@echo "make run    install if needed, train if needed, start engine + app (simulator: /simulateur)"
@@ -91,6 +91,11 @@ bench-scheduler: .venv/.installed
 # killed, and the bare engine (MARAUDE_TEST_POSTGRES_URL, MARAUDE_TEST_REDIS_URL; bench/README.md).
 bench-load: install train
 	.venv/bin/python -m bench.load $(BENCH_LOAD_ARGS)
+
+# The results queries on a seeded year of 10 000 and 100 000 young people: SQLite, and
+# PostgreSQL with MARAUDE_TEST_POSTGRES_URL (bench/README.md).
+bench-analytics: .venv/.installed
+	.venv/bin/python -m bench.analytics.run $(BENCH_ANALYTICS_ARGS)
 
 clean:
 	rm -rf models var/rasa-test-results .pytest_cache .mypy_cache .ruff_cache
