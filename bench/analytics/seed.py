@@ -9,8 +9,8 @@ random seed so two runs write the same rows):
   they heard of the bot (heard_via);
 - 70 % consent granted (5 % refused), 40 % finish the triage (3 in 4 answer "followed":
   60 % "non"), 25 % ask for a human (hand-off request + ticket, 5 % of them a second ticket,
-  5 % crises); tickets claimed 85 %, replied 80 %, resolved 55 % (65 % of those with a positive
-  outcome), closed unreachable 10 %;
+  5 % crises); tickets claimed 85 %, replied 80 %, resolved 52 % (65 % of those with a positive
+  outcome), closed unreachable 13 %, the other 35 % still open;
 - then `erased` of them erased through the real `ErasureService` with `StatsArchive.fold`
   (their anonymous counts), as /oubli does.
 """
@@ -206,7 +206,7 @@ def ticket_rows(
             if claimed is not None:
                 status = TicketStatus.waiting_youth if replied else TicketStatus.claimed
                 draw = rng.random()
-                if replied is not None and draw < 0.65:  # 55 % of all tickets
+                if replied is not None and draw < 0.65:  # 52 % of all tickets
                     status = TicketStatus.resolved
                     resolved = replied + timedelta(days=rng.randint(1, 40))
                     positive = rng.random() < 0.65
