@@ -63,6 +63,15 @@ class SlaPolicy:
             return self.hours.add(start, duration)
         return start + duration
 
+    def exceeded(self, urgency: Urgency | str, start: datetime, end: datetime) -> bool:
+        """`elapsed(urgency, start, end) > limit(urgency)`, without measuring all of a long
+        wait (a ticket open for months: `between` walks every day of it, which made the
+        results page take a minute at 100 000 people, bench/README.md). The SLA is over at
+        `deadline`; more of it has elapsed by `end` exactly when `end` is at least one
+        microsecond of counted time past the deadline (elapsed time is additive)."""
+        deadline = self.after(urgency, start, self.limit(urgency))
+        return end >= self.after(urgency, deadline, timedelta(microseconds=1))
+
     def status(self, ticket: TicketView, now: datetime) -> SlaStatus:
         return sla_status(self, ticket.urgency, sla_start(ticket), now, ticket.claimed_at)
 

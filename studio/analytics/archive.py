@@ -129,17 +129,16 @@ class StatsArchive:
             prefix = f"{DELAY}{urgency}:"
             where = (self._day(ticket.created_at), ticket.team or "", ticket.territory or "")
             counts[(prefix + "tickets", *where)] += 1
-            limit = self._policy.limit(ticket.urgency)
             start = ticket.created_at
             if ticket.urgency == Urgency.crisis and ticket.urgent_since is not None:
                 start = max(ticket.urgent_since, ticket.created_at)
             still_open = ticket.status in OPEN_STATUSES
-            over = still_open and self._policy.elapsed(ticket.urgency, start, now) > limit
+            over = still_open and self._policy.exceeded(ticket.urgency, start, now)
             for step, at in (("claim", ticket.claimed_at), ("reply", ticket.first_reply_at)):
                 if at is not None:
                     micros = _micros(at - ticket.created_at)
                     counts[(f"{prefix}{step}_us:{micros}", *where)] += 1
-                    if self._policy.elapsed(ticket.urgency, start, at) <= limit:
+                    if not self._policy.exceeded(ticket.urgency, start, at):
                         counts[(f"{prefix}{step}_ok", *where)] += 1
                 elif still_open:
                     counts[(f"{prefix}{step}_{'late' if over else 'pending'}", *where)] += 1

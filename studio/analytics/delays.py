@@ -120,21 +120,20 @@ def _delay_row(
         elif kind in waiting:
             waiting[kind] += n
     for row in rows:
-        limit = policy.limit(row.urgency)
         start = row.created_at
         if row.urgency == Urgency.crisis and row.urgent_since is not None:
             start = max(row.urgent_since, row.created_at)  # as the SLA counts it
         still_open = row.status in OPEN_STATUSES
-        over = still_open and policy.elapsed(row.urgency, start, now) > limit
+        over = still_open and policy.exceeded(row.urgency, start, now)
         if row.claimed_at is not None:
             claims.append(_minutes(row.claimed_at - row.created_at))
-            if policy.elapsed(row.urgency, start, row.claimed_at) <= limit:
+            if not policy.exceeded(row.urgency, start, row.claimed_at):
                 claim_ok += 1
         elif still_open:
             waiting["claim_late" if over else "claim_pending"] += 1
         if row.first_reply_at is not None:
             replies.append(_minutes(row.first_reply_at - row.created_at))
-            if policy.elapsed(row.urgency, start, row.first_reply_at) <= limit:
+            if not policy.exceeded(row.urgency, start, row.first_reply_at):
                 reply_ok += 1
         elif still_open:
             waiting["reply_late" if over else "reply_pending"] += 1
