@@ -63,17 +63,31 @@ class SlaPolicy:
             return self.hours.add(start, duration)
         return start + duration
 
+    def late_from(self, urgency: Urgency | str, start: datetime) -> datetime:
+        """The first instant at which more than the SLA has elapsed since `start`: the SLA is
+        over at its deadline, and more of it has elapsed once one microsecond of counted
+        time lies past the deadline (elapsed time is additive). Computed from the deadline,
+        not by measuring a whole wait: a ticket open for months made `elapsed` walk every
+        day of it, and the results page take a minute at 100 000 people (bench/README.md)."""
+        return _late_from(self, str(urgency), start)
+
     def exceeded(self, urgency: Urgency | str, start: datetime, end: datetime) -> bool:
-        """`elapsed(urgency, start, end) > limit(urgency)`, without measuring all of a long
-        wait (a ticket open for months: `between` walks every day of it, which made the
-        results page take a minute at 100 000 people, bench/README.md). The SLA is over at
-        `deadline`; more of it has elapsed by `end` exactly when `end` is at least one
-        microsecond of counted time past the deadline (elapsed time is additive)."""
-        deadline = self.after(urgency, start, self.limit(urgency))
-        return end >= self.after(urgency, deadline, timedelta(microseconds=1))
+        """`elapsed(urgency, start, end) > limit(urgency)`, see `late_from`."""
+        return end >= self.late_from(urgency, start)
 
     def status(self, ticket: TicketView, now: datetime) -> SlaStatus:
         return sla_status(self, ticket.urgency, sla_start(ticket), now, ticket.claimed_at)
+
+
+@lru_cache(maxsize=65_536)  # pure: the results page asks twice per ticket (its urgency, "all")
+def _late_from(policy: SlaPolicy, urgency: str, start: datetime) -> datetime:
+    deadline = policy.after(urgency, start, policy.limit(urgency))
+    return policy.after(urgency, deadline, timedelta(microseconds=1))
+
+
+def forget_deadlines() -> None:
+    """Empty the `late_from` cache (benchmarks measure it cold)."""
+    _late_from.cache_clear()
 
 
 def sla_start(ticket: TicketView) -> datetime:

@@ -133,12 +133,13 @@ class StatsArchive:
             if ticket.urgency == Urgency.crisis and ticket.urgent_since is not None:
                 start = max(ticket.urgent_since, ticket.created_at)
             still_open = ticket.status in OPEN_STATUSES
-            over = still_open and self._policy.exceeded(ticket.urgency, start, now)
+            late_from = self._policy.late_from(ticket.urgency, start)
+            over = still_open and now >= late_from
             for step, at in (("claim", ticket.claimed_at), ("reply", ticket.first_reply_at)):
                 if at is not None:
                     micros = _micros(at - ticket.created_at)
                     counts[(f"{prefix}{step}_us:{micros}", *where)] += 1
-                    if not self._policy.exceeded(ticket.urgency, start, at):
+                    if at < late_from:
                         counts[(f"{prefix}{step}_ok", *where)] += 1
                 elif still_open:
                     counts[(f"{prefix}{step}_{'late' if over else 'pending'}", *where)] += 1

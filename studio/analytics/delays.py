@@ -124,16 +124,17 @@ def _delay_row(
         if row.urgency == Urgency.crisis and row.urgent_since is not None:
             start = max(row.urgent_since, row.created_at)  # as the SLA counts it
         still_open = row.status in OPEN_STATUSES
-        over = still_open and policy.exceeded(row.urgency, start, now)
+        late_from = policy.late_from(row.urgency, start)  # once per ticket (3 uses)
+        over = still_open and now >= late_from
         if row.claimed_at is not None:
             claims.append(_minutes(row.claimed_at - row.created_at))
-            if not policy.exceeded(row.urgency, start, row.claimed_at):
+            if row.claimed_at < late_from:
                 claim_ok += 1
         elif still_open:
             waiting["claim_late" if over else "claim_pending"] += 1
         if row.first_reply_at is not None:
             replies.append(_minutes(row.first_reply_at - row.created_at))
-            if not policy.exceeded(row.urgency, start, row.first_reply_at):
+            if row.first_reply_at < late_from:
                 reply_ok += 1
         elif still_open:
             waiting["reply_late" if over else "reply_pending"] += 1
