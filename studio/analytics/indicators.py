@@ -37,7 +37,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select, union_all
@@ -51,6 +50,7 @@ from core.vocabulary import CAMPAIGN_CHANNELS, UNKNOWN_SOURCE, UNKNOWN_SOURCE_LA
 from studio.analytics.anonymous import DELAY, STAGE, archived
 from studio.analytics.filters import Filters, Options, filter_options, ticket_conditions
 from studio.analytics.outcomes import OutcomeRow, count_outcomes
+from studio.analytics.sources import channel_of
 from studio.analytics.stages import MOBILISED, MOBILISED_STAGES, stage_query
 from studio.analytics.stats import median
 
@@ -150,15 +150,6 @@ class Indicators:
     positive_outcomes: list[OutcomeRow]  # tickets closed in the period with a positive outcome
 
 
-def source_of(channel: Any, heard_via: str | None) -> str:
-    """The person's source channel: the first campaign's, else the one they said, else unknown."""
-    if channel is not None:
-        return str(channel)
-    if heard_via in CAMPAIGN_CHANNELS:
-        return str(heard_via)
-    return UNKNOWN_SOURCE
-
-
 def source_label(source: str) -> str:
     if source == ERASED:
         return ERASED_LABEL
@@ -206,7 +197,7 @@ def count_indicators(
             .where(first.c.at >= since, first.c.at < until)
         )
         for channel, heard_via, followed in rows:
-            row = figures(source_of(channel, heard_via))
+            row = figures(channel_of(channel, heard_via))
             row.counts[indicator] += 1
             if indicator == "reperes" and followed in ("oui", "non"):
                 row.answered += 1
@@ -225,7 +216,7 @@ def count_indicators(
     for created_at, first_reply_at, channel, heard_via in replies:
         assert first_reply_at is not None  # selected so
         minutes = (first_reply_at - created_at).total_seconds() / 60
-        figures(source_of(channel, heard_via)).replies.append(minutes)
+        figures(channel_of(channel, heard_via)).replies.append(minutes)
     _add_erased(session, filters, figures(ERASED))
     order = [*CAMPAIGN_CHANNELS, UNKNOWN_SOURCE, ERASED]
     sources = [by_source[s] for s in order if s in by_source and not by_source[s].empty]

@@ -22,8 +22,8 @@ from studio.analytics.indicators import (
     Indicators,
     IndicatorsService,
     Period,
-    source_of,
 )
+from studio.analytics.sources import channel_of
 from tests.support import ROOT
 from tests.support.analytics import END, HandClock
 from tests.support.indicators import SeededSources, seed_indicators
@@ -66,9 +66,9 @@ def test_periods() -> None:
     for bad in ((2026, 0), (2026, 5), (0, 1), (10_000, None)):
         with pytest.raises(ValueError):
             Period(*bad)
-    assert source_of(None, None) == "unknown"
-    assert source_of(None, "tiktok") == "tiktok"
-    assert source_of(None, "n'importe") == "unknown"  # only known channels
+    assert channel_of(None, None) == "unknown"
+    assert channel_of(None, "tiktok") == "tiktok"
+    assert channel_of(None, "n'importe") == "unknown"  # only known channels
 
 
 def test_the_quarter_counts_each_person_once_per_indicator(seeded: Any) -> None:

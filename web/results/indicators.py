@@ -35,6 +35,7 @@ from web.dashboard.guard import QUEUE_PATH, DashboardRoute
 from web.deps import Manager, ServicesDep
 from web.render import LocalTime, error, render
 from web.results.numbers import minutes_label, num, pct
+from web.results.pages import parse_scope
 from web.results.tables import Table
 
 if TYPE_CHECKING:
@@ -144,15 +145,8 @@ def parse_choice(params: dict[str, str], options: Options, today: date) -> Choic
     else:
         quarter = None
         problems.append(("Trimestre invalide (T1 à T4)", "toute l'année est affichée"))
-    team = params.get("equipe") or None
-    if team is not None and team not in {t for t, _ in options.teams}:
-        problems.append(("Équipe inconnue", "toutes les équipes sont affichées"))
-        team = None
-    territory = params.get("territoire") or None
-    if territory is not None and territory != NO_TERRITORY and territory not in options.territories:
-        problems.append(("Territoire inconnu", "tous les territoires sont affichés"))
-        territory = None
-    return Choice(Period(year, quarter), team, territory, problems)
+    team, territory, unknown = parse_scope(params, options)
+    return Choice(Period(year, quarter), team, territory, problems + unknown)
 
 
 # Figures as shown (masked) ----------------------------------------------------------------

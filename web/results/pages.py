@@ -53,17 +53,29 @@ GRAINS = {"mois": "month", "trimestre": "quarter"}
 
 
 # Filters -----------------------------------------------------------------------------------
+def parse_scope(
+    params: dict[str, str], options: Options
+) -> tuple[str | None, str | None, list[tuple[str, str]]]:
+    """The team and territory filters of the query string, each None when absent or unknown,
+    and what was unknown: (what was wrong, what is shown instead), for pages that say it."""
+    problems: list[tuple[str, str]] = []
+    team = params.get("equipe") or None
+    if team is not None and team not in {t for t, _ in options.teams}:
+        problems.append(("Équipe inconnue", "toutes les équipes sont affichées"))
+        team = None
+    territory = params.get("territoire") or None
+    if territory is not None and territory != NO_TERRITORY and territory not in options.territories:
+        problems.append(("Territoire inconnu", "tous les territoires sont affichés"))
+        territory = None
+    return team, territory, problems
+
+
 def parse_filters(
     service: AnalyticsService, params: dict[str, str], options: Options
 ) -> tuple[Filters, str]:
     """The page's filters from the query string; invalid ones fall back, with a message."""
     default = service.default_filters()
-    team = params.get("equipe") or None
-    if team is not None and team not in {t for t, _ in options.teams}:
-        team = None
-    territory = params.get("territoire") or None
-    if territory is not None and territory != NO_TERRITORY and territory not in options.territories:
-        territory = None
+    team, territory, _unknown = parse_scope(params, options)
     problem = ""
     start, end = default.start, default.end
     if params.get("du") or params.get("au"):
