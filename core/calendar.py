@@ -253,6 +253,29 @@ class QuietHours:
         instant = _require_aware(moment)
         return _contains(instant, self.tz, self._allowed_wall)
 
+    def last_allowed(self, moment: datetime, margin: timedelta = timedelta(minutes=1)) -> datetime:
+        """`moment` (in UTC) if allowed, else the latest allowed instant before it, `margin`
+        before its quiet time begins (e.g. 20:59 for quiet hours from 21:00): appointment
+        reminders are moved earlier, never into the night."""
+        instant = _require_aware(moment)
+        if self.allows(instant):
+            return instant
+        day = instant.astimezone(self.tz).date() + _ONE_DAY
+        for _ in range(_MAX_SCAN_DAYS):
+            for a, b in reversed(_day_intervals(day, self.tz, self._allowed_wall)):
+                if a < instant:
+                    return max(a, min(b - margin, instant))
+            day -= _ONE_DAY
+        raise ValueError(f"no allowed time within {_MAX_SCAN_DAYS} days before {moment}")
+
+    def nightly_only(self) -> QuietHours:
+        """The same nightly quiet hours, without quiet days or holidays (appointment reminders:
+        a Sunday reminder of Monday's appointment is welcome, a 7 a.m. one is not)."""
+        return QuietHours(
+            tz=self.tz, start=self.start, end=self.end, quiet_weekdays=frozenset(),
+            public_holidays=False,
+        )
+
     def next_allowed(self, moment: datetime) -> datetime:
         """`moment` (in UTC) if allowed, else the first allowed instant after it."""
         instant = _require_aware(moment)

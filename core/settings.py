@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from core.calendar import parse_duration
+from core.settings_places import Appointments, Structure
 from core.vocabulary import DEFAULT_TIMEZONE
 from core.yamlfile import read_yaml
 
@@ -437,6 +438,8 @@ class Settings(BaseSettings):
     server: Server = Server()
     engine: Engine = Engine()
     campaigns: Campaigns = Campaigns()
+    structure: Structure = Structure()
+    appointments: Appointments = Appointments()
     project_root: Path = Path(".")
     # Runtime files (SQLite databases, logs, generated secret), relative to the project root.
     var_path: Path = Path("var")
@@ -559,6 +562,9 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"team {team.id!r} names unknown territories: {', '.join(unknown)}"
                 )
+        for site in self.structure.sites:
+            if site.team and site.team not in ids:
+                raise ValueError(f"structure site {site.id!r} names an unknown team {site.team!r}")
         return self
 
     @model_validator(mode="after")

@@ -55,6 +55,10 @@ class Action(StrEnum):
     resolve = "resolve"
     follow_up = "follow_up"
     false_alarm = "false_alarm"
+    # Propose, change or cancel an appointment (handoff/appointments): whoever holds it.
+    appointment = "appointment"
+    # Say whether an appointment took place: also once the ticket is closed.
+    attendance = "attendance"
 
 
 class Refusal(StrEnum):
@@ -78,6 +82,8 @@ class Allowed:
     resolve: bool
     follow_up: bool
     false_alarm: bool
+    appointment: bool
+    attendance: bool
 
 
 def may_see(me: CounsellorRef, team: str | None, assignee_id: int | None) -> bool:
@@ -97,10 +103,12 @@ def refusal(me: CounsellorRef, ticket: TicketFacts, action: Action) -> Refusal |
     if action == Action.read:
         return None
     status = ticket.status
+    mine = ticket.assignee_id == me.id
+    if action == Action.attendance:
+        return None if ticket.assignee_id is None or mine or me.can_manage else Refusal.colleague
     if status not in OPEN_STATUSES:
         return Refusal.closed
     new = status == TicketStatus.new
-    mine = ticket.assignee_id == me.id
     holder = status in RELAY_STATUSES and (mine or me.can_manage)
     if action == Action.claim:
         return None if new else Refusal.taken
@@ -121,6 +129,10 @@ def refusal(me: CounsellorRef, ticket: TicketFacts, action: Action) -> Refusal |
     if action == Action.follow_up:
         free = ticket.assignee_id is None or mine
         return None if free or me.can_manage else Refusal.colleague
+    if action == Action.appointment:
+        if new:
+            return Refusal.unclaimed
+        return None if holder else Refusal.colleague
     if action == Action.false_alarm:
         if ticket.urgency != Urgency.crisis:
             return Refusal.not_urgent

@@ -8,6 +8,13 @@ from core.models.base import (
     str_enum,
     utcnow,
 )
+from core.models.appointments import (
+    ACTIVE_STATUSES,
+    CLOSED_STATUSES,
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+)
 from core.models.campaigns import Campaign, CampaignChannel, CampaignTouch
 from core.models.delivery import HeldMessage, InboundUpdate
 from core.models.followups import (
@@ -52,6 +59,11 @@ from core.models.tickets import (
 )
 
 __all__ = [
+    "ACTIVE_STATUSES",
+    "Appointment",
+    "AppointmentKind",
+    "AppointmentStatus",
+    "CLOSED_STATUSES",
     "Campaign",
     "CampaignChannel",
     "CampaignTouch",

@@ -25,6 +25,10 @@ class FollowUpKind(enum.StrEnum):
     youth_followup = "youth_followup"  # a message a counsellor scheduled for the young person
     counsellor_reminder = "counsellor_reminder"  # "relancer dans 2 semaines", for the counsellor
     outcome_checkin = "outcome_checkin"  # 30 days after a positive outcome
+    # Appointments (handoff/appointments): payload {"appointment_id": id, "index": n}.
+    appointment_reminder = "appointment_reminder"  # the day before, two hours before...
+    appointment_missed = "appointment_missed"  # the day after a missed one: "on refixe ?"
+    appointment_unmarked = "appointment_unmarked"  # counsellors: say whether it happened
 
 
 class FollowUpStatus(enum.StrEnum):

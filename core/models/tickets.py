@@ -237,6 +237,11 @@ class EventKind(enum.StrEnum):
     manager_alerted = "manager_alerted"
     # A counsellor said the urgency was a false alarm (data: reason): back to normal priority.
     false_alarm = "false_alarm"
+    # Appointments (handoff/appointments; data: appointment id, status, when).
+    appointment_proposed = "appointment_proposed"
+    appointment_answered = "appointment_answered"
+    appointment_cancelled = "appointment_cancelled"
+    appointment_marked = "appointment_marked"
 
 
 class SignalOrigin(enum.StrEnum):

@@ -52,6 +52,7 @@ UNCLAIMED = {
     Action.release: "Ce ticket n'est pris par personne.",
     Action.resolve: "Ce ticket n'est pris par personne.",
     Action.false_alarm: "Prends le ticket avant de le marquer comme fausse alerte.",
+    Action.appointment: "Prends le ticket avant de proposer un rendez-vous.",
 }
 
 
