@@ -281,6 +281,10 @@ class TelegramChannel:
         """Plain texts to one private chat (hand-off relay): the desk's sender."""
         return await self.send(int(chat_id), [Reply(text) for text in texts])
 
+    async def send_replies(self, chat_id: str, replies: list[Reply]) -> bool:
+        """Replies with their buttons and files to one private chat (appointments)."""
+        return await self.send(int(chat_id), replies)
+
     async def send(self, chat_id: int, replies: Sequence[Reply]) -> bool:
         """Send replies in order. False if the person blocked the bot (nothing more is sent)."""
         for reply in replies:

@@ -70,6 +70,8 @@ class AppTexts:
     # /oubli handled by the app itself (engine down): confirm, accept, keep, done, cancelled,
     # failed.
     erasure: dict[str, str] = field(default_factory=dict)
+    # Appointments (handoff/appointments/wording.py): proposal, answers, reminders...
+    appointments: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = DEFAULT_FILE, engine_config: Path | None = None) -> AppTexts:
@@ -100,6 +102,9 @@ class AppTexts:
             engine_down_full=data["engine_down_full"].strip(),
             replay_lead_in=data["replay_lead_in"].strip(),
             erasure={key: str(value).strip() for key, value in data["erasure"].items()},
+            appointments={
+                key: str(value).strip() for key, value in (data.get("appointments") or {}).items()
+            },
         )
 
     def crisis_kinds(self, text: str) -> list[CrisisKind]:

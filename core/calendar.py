@@ -272,7 +272,10 @@ class QuietHours:
         """The same nightly quiet hours, without quiet days or holidays (appointment reminders:
         a Sunday reminder of Monday's appointment is welcome, a 7 a.m. one is not)."""
         return QuietHours(
-            tz=self.tz, start=self.start, end=self.end, quiet_weekdays=frozenset(),
+            tz=self.tz,
+            start=self.start,
+            end=self.end,
+            quiet_weekdays=frozenset(),
             public_holidays=False,
         )
 

@@ -285,6 +285,13 @@ class HandoffDesk:
         for ticket in tickets:
             await self._notify("erased", ticket, None)
 
+    async def notify(
+        self, kind: str, ticket: TicketView, actor: CounsellorRef | None, **data: Any
+    ) -> None:
+        """Tell the listeners (bridge, follow-up rules) about something that happened on a
+        ticket outside the desk's own operations (an appointment: handoff/appointments)."""
+        await self._notify(kind, ticket, actor, **data)
+
     # Internals ---------------------------------------------------------------------------
     async def _tell_youth(self, ticket: TicketView, text: str) -> None:
         await asyncio.to_thread(self.tickets.log_bot_message, ticket.id, text)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -38,11 +39,14 @@ from core.inbox import InboxService
 from core.minors import MinorsService
 from core.models import Channel
 from core.people import ConsentRefusedHook, PeopleService
+from core.places import SiteDirectory
 from core.ratelimit import RateLimits
 from core.retention import RetentionService
 from core.settings import Settings
 from handoff.accounts import AccountService
 from handoff.alarms import AlarmService
+from handoff.appointments import AppointmentDesk, AppointmentService
+from handoff.appointments.wording import AppointmentWording
 from handoff.bridge.service import TelegramBridge
 from handoff.corrections import SummaryCorrections
 from handoff.desk import DeskTexts, HandoffDesk
@@ -50,6 +54,7 @@ from handoff.link import LinkService
 from handoff.requests import HandoffService
 from handoff.routing import Router
 from handoff.signals import forget_signal_texts
+from handoff.sla.policy import SlaPolicy
 from handoff.sla.service import SlaService
 from handoff.tickets import TicketService
 from maraude.engine_stores import ticket_lifetime
@@ -98,6 +103,10 @@ class Services:
     chat_locks: ChatLocks
     inbox: InboxService  # Telegram updates received in webhook mode (core/inbox.py)
     campaigns: CampaignService  # outreach campaigns and first-touch attribution
+    # Appointments on tickets (handoff/appointments): the service (reads) and the desk (writes).
+    appointments: AppointmentService
+    appointment_desk: AppointmentDesk
+    sites: SiteDirectory  # the structure's sites (structure.sites in maraude.yml)
     telegram: TelegramChannel | None = None
     bridge: TelegramBridge | None = None
     # Under 15: the engine's tracker of an idle conversation is erased (core/minors.py).
@@ -188,6 +197,17 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     pipeline.add_observer(insights)  # one NLU turn per typed message (manager studio)
     campaigns = CampaignService(db, clock)
     pipeline.campaigns = campaigns  # `/start <code>`: which campaign brought the person
+    sites = SiteDirectory(settings.structure.sites)
+    appointments = AppointmentService(
+        db, settings.appointments, sites, SlaPolicy.from_settings(settings).hours, clock
+    )
+    appointment_desk = AppointmentDesk(
+        appointments,
+        desk,
+        AppointmentWording(texts.appointments, sites, ZoneInfo(settings.nudges.timezone)),
+        organisation=settings.organisation.name,
+        host=urlsplit(settings.public_url).hostname or "maraude.local",
+    )
     worker_id = make_worker_id()
     locks = chat_locks(settings.redis_url, settings.secret_key)  # one chat, one worker at a time
     inbox = InboxService(db, clock)  # webhook updates, once each (core/inbox.py)
@@ -204,6 +224,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             worker_id=worker_id,
         )
         desk.register_sender(Channel.telegram, telegram.send_texts)
+        appointment_desk.register_sender(Channel.telegram, telegram.send_replies)
         # The replay job's answers to messages held while every engine was down.
         pipeline.register_outlet(Channel.telegram, telegram_outlet(telegram))
     accounts = AccountService(
@@ -277,6 +298,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         chat_locks=locks,
         inbox=inbox,
         campaigns=campaigns,
+        appointments=appointments,
+        appointment_desk=appointment_desk,
+        sites=sites,
     )
     services.scheduler = build_scheduler(services)
     return services

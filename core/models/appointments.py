@@ -8,9 +8,10 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import AwareDateTime, Base, str_enum, utcnow
+from core.models.tickets import Counsellor
 
 
 class AppointmentKind(enum.StrEnum):
@@ -94,3 +95,5 @@ class Appointment(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     marked_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+    counsellor: Mapped[Counsellor | None] = relationship(foreign_keys=[counsellor_id], lazy="joined")

@@ -38,7 +38,7 @@ def test_db_upgrade_creates_the_database(
 ) -> None:
     config = write_config(tmp_path)
     assert main(["--config", str(config), "db", "upgrade"]) == 0
-    assert "revision 0012" in capsys.readouterr().out
+    assert "revision 0013" in capsys.readouterr().out
     assert migrate.current(f"sqlite:///{tmp_path / 'var' / 'maraude.db'}") == "0013"
     assert main(["--config", str(config), "db", "upgrade"]) == 0  # idempotent
 

@@ -20,7 +20,10 @@ def upgrade() -> None:
         "appointment",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column(
-            "ticket_id", sa.Integer(), sa.ForeignKey("ticket.id", ondelete="CASCADE"), nullable=False
+            "ticket_id",
+            sa.Integer(),
+            sa.ForeignKey("ticket.id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column(
             "person_id",
