@@ -25,6 +25,9 @@ Metrics (the day is local, in `nudges.timezone`):
 - `source:<campaign id, 0 none>:<channel>:<stage>`, `...:reply_us:<µs>`, `...:followed:<oui|non>`:
   the person's part of the per-source funnel (sources.py) on the day of their first contact,
   with their campaign's team and territory ("" none) instead of their ticket's.
+- `appointment:<campaign id, 0 none>:<channel>:<status>:<confirmed 0|1>:<reminded 0|1>` and
+  `...:first_us:<µs>`: the person's appointments (appointments.py) on the local day of each
+  one's time, with the appointment's team and its ticket's territory.
 Team "" means no ticket (no attribution), territory "" a ticket without territory.
 """
 
@@ -68,6 +71,7 @@ from studio.analytics.anonymous import (
     Key,
     add_counts,
 )
+from studio.analytics.appointments import appointment_counts
 from studio.analytics.filters import Filters
 from studio.analytics.nudges import RESPONSE_WINDOW, YOUTH_KINDS, _youth_activity
 from studio.analytics.sources import source_counts
@@ -104,6 +108,7 @@ class StatsArchive:
         if engaged:
             counts[(STAGE + MOBILISED, self._day(min(engaged)), team, territory)] += 1
         counts.update(source_counts(session, person, reached, cohort))  # by campaign, channel
+        counts.update(appointment_counts(session, person, self._tz))
         closed = session.execute(
             select(Ticket.outcome, Ticket.resolved_at, Ticket.team, Ticket.territory).where(
                 Ticket.person_id == person_id,

@@ -13,6 +13,7 @@ from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings
 from handoff.sla.policy import SlaPolicy
+from studio.analytics.appointments import AppointmentResults, count_appointments
 from studio.analytics.delays import DelayRow, measure_delays
 from studio.analytics.filters import Filters, Options, default_filters, filter_options
 from studio.analytics.funnel import Funnel, count_funnel
@@ -38,6 +39,7 @@ class Results:
     variants: list[VariantRow]
     options: Options
     sources: Sources
+    appointments: AppointmentResults
 
 
 class AnalyticsService:
@@ -81,6 +83,7 @@ class AnalyticsService:
                 variants=compare_variants(session, filters, self._tz),
                 options=self._options(session),
                 sources=self._sources(session, filters),
+                appointments=self._appointments(session, filters),
             )
 
     def funnel(self, filters: Filters) -> Funnel:
@@ -118,6 +121,11 @@ class AnalyticsService:
         with self._db.transaction() as session:
             return self._sources(session, filters)
 
+    def appointments(self, filters: Filters) -> AppointmentResults:
+        """Appointments of the period (appointments.py: simulations never count there)."""
+        with self._db.transaction() as session:
+            return self._appointments(session, filters)
+
     def options(self) -> Options:
         with self._db.transaction() as session:
             return self._options(session)
@@ -150,6 +158,10 @@ class AnalyticsService:
     def _sources(self, session: Session, filters: Filters) -> Sources:
         positive = self._settings.handoff.positive_outcomes
         return count_sources(session, filters, self._tz, positive)
+
+    def _appointments(self, session: Session, filters: Filters) -> AppointmentResults:
+        teams = {team.id: team.name for team in self._settings.teams}
+        return count_appointments(session, filters, self._tz, self.now(), teams)
 
     def _options(self, session: Session) -> Options:
         """The filter choices, with the territories campaigns name (the sources table)."""

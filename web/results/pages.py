@@ -1,10 +1,11 @@
 """Results pages for managers and admins (French): the funnel, by source (campaign, channel),
-delays, outcomes, nudges, intents and wording variants (`/tableau/resultats`), a CSV export of
-each table (`/tableau/resultats/<table>.csv`) and the printable impact report for funders
-(`/tableau/impact`, with a breakdown by channel). Counsellors get 403 (`Manager`, web/deps.py).
+delays, appointments, outcomes, nudges, intents and wording variants (`/tableau/resultats`),
+a CSV export of each table (`/tableau/resultats/<table>.csv`) and the printable impact report
+for funders (`/tableau/impact`, with a breakdown by channel and the appointments' figures).
+Counsellors get 403 (`Manager`, web/deps.py).
 
 The figures come from studio/analytics.py; the tables, charts and their words from
-web/results/tables.py, charts.py and figures.py.
+web/results/tables.py, appointments.py (the "Rendez-vous" tables), charts.py and figures.py.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from studio.analytics.masking import HIDDEN, NOT_SHOWN
 from web.dashboard.guard import QUEUE_PATH, DashboardRoute
 from web.deps import Manager, ServicesDep
 from web.render import LocalTime, error, render
+from web.results.appointments import APPOINTMENT_TABLES, key_figures
 from web.results.figures import KPI_LABELS, impact_charts, results_charts
 from web.results.numbers import minutes_label, pct
 from web.results.tables import (
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from maraude.services import Services
 
 router = APIRouter(prefix=QUEUE_PATH, include_in_schema=False, route_class=DashboardRoute)
+ALL_TABLES = {**RESULT_TABLES, **APPOINTMENT_TABLES}  # the page's tables, each a CSV
 GRAINS = {"mois": "month", "trimestre": "quarter"}
 
 
@@ -140,7 +143,7 @@ async def results_page(request: Request, services: ServicesDep, me: Manager) -> 
     options = await asyncio.to_thread(service.options)
     filters, problem = parse_filters(service, dict(request.query_params), options)
     results = await asyncio.to_thread(service.results, filters)
-    tables = {name: build(results) for name, build in RESULT_TABLES.items()}
+    tables = {name: build(results) for name, build in ALL_TABLES.items()}
     query = _query(filters)
     return render(
         request,
@@ -171,6 +174,7 @@ async def results_page(request: Request, services: ServicesDep, me: Manager) -> 
             "sla_labels": {d.urgency: d.sla_label for d in results.delays if d.sla_label},
             "fallback_rate": pct(results.intents.fallback_rate),
             "low_rate": pct(results.intents.low_confidence_rate),
+            "appointment_figures": key_figures(results.appointments),
             **MASKING,
         },
     )
@@ -196,7 +200,7 @@ async def results_csv(
     if table == "impact":
         impact, _, _ = await _impact(service, dict(request.query_params), options)
         return _csv_response(impact_table(impact), str(impact.year))
-    build = RESULT_TABLES.get(table)
+    build = ALL_TABLES.get(table)
     if build is None:
         return error(request, "Tableau inconnu.", 404, json=False)
     filters, _ = parse_filters(service, dict(request.query_params), options)
@@ -226,6 +230,7 @@ async def impact_page(request: Request, services: ServicesDep, me: Manager) -> R
     impact, filters, grain = await _impact(service, dict(request.query_params), options)
     chart, by_period = impact_charts(impact, grain)
     sources = await asyncio.to_thread(service.sources, filters)  # the year's cohort
+    appointments = await asyncio.to_thread(service.appointments, filters)
     totals = impact.totals
     query = urlencode(
         {
@@ -255,6 +260,7 @@ async def impact_page(request: Request, services: ServicesDep, me: Manager) -> R
                 sources, f"Par canal : jeunes touchés en {impact.year} et leur parcours"
             ),
             "channels_csv": f"{QUEUE_PATH}/resultats/sources_channels.csv?{_query(filters)}",
+            "appointment_figures": key_figures(appointments),
             **MASKING,
             "years": list(range(this_year, this_year - 5, -1)),
             "generated": times.show(service.now()),
