@@ -11,7 +11,8 @@ and times, `--runs` times each (median, wall clock), with the number of SQL stat
 - sources: `AnalyticsService.sources` over the year (per campaign and channel);
 - indicators: `IndicatorsService.indicators` for the last quarter;
 - results: `AnalyticsService.results` over the year (everything the results page reads),
-  then its other parts one by one (delays, outcomes, nudges, intents, variants, options).
+  then its other parts one by one (delays, outcomes, nudges, intents, variants, appointments,
+  options).
 
 Simulations are hidden (the settings of a live service). No timing is asserted.
 
@@ -95,6 +96,7 @@ def measure(db: Database, backend: str, people: int, runs: int, settings: Settin
         ("- nudges", lambda: analytics.nudges(year)),
         ("- intents", lambda: analytics.intents(year)),
         ("- variants", lambda: analytics.variants(year)),
+        ("- appointments", lambda: analytics.appointments(year)),
         ("- options", lambda: analytics.options()),
     ]
     counter = StatementCounter(db)
@@ -109,7 +111,7 @@ def measure(db: Database, backend: str, people: int, runs: int, settings: Settin
             times.append((clock.perf_counter() - started) * 1000)
             statements.append(counter.count)
         timed.append((name, statistics.median(times), max(statements)))
-        print(f"  {name:<14} {statistics.median(times):10.1f} ms  {max(statements):4d} statements")
+        print(f"  {name:<15} {statistics.median(times):10.1f} ms  {max(statements):4d} statements")
     base = timed[0][1]
     return [Figure(backend, people, q, ms, n, ms / base if base else 0.0) for q, ms, n in timed]
 

@@ -11,6 +11,10 @@ random seed so two runs write the same rows):
   60 % "non"), 25 % ask for a human (hand-off request + ticket, 5 % of them a second ticket,
   5 % crises); tickets claimed 85 %, replied 80 %, resolved 52 % (65 % of those with a positive
   outcome), closed unreachable 13 %, the other 35 % still open;
+- appointments on claimed tickets (`appointment_rows`: 0 to 3 each, 2 on average, their own
+  random seed so the rows above stay the same): proposed a few hours to days after the
+  hand-off, a week later; confirmed 70 %, reminders sent 0-2; attended, missed, cancelled or
+  rescheduled, some still active;
 - then `erased` of them erased through the real `ErasureService` with `StatsArchive.fold`
   (their anonymous counts), as /oubli does.
 """
@@ -27,6 +31,9 @@ from sqlalchemy import func, insert, select
 from core.db import Database
 from core.erasure import ErasureService
 from core.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
     Campaign,
     CampaignChannel,
     CampaignTouch,
@@ -169,6 +176,8 @@ def seed(db: Database, people: int, settings: Settings, erased: int = 300) -> di
     for row in requests:
         row["ticket_id"] = first_ticket + row.pop("ticket_index")
     bulk(db, HandoffRequest, requests)
+    appointments = appointment_rows(random.Random(22), tickets, first_ticket)
+    bulk(db, Appointment, appointments)
     erase_sample(db, settings, rng, first_id, total, erased)
     return {
         "people": people,
@@ -177,6 +186,7 @@ def seed(db: Database, people: int, settings: Settings, erased: int = 300) -> di
         "consent_record": len(consents),
         "person_event": len(events),
         "ticket": len(tickets),
+        "appointment": len(appointments),
         "erased": erased,
     }
 
@@ -242,6 +252,53 @@ def ticket_rows(
                 }
             )
     return tickets, requests
+
+
+APPOINTMENT_ENDS = [
+    AppointmentStatus.attended,
+    AppointmentStatus.attended,
+    AppointmentStatus.missed,
+    AppointmentStatus.cancelled,
+    AppointmentStatus.rescheduled,
+    AppointmentStatus.confirmed,
+    AppointmentStatus.proposed,
+]
+
+
+def appointment_rows(
+    rng: random.Random, tickets: list[dict[str, Any]], first_ticket: int
+) -> list[dict[str, Any]]:
+    """0 to 3 appointments on each claimed ticket (the first proposed first)."""
+    rows: list[dict[str, Any]] = []
+    for index, ticket in enumerate(tickets):
+        if ticket["claimed_at"] is None:
+            continue
+        proposed = ticket["claimed_at"]
+        for _ in range(rng.randint(0, 3)):
+            proposed += timedelta(hours=rng.randint(1, 96))
+            starts = proposed + timedelta(days=rng.randint(1, 14))
+            status = rng.choice(APPOINTMENT_ENDS)
+            confirmed = status != AppointmentStatus.proposed and rng.random() < 0.7
+            rows.append(
+                {
+                    "ticket_id": first_ticket + index,
+                    "person_id": ticket["person_id"],
+                    "team": ticket["team"],
+                    "kind": rng.choice(list(AppointmentKind)),
+                    "starts_at": starts,
+                    "duration_minutes": 45,
+                    "outside_hours": False,
+                    "status": status,
+                    "reminders_sent": rng.randint(0, 2),
+                    "cancelled_by": rng.choice(["youth", "counsellor"])
+                    if status == AppointmentStatus.cancelled
+                    else None,
+                    "created_at": proposed,
+                    "updated_at": proposed,
+                    "confirmed_at": proposed + timedelta(hours=2) if confirmed else None,
+                }
+            )
+    return rows
 
 
 def erase_sample(

@@ -170,12 +170,7 @@ def test_the_impact_report_has_the_year_figures(manager: TestClient) -> None:
     assert page.status_code == 200
     # 2026: the period's 15, A7's of February, A1's and A2's of April: 18 proposed, 13
     # confirmed, 8 attended, 3 missed; 12 first appointments, median (240 + 300) / 2 min.
-    found = dict(
-        re.findall(
-            r'data-figure="(\w+)"><span class="figure-value">([^<]*)</span>',
-            page.text,
-        )
-    )
+    found = _kpis(page.text)
     assert found == {
         "proposed": "18",
         "confirmed": "13",
