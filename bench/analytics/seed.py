@@ -11,7 +11,7 @@ random seed so two runs write the same rows):
   60 % "non"), 25 % ask for a human (hand-off request + ticket, 5 % of them a second ticket,
   5 % crises); tickets claimed 85 %, replied 80 %, resolved 52 % (65 % of those with a positive
   outcome), closed unreachable 13 %, the other 35 % still open;
-- appointments on claimed tickets (`appointment_rows`: 0 to 3 each, 2 on average, their own
+- appointments on claimed tickets (`appointment_rows`: 0 to 3 each, 1.5 on average, their own
   random seed so the rows above stay the same): proposed a few hours to days after the
   hand-off, a week later; confirmed 70 %, reminders sent 0-2; attended, missed, cancelled or
   rescheduled, some still active;
