@@ -21,6 +21,7 @@ from actions.handoff import (
 )
 from actions.minors import ActionMinorCallback, MinorCallback
 from actions.nudges import ActionCheckinAnswer, ActionOptOut
+from actions.places import ActionFaqNearestSite, ActionWhereToGo
 from actions.privacy import ActionEraseData
 from actions.triage import ActionCorrect, ActionExplainQuestion, ActionTriageSummary
 from actions.triage_ask import ASK_ACTIONS
@@ -28,6 +29,7 @@ from actions.triage_form import ValidateTriageForm
 from actions.welcome import ActionRecordAge, ActionRecordConsent, ActionWelcome
 from core.clock import Clock, SystemClock
 from core.people import PeopleService
+from core.places import SiteDirectory
 from core.settings import Settings
 from handoff.desk import HandoffDesk
 from handoff.link import LinkService
@@ -44,10 +46,12 @@ def build_executor(
     policies: FollowUpRules | None = None,
     clock: Clock | None = None,
     link: LinkService | None = None,
+    sites: SiteDirectory | None = None,
 ) -> ActionExecutor:
     """`policies` (nudges/rules.py) schedules and cancels the follow-up nudges; `clock`
     dates the safety question and says when the team is there (crisis answers); `link` tells
-    the state of the young person's tickets (news instead of a second offer)."""
+    the state of the young person's tickets (news instead of a second offer); `sites`: the
+    structure's sites (default: those of the settings), for "c'est où la mission locale ?"."""
     executor = ActionExecutor()
     hours = SlaPolicy.from_settings(settings).hours
     clock = clock or SystemClock()
@@ -57,6 +61,7 @@ def build_executor(
     )
     ctx.minor_callback = MinorCallback(ctx).request
     questions = settings.triage.questions
+    sites = sites or SiteDirectory(settings.structure.sites)
     executor.register_action(ActionWelcome(settings.organisation.name, policies))
     executor.register_action(
         ActionRecordAge(
@@ -87,6 +92,8 @@ def build_executor(
         ActionCrisisFollowup(crisis),
         ActionSafetyCheck(crisis),
         ActionSafetyAnswer(crisis),
+        ActionWhereToGo(sites),
+        ActionFaqNearestSite(sites),
     ):
         executor.register_action(action)
     return executor

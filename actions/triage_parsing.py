@@ -29,6 +29,7 @@ MISSING = "\x00"  # a parse result meaning "said something, but not an answer to
 DIGRESSIONS = frozenset(
     {
         "ask_why",
+        "ask_where",
         "faq",
         "bot_challenge",
         "ask_human",

@@ -42,7 +42,9 @@ ALIASES = {
 }
 # Names that are also everyday words or first names: found in a sentence only after a place
 # word ("la ml de croix", "a avion"), never in "jprends l'avion".
-COMMON_WORDS = frozenset({"avion", "croix", "hem", "bart", "albert", "saone", "lure", "saint nicolas"})
+COMMON_WORDS = frozenset(
+    {"avion", "croix", "hem", "bart", "albert", "saone", "lure", "saint nicolas"}
+)
 PLACE_WORDS = frozenset({"a", "de", "d", "sur", "vers", "pres", "cote", "dans", "secteur"})
 
 
@@ -125,9 +127,9 @@ class Gazetteer:
             for code in commune.postcodes:
                 self._by_postcode.setdefault(code, []).append(commune)
         self._seats = {
-            code: commune
+            code: seat
             for code, name in (seats or {}).items()
-            if (commune := self._by_key.get(place_key(name))) is not None
+            if (seat := self._by_key.get(place_key(name))) is not None
         }
         # Names looked for in a sentence, longest first ("villeneuve d ascq" before "ascq").
         self._named = sorted(
@@ -135,7 +137,9 @@ class Gazetteer:
         )
 
     @classmethod
-    def load(cls, communes: Path = COMMUNES_FILE, departements: Path = DEPARTEMENTS_FILE) -> Gazetteer:
+    def load(
+        cls, communes: Path = COMMUNES_FILE, departements: Path = DEPARTEMENTS_FILE
+    ) -> Gazetteer:
         rows = [
             Commune(name, tuple(codes.split()), dep, float(lat), float(lon))
             for name, codes, dep, lat, lon, *_ in _rows(communes)

@@ -87,6 +87,7 @@ INTENT_LABELS = {
     "out_of_scope": "hors sujet",
     "inform": "donne une info (âge, code postal, commune)",
     "ask_why": "demande pourquoi on pose la question",
+    "ask_where": "demande où est la Mission Locale",
     "insult": "insulte",
     "correct": "corrige une réponse",
     "crisis_check": "message inquiétant (question « es-tu en sécurité ? »)",

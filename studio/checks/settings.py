@@ -73,9 +73,11 @@ def check_settings(root: Path, config: Path, report: Report) -> None:
     except Exception as exc:  # a validator that crashed: still a problem with the file
         report.problems.append(Problem(rel, None, f"réglages refusés : {exc}", "vérifie-les"))
     else:
+        from studio.checks.places import site_warnings
         from studio.checks.privacy import privacy_warnings
 
         report.problems.extend(privacy_warnings(doc, settings))
+        report.problems.extend(site_warnings(doc, settings))
 
 
 def _setting_problem(doc: Doc, loc: tuple[Any, ...], error: Any, data: dict[str, Any]) -> Problem:

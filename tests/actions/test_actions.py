@@ -192,6 +192,8 @@ def test_action_server_runs_actions_and_refuses_bad_calls(tmp_path: Path) -> Non
             "action_offer_counsellor",
             "action_acknowledge",
             "action_out_of_scope",
+            "action_where_to_go",
+            "action_faq_nearest_site",
             *(
                 f"action_ask_{slot}"
                 for slot in (
