@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.appointments import AppointmentHooks, on_button, on_typed, opted_out_now
 from bot.engine_client import Engine, EngineAnswer, EngineUnavailable
 from bot.flood import FloodGate
 from bot.held import HeldMessages
@@ -114,6 +115,8 @@ class ConversationPipeline:
     rights: DataRights | None = None
     # Outreach campaigns, set by the composition root: `/start <code>` (bot/start_codes.py).
     campaigns: CampaignService | None = None
+    # Appointments (bot/appointments.py), set by the composition root; None: none.
+    appointments: AppointmentHooks | None = None
 
     def __init__(
         self,
@@ -174,7 +177,10 @@ class ConversationPipeline:
             text = text[:MAX_TEXT]
             notes.append(Reply(self.texts.too_long))
         person = await asyncio.to_thread(self.people.identify, channel, user_key)
-        if ticket := await self._relaying(person):
+        ticket = await self._relaying(person)
+        if (own := await self._appointment_text(person, ticket, text)) is not None:
+            return own + notes
+        if ticket:
             return await self._relay(person, ticket, text) + notes
         return await self._exchange(channel, person, text, shown=text, typed=True) + notes
 
@@ -189,6 +195,12 @@ class ConversationPipeline:
         if (answer := await self._rights(channel, user_key, payload, typed=False)) is not None:
             return answer
         person = await asyncio.to_thread(self.people.identify, channel, user_key)
+        if (
+            self.appointments is not None
+            and (own := await on_button(self.appointments, person.id, payload)) is not None
+        ):
+            await self._log(person, title or payload, [])
+            return own
         if payload == ERASE_ACCEPT:  # the app's own /oubli question, engine up or down
             # No engine turn is under way: the tracker erasure is left to the retry job.
             return await self._forget(person, [Reply(self.texts.erasure["done"])], tracker=False)
@@ -218,6 +230,21 @@ class ConversationPipeline:
             return await rights.take_correction(key, person, text[:MAX_TEXT])
         rights.cancel(key)  # anything else (a button, a command, a crisis) ends the wait
         return None
+
+    async def _appointment_text(
+        self, person: PersonRef, ticket: RelayedTicket | None, text: str
+    ) -> list[Reply] | None:
+        """ "Je peux plus venir" or the availability asked (bot/appointments.py), still relayed
+        to a counsellor who holds the conversation; never a crisis (it goes the usual way)."""
+        if self.appointments is None or self.texts.crisis_kinds(text):
+            return None
+        replies = await on_typed(self.appointments, person.id, text)
+        if replies is not None:
+            if ticket:
+                await self.relay.youth_message(ticket, text)
+            else:
+                await self._log(person, text, [])
+        return replies
 
     async def _relaying(self, person: PersonRef) -> RelayedTicket | None:
         """The ticket through which a counsellor is talking with this person, if any."""
@@ -284,6 +311,8 @@ class ConversationPipeline:
             # The engine has saved this turn: erase everything now, log nothing; the engine's
             # "c'est effacé" goes out only once the app's data is gone.
             return await self._forget(person, replies, tracker=True)
+        if self.appointments is not None and opted_out_now(shown, answer.turn):
+            replies += await self.appointments.after_stop(person.id)  # keep the rdv?
         await self._log(person, shown if incoming else None, replies)
         if self.observers:
             await self._observe(person, shown, typed, replies, answer.turn)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.models import (
+    Appointment,
     Base,
     Campaign,
     CampaignTouch,
@@ -78,6 +79,7 @@ KNOWN_TABLES = frozenset(
         "response_exposure",
         "held_message",
         "campaign_touch",
+        "appointment",
     }
 )
 # Columns that only link rows together or point at counsellor accounts (replaced by names).
@@ -98,6 +100,7 @@ class Organisation:
     team_names: dict[str, str] = field(default_factory=dict)
     outcome_labels: dict[str, str] = field(default_factory=dict)
     timezone: str = "Europe/Paris"
+    site_names: dict[str, str] = field(default_factory=dict)  # the structure's sites, by id
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,7 @@ class ExportService:
             # Kept only until answered (bot/held.py): what goes to the engine and what was shown.
             "held_messages": _rows(session, HeldMessage, HeldMessage.person_id == pid),
             "campaigns": _campaigns(session, person),
+            "appointments": self._appointments(session, pid, names),
             "other": _other_tables(session, pid),
         }
 
@@ -227,6 +231,22 @@ class ExportService:
             )
         ]
         return row
+
+    def _appointments(
+        self, session: Session, pid: int, names: dict[int, str]
+    ) -> list[dict[str, Any]]:
+        """Appointments proposed to the person: the counsellors by first name, the site by
+        name."""
+        rows = []
+        for row in _rows(
+            session, Appointment, Appointment.person_id == pid, keep={"counsellor_id"}
+        ):
+            row = _named(row, "counsellor_id", "counsellor", names)
+            row = _named(row, "marked_by_id", "marked_by", names)
+            site = row.get("site_id")
+            row["site_name"] = self.organisation.site_names.get(site, site) if site else None
+            rows.append(row)
+        return rows
 
     def _tracker(self, pseudo_id: str) -> dict[str, Any]:
         """What the engine's tracker store keeps: the messages and the last value of each
@@ -283,6 +303,7 @@ def export_service(settings: Settings, db: Database, clock: Clock | None = None)
             team_names={team.id: team.name for team in settings.teams},
             outcome_labels=dict(settings.handoff.outcomes),
             timezone=settings.nudges.timezone,
+            site_names={site.id: site.name for site in settings.structure.sites},
         ),
         clock,
     )

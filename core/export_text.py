@@ -51,6 +51,10 @@ EVENTS = {
     "sla_breached": "rappel à l'équipe (attente trop longue)",
     "manager_alerted": "responsable prévenu·e (attente trop longue)",
     "false_alarm": "urgence levée (fausse alerte)",
+    "appointment_proposed": "rendez-vous proposé",
+    "appointment_answered": "ta réponse au rendez-vous",
+    "appointment_cancelled": "rendez-vous annulé",
+    "appointment_marked": "rendez-vous passé (venu·e ou pas)",
 }
 FOLLOW_UPS = {
     "triage_nudge": "message pour reprendre la discussion",
@@ -59,6 +63,20 @@ FOLLOW_UPS = {
     "youth_followup": "message prévu par ton/ta conseiller·e",
     "counsellor_reminder": "rappel pour ton/ta conseiller·e",
     "outcome_checkin": "prise de nouvelles après la fin de ta demande",
+    "appointment_reminder": "rappel de ton rendez-vous",
+    "appointment_missed": "message après un rendez-vous manqué",
+    "appointment_unmarked": "rappel à ton/ta conseiller·e de noter si le rendez-vous a eu lieu",
+}
+APPOINTMENT_KINDS = {"phone": "appel", "video": "appel vidéo", "in_person": "sur place"}
+APPOINTMENT_STATUS = {
+    "proposed": "proposé, sans réponse de ta part",
+    "unsure": "tu ne savais pas encore",
+    "change_requested": "tu as demandé un autre créneau",
+    "confirmed": "confirmé par toi",
+    "cancelled": "annulé",
+    "attended": "tu es venu·e",
+    "missed": "tu n'as pas pu venir",
+    "rescheduled": "remplacé par un autre",
 }
 FOLLOW_UP_STATUS = {
     "pending": "prévu le",
@@ -196,6 +214,10 @@ def render_text(export: PersonalData) -> str:
         ),
     )
 
+    appointments = data.get("appointments") or []
+    _title(out, f"Tes rendez-vous ({len(appointments)})")
+    _lines(out, (_appointment_line(a, tz) for a in appointments))
+
     _title(out, "Relances prévues ou envoyées")
     _lines(
         out,
@@ -324,6 +346,23 @@ def _message_line(message: dict[str, Any], tz: ZoneInfo) -> str:
     counsellor = message.get("counsellor")
     who = f"{counsellor} (conseiller·e)" if counsellor else WHO.get(str(message.get("origin")), "")
     return f"[{_when(message.get('created_at'), tz)}] {who} : {message.get('text')}"
+
+
+def _appointment_line(row: dict[str, Any], tz: ZoneInfo) -> str:
+    """- 15/12/2026 14:30 : sur place (Mission Locale, Arras) avec Sam — confirmé par toi"""
+    kind = str(row.get("kind"))
+    where = row.get("site_name") or row.get("call_from") or ""
+    status = str(row.get("status"))
+    shown = APPOINTMENT_STATUS.get(status, status)
+    if status == "cancelled":
+        shown = "annulé par toi" if row.get("cancelled_by") == "youth" else "annulé"
+    line = f"- {_when(row.get('starts_at'), tz)} : {APPOINTMENT_KINDS.get(kind, kind)}"
+    line += f" ({where})" if where else ""
+    line += f" avec {row['counsellor']}" if row.get("counsellor") else ""
+    line += f" — {shown}"
+    if row.get("youth_reply"):
+        line += f" — tes dispos : « {row['youth_reply']} »"
+    return line
 
 
 def _follow_up_text(row: dict[str, Any]) -> str:

@@ -33,7 +33,8 @@ from core.vocabulary import AGE_BANDS, UNDER_15
 # 2026-12b names the controller and DPO, the legal bases, every recipient (teams, the counsellors'
 # group, Telegram, the host), under 15, and the rights in the chat (/mesdonnees, /corriger).
 # 2026-12c adds the outreach action (campaign link or QR code) a person came through.
-NOTICE_VERSION = "2026-12c"
+# 2026-12d adds appointments (when, where, the answer, availability, reminders, attendance).
+NOTICE_VERSION = "2026-12d"
 
 
 def pseudonymise(secret: str, channel: Channel, channel_user_id: str) -> str:

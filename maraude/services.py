@@ -59,6 +59,7 @@ from handoff.sla.service import SlaService
 from handoff.tickets import TicketService
 from maraude.engine_stores import ticket_lifetime
 from maraude.jobs import build_scheduler
+from nudges.appointments import AppointmentPolicy
 from nudges.delivery import ChannelDelivery
 from nudges.rules import FollowUpRules
 from nudges.store import FollowUpService
@@ -208,6 +209,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         organisation=settings.organisation.name,
         host=urlsplit(settings.public_url).hostname or "maraude.local",
     )
+    pipeline.appointments = appointment_desk  # the young person's buttons and words
+    rules.appointments = AppointmentPolicy(  # reminders, attendance asks, missed nudges
+        followups=followups,
+        desk=appointment_desk,
+        settings=settings.appointments,
+        quiet=quiet_hours_from(settings.nudges),
+    )
     worker_id = make_worker_id()
     locks = chat_locks(settings.redis_url, settings.secret_key)  # one chat, one worker at a time
     inbox = InboxService(db, clock)  # webhook updates, once each (core/inbox.py)
@@ -251,6 +259,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             engine=engine,
             telegram=telegram,
             experiments=experiments,
+            appointments=appointment_desk,
         ),
         quiet_hours_from(settings.nudges),
         settings.nudges.cap_per_week,

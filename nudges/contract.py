@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.messages import Reply
 from nudges.store import FollowUpJob
 
 
@@ -38,7 +39,24 @@ class CounsellorNotice:
     text: str
 
 
-Outgoing = EngineNudge | DirectMessage | CounsellorNotice
+@dataclass(frozen=True)
+class YouthReplies:
+    """Replies written by the app for the young person, with their buttons (an appointment's
+    reminder and its "Je peux plus venir" button, the kind nudge after a missed one): pushed
+    on Telegram, stored for the simulator and the terminal, kept in the ticket's transcript."""
+
+    replies: tuple[Reply, ...]
+
+
+@dataclass(frozen=True)
+class AppointmentDue:
+    """An appointment's time has passed and nobody marked it: the counsellors are asked
+    (AppointmentDesk.due: a note on the ticket, the bridge's attendance buttons)."""
+
+    appointment_id: int
+
+
+Outgoing = EngineNudge | DirectMessage | CounsellorNotice | YouthReplies | AppointmentDue
 
 
 class NudgePolicies(Protocol):

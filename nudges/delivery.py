@@ -16,12 +16,20 @@ from bot.messages import Reply, replies_from_engine
 from core.models import Channel, Direction, Origin
 from core.people import LoggedMessage, PeopleService
 from handoff.tickets import TicketNotFound
-from nudges.contract import CounsellorNotice, DirectMessage, EngineNudge, Outgoing
+from nudges.contract import (
+    AppointmentDue,
+    CounsellorNotice,
+    DirectMessage,
+    EngineNudge,
+    Outgoing,
+    YouthReplies,
+)
 from nudges.store import FollowUpJob
 
 if TYPE_CHECKING:
     from bot.engine_client import Engine
     from bot.telegram import TelegramChannel
+    from handoff.appointments import AppointmentDesk
     from handoff.desk import HandoffDesk
     from handoff.tickets import TicketService
 
@@ -73,6 +81,7 @@ class ChannelDelivery:
         engine: Engine,
         telegram: TelegramChannel | None = None,
         experiments: ExposureRecorder | None = None,
+        appointments: AppointmentDesk | None = None,
     ) -> None:
         self.people = people
         self.tickets = tickets
@@ -80,10 +89,16 @@ class ChannelDelivery:
         self.engine = engine
         self.telegram = telegram
         self.experiments = experiments  # records the wording variants a nudge showed
+        self.appointments = appointments  # asks the counsellors to mark attendance
 
     async def __call__(self, job: FollowUpJob, outgoing: Outgoing) -> None:
         if isinstance(outgoing, CounsellorNotice):
             await self._to_counsellors(outgoing)
+            return
+        if isinstance(outgoing, AppointmentDue):
+            if self.appointments is None:
+                raise Undeliverable("no appointment desk")
+            await self.appointments.due(outgoing.appointment_id)
             return
         if isinstance(outgoing, EngineNudge):
             items = await self.engine.trigger(job.pseudo_id, outgoing.intent, outgoing.entities)
@@ -93,6 +108,8 @@ class ChannelDelivery:
                 return
         elif isinstance(outgoing, DirectMessage):
             replies = [Reply(outgoing.text)]
+        elif isinstance(outgoing, YouthReplies):
+            replies = list(outgoing.replies)
         else:
             raise Undeliverable(f"unknown outgoing {outgoing!r}")
         await self._to_youth(job, replies)

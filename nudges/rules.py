@@ -14,7 +14,9 @@ Scheduling hooks come from two places:
 4. Follow-up date set by a counsellor: `counsellor_reminder` and, with a message,
    `youth_followup` on that date; clearing the date cancels both.
 5. Positive outcome: `outcome_checkin` some weeks later; the answer is recorded on the ticket.
-Closing a ticket cancels everything still pending for it.
+Closing a ticket cancels everything still pending for it (but an appointment's follow-ups).
+6. Appointments (reminders, attendance, missed): nudges/appointments.py, which this class
+   delegates to once the composition root sets `appointments`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from core.settings import Settings
 from handoff.accounts import CounsellorRef
 from handoff.desk import HandoffDesk
 from handoff.tickets import TicketError, TicketService, TicketView
+from nudges.appointments import KINDS as APPOINTMENT_KINDS
+from nudges.appointments import AppointmentPolicy
 from nudges.contract import CounsellorNotice, DirectMessage, EngineNudge, Outgoing
 from nudges.store import FollowUpJob, FollowUpService
 
@@ -56,6 +60,9 @@ class FollowUpRules:
 
     The constructor has no side effect: `build_services` registers it on the desk.
     """
+
+    # The appointments' follow-ups (nudges/appointments.py), set by the composition root.
+    appointments: AppointmentPolicy | None = None
 
     def __init__(
         self,
@@ -107,6 +114,10 @@ class FollowUpRules:
     async def on_ticket_event(
         self, kind: str, ticket: TicketView, actor: CounsellorRef | None, data: dict[str, Any]
     ) -> None:
+        if kind.startswith("appointment_"):
+            if self.appointments is not None:
+                await self.appointments.on_event(kind, ticket, actor, data)
+            return
         await asyncio.to_thread(self.ticket_event, kind, ticket, data)
 
     def ticket_event(self, kind: str, ticket: TicketView, data: dict[str, Any]) -> None:
@@ -190,6 +201,8 @@ class FollowUpRules:
 
     # NudgePolicies: what a due job sends --------------------------------------------------
     def outgoing(self, job: FollowUpJob) -> Outgoing | None:
+        if job.kind in APPOINTMENT_KINDS:
+            return self.appointments.outgoing(job) if self.appointments is not None else None
         ticket = self._ticket(job)
         if job.ticket_id is not None and ticket is None:
             return None  # the ticket is gone (erased)
@@ -232,6 +245,9 @@ class FollowUpRules:
         return None
 
     async def after_sent(self, job: FollowUpJob) -> None:
+        if job.kind in APPOINTMENT_KINDS and self.appointments is not None:
+            await self.appointments.after_sent(job)
+            return
         nudges = self.settings.nudges
         now = self._now()
         if job.kind == FollowUpKind.triage_nudge and job.step < len(nudges.triage_abandoned):

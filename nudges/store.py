@@ -38,12 +38,23 @@ YOUTH_KINDS = frozenset(
         FollowUpKind.youth_silent,
         FollowUpKind.youth_followup,
         FollowUpKind.outcome_checkin,
+        FollowUpKind.appointment_reminder,
+        FollowUpKind.appointment_missed,
     }
 )
-# Light nudges counted against the per-person weekly cap (a counsellor's own message is not).
+# Light nudges counted against the per-person weekly cap (a counsellor's own message is not,
+# nor an appointment's reminder).
 NUDGE_KINDS = frozenset(
-    {FollowUpKind.triage_nudge, FollowUpKind.youth_silent, FollowUpKind.outcome_checkin}
+    {
+        FollowUpKind.triage_nudge,
+        FollowUpKind.youth_silent,
+        FollowUpKind.outcome_checkin,
+        FollowUpKind.appointment_missed,
+    }
 )
+# Kept after /stop: the reminders of an appointment the young person did not cancel
+# (nudges/appointments.py stops them when the appointment is cancelled).
+KEPT_AFTER_STOP = frozenset({FollowUpKind.appointment_reminder})
 
 
 @dataclass(frozen=True)
@@ -125,8 +136,10 @@ class FollowUpService:
         step: int = 1,
         ticket_id: int | None = None,
         payload: dict[str, Any] | None = None,
+        replace: bool = True,
     ) -> int | None:
-        """Schedule a follow-up, replacing the pending one of the same kind (and ticket).
+        """Schedule a follow-up, replacing the pending one of the same kind (and ticket)
+        unless `replace` is False (one per appointment: several may wait on a ticket).
 
         Returns its id, or None when the person opted out or blocked the bot (a young-person
         follow-up is then not scheduled at all).
@@ -137,9 +150,12 @@ class FollowUpService:
             person = self._lock_person(session, person_id)
             if person is None:
                 return None
-            if kind in YOUTH_KINDS and (person.opted_out_at or person.blocked_at):
+            if kind in YOUTH_KINDS and (
+                person.blocked_at or (person.opted_out_at and kind not in KEPT_AFTER_STOP)
+            ):
                 return None
-            self._cancel(session, person_id, [kind], ticket_id, "replaced")
+            if replace:
+                self._cancel(session, person_id, [kind], ticket_id, "replaced")
             row = FollowUp(
                 person_id=person_id,
                 ticket_id=ticket_id,
@@ -167,7 +183,8 @@ class FollowUpService:
             return self._cancel(session, person_id, kinds, ticket_id, reason)
 
     def opt_out(self, pseudo_id: str) -> int:
-        """`/stop`: remember it and cancel every pending follow-up to the person at once."""
+        """`/stop`: remember it and cancel every pending follow-up to the person at once (but
+        an appointment's reminders: the young person is asked, bot/appointments.py)."""
         with self._db.transaction() as session:
             person = person_by_pseudo(session, pseudo_id)
             if person is None:
@@ -175,7 +192,7 @@ class FollowUpService:
             person = self._lock_person(session, person.id)
             assert person is not None
             person.opted_out_at = person.opted_out_at or self._clock.now()
-            return self._cancel(session, person.id, YOUTH_KINDS, None, "opt_out")
+            return self._cancel(session, person.id, YOUTH_KINDS - KEPT_AFTER_STOP, None, "opt_out")
 
     def opt_in(self, pseudo_id: str) -> None:
         """The person started again (`/start`): nudges are allowed again."""

@@ -27,11 +27,17 @@ from zoneinfo import ZoneInfo
 from core.calendar import QuietHours
 from core.clock import Clock
 from core.metrics import METRICS
-from core.models import Channel
+from core.models import Channel, FollowUpKind
 from core.people import PeopleService
 from nudges.contract import CounsellorNotice, NudgePolicies, Outgoing
 from nudges.delivery import Deliver, RateLimited, RecipientBlocked, Undeliverable
-from nudges.store import NUDGE_KINDS, YOUTH_KINDS, FollowUpJob, FollowUpService
+from nudges.store import (
+    KEPT_AFTER_STOP,
+    NUDGE_KINDS,
+    YOUTH_KINDS,
+    FollowUpJob,
+    FollowUpService,
+)
 
 if TYPE_CHECKING:
     from core.settings import Nudges
@@ -166,12 +172,15 @@ class FollowUpSweeper:
 
     async def _handle(self, job: FollowUpJob) -> tuple[str, datetime | None]:
         now = self.clock.now()
-        if job.to_youth and (job.opted_out or job.blocked):
-            reason = "opt_out" if job.opted_out else "blocked"
+        if job.to_youth and (
+            job.blocked or (job.opted_out and job.kind not in KEPT_AFTER_STOP)
+        ):  # a kept appointment's reminder goes out after /stop (its policy checks it)
+            reason = "opt_out" if job.opted_out and job.kind not in KEPT_AFTER_STOP else "blocked"
             await asyncio.to_thread(self.followups.mark_cancelled, job.id, self.worker, reason)
             return "cancelled", None
-        if not self.calendar.allows(now):
-            await self._postpone(job, self.calendar.next_allowed(now), "quiet_hours")
+        calendar = self.calendar_for(job)
+        if not calendar.allows(now):
+            await self._postpone(job, calendar.next_allowed(now), "quiet_hours")
             return "postponed", None
         if job.to_youth and await asyncio.to_thread(
             self.followups.has_held_messages, job.person_id
@@ -225,6 +234,13 @@ class FollowUpSweeper:
         else:
             log.warning("follow-up %s was sent but no longer held by %s", job.id, self.worker)
         return "sent", None
+
+    def calendar_for(self, job: FollowUpJob) -> QuietHours:
+        """An appointment's reminder keeps the nights quiet only: a Sunday reminder of
+        Monday's appointment is welcome (handoff/appointments/reminders.py)."""
+        if job.kind == FollowUpKind.appointment_reminder:
+            return self.calendar.nightly_only()
+        return self.calendar
 
     def _blocked(self, job: FollowUpJob) -> None:
         log.info("person %s blocked the bot: their nudges are cancelled", job.pseudo_id)

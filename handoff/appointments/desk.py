@@ -31,6 +31,7 @@ from handoff.appointments.wording import (
     STOP_CANCEL_INTENT,
     STOP_KEEP_INTENT,
     AppointmentWording,
+    clock_time,
     payload,
     when,
 )
@@ -160,9 +161,16 @@ class AppointmentDesk:
         await self._notify("appointment_cancelled", view, None, "bot", by="youth")
         return replies
 
+    async def upcoming(self, person_id: int) -> AppointmentView | None:
+        """The person's next appointment still ahead, if any."""
+        return await asyncio.to_thread(self.appointments.next_of_person, person_id)
+
     async def after_stop(self, person_id: int) -> list[Reply]:
         """After /stop: a confirmed or proposed appointment ahead is kept (with its reminder)
-        unless the young person says to cancel it too: ask them."""
+        unless the young person says to cancel it too: ask them. Nothing when the person is
+        not opted out (a /stop held while the engine was down, or "stop" to the questions)."""
+        if not await asyncio.to_thread(self.appointments.opted_out, person_id):
+            return []
         view = await asyncio.to_thread(self.appointments.next_of_person, person_id)
         if view is None:
             return []
@@ -171,6 +179,35 @@ class AppointmentDesk:
             Button(self.wording("stop_cancel"), payload(STOP_CANCEL_INTENT, view.id)),
         )
         return [Reply(self.wording("stop_keep_ask", when=self._when(view)), buttons)]
+
+    async def youth_keep(self, person_id: int, appointment_id: int) -> list[Reply]:
+        """ "Garder le rdv" after /stop: nothing changes, the reminders stay."""
+        try:
+            view = await asyncio.to_thread(self.appointments.get_own, person_id, appointment_id)
+        except AppointmentNotFound:
+            return [Reply(self.wording("closed"))]
+        if not view.active or view.starts_at <= self.appointments.now():
+            return [Reply(self.wording("closed"))]
+        replies = [Reply(self.wording("stop_kept"))]
+        await self._log(view, replies)
+        return replies
+
+    async def due(self, appointment_id: int) -> AppointmentView | None:
+        """Its time has passed and nobody marked it: a note on the ticket asks the counsellors,
+        and the listeners are told (`appointment_unmarked`: the bridge posts attendance
+        buttons). None when it no longer needs marking."""
+        view = await asyncio.to_thread(self.appointments.get, appointment_id)
+        if not view.needs_marking(self.appointments.now()):
+            return None
+        at = clock_time(view.starts_at, self.wording.tz)
+        text = f"Rendez-vous de {at} passé : dis s'il a eu lieu (venu·e, pas venu·e, reporté)."
+        await asyncio.to_thread(self.tickets.system_note, view.ticket_id, text)
+        await self._notify("appointment_unmarked", view, None, "system", text=text)
+        return view
+
+    def missed(self) -> Reply:
+        """The kind nudge the day after a missed appointment."""
+        return Reply(self.wording("missed"))
 
     def reminder(self, view: AppointmentView) -> Reply:
         return self.wording.reminder(

@@ -7,18 +7,30 @@ and public holidays do not apply: a Sunday reminder of Monday's appointment is w
 (QuietHours.nightly_only). A reminder already past is skipped, and one that would come less
 than MIN_GAP after the previous one is dropped (the 2-hour reminder of a 9:30 appointment
 moves to the evening before; if the day-before one is then that same evening, one is enough).
+A delay in whole days keeps the local time across a daylight saving change (the day before a
+14:00 appointment is 14:00, not 13:00 or 15:00); shorter delays are exact durations.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from core.calendar import QuietHours
 
 MIN_GAP = timedelta(hours=1)
 # A reminder sent this close to the appointment is pointless (they are on their way).
 TOO_LATE = timedelta(minutes=20)
+ONE_DAY = timedelta(days=1)
+
+
+def before(starts_at: datetime, delay: timedelta, tz: ZoneInfo) -> datetime:
+    """`delay` before `starts_at` (UTC): whole days in local wall time, else exactly."""
+    if delay % ONE_DAY:
+        return starts_at.astimezone(UTC) - delay  # exact, whatever tzinfo it came with
+    wall = starts_at.astimezone(tz).replace(tzinfo=None) - delay
+    return wall.replace(tzinfo=tz).astimezone(UTC)
 
 
 def reminder_times(
@@ -35,7 +47,7 @@ def reminder_times(
     nightly = quiet.nightly_only()
     plan: list[datetime] = []
     for delay in sorted(delays, reverse=True):  # the earliest reminder first
-        moment = nightly.last_allowed(starts_at - delay)
+        moment = nightly.last_allowed(before(starts_at, delay, quiet.tz))
         if moment > starts_at - TOO_LATE:
             continue
         if plan and moment - plan[-1] < MIN_GAP:

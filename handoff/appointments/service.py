@@ -25,7 +25,14 @@ from sqlalchemy.orm import Session
 from core.calendar import OpeningHours
 from core.clock import Clock, SystemClock
 from core.db import Database, retry_on_deadlock
-from core.models import Appointment, AppointmentKind, AppointmentStatus, EventKind, Ticket
+from core.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    EventKind,
+    Ticket,
+    YoungPerson,
+)
 from core.models.appointments import ACTIVE_STATUSES
 from core.places import SiteDirectory
 from core.settings_places import PHONE_RE, Appointments
@@ -115,7 +122,7 @@ class AppointmentService:
         else:
             site_id = None
         if kind == AppointmentKind.phone:
-            if call_from is None or not PHONE_RE.fullmatch(call_from):
+            if call_from is None or not PHONE_RE.fullmatch(call_from.replace("+33 ", "+33")):
                 raise AppointmentInvalid(
                     "Indique le numéro d'où tu appelleras (ex. 03 21 00 00 00)."
                 )
@@ -284,6 +291,20 @@ class AppointmentService:
             return appointment_view(row)
 
     # The young person ----------------------------------------------------------------------
+    def get_own(self, person_id: int, appointment_id: int) -> AppointmentView:
+        """The person's own appointment (somebody else's is AppointmentNotFound)."""
+        with self._db.transaction() as session:
+            row = session.get(Appointment, appointment_id)
+            if row is None or row.person_id != person_id:
+                raise AppointmentNotFound(f"Rendez-vous #{appointment_id} introuvable.")
+            return appointment_view(row)
+
+    def opted_out(self, person_id: int) -> bool:
+        """The person said /stop (no nudges; an appointment's reminders may be kept)."""
+        with self._db.transaction() as session:
+            person = session.get(YoungPerson, person_id)
+            return person is not None and person.opted_out_at is not None
+
     @retry_on_deadlock
     def answer(self, person_id: int, appointment_id: int, answer: str) -> AppointmentView:
         """The young person's button: "ok" (confirmed), "change" or "unsure". Pressing the
@@ -427,7 +448,7 @@ class AppointmentService:
     ) -> tuple[Appointment, Ticket]:
         query = select(Appointment).where(Appointment.id == appointment_id)
         if lock:
-            query = query.with_for_update()
+            query = query.with_for_update(of=Appointment)  # not the joined counsellor
         row = session.scalar(query)
         ticket = session.get(Ticket, row.ticket_id) if row is not None else None
         if (
@@ -441,7 +462,9 @@ class AppointmentService:
     @staticmethod
     def _own(session: Session, person_id: int, appointment_id: int) -> Appointment:
         row = session.scalar(
-            select(Appointment).where(Appointment.id == appointment_id).with_for_update()
+            select(Appointment)
+            .where(Appointment.id == appointment_id)
+            .with_for_update(of=Appointment)
         )
         if row is None or row.person_id != person_id:
             raise AppointmentNotFound(f"Rendez-vous #{appointment_id} introuvable.")
