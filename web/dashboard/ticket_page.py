@@ -18,6 +18,12 @@ from core.vocabulary import SOURCE_LABELS, VIA_LABELS, crisis_label, duration_fr
 from handoff.alarms import MAX_REASON
 from handoff.history import HistoryService, OtherTicket
 from handoff.permissions import allowed
+from web.dashboard.appointment_view import (
+    APPOINTMENT_EVENT_LABELS,
+    ProposalForm,
+    appointment_event_detail,
+    section_context,
+)
 from web.dashboard.guard import QUEUE_PATH, DashboardRoute, ticket_path
 from web.dashboard.rows import ticket_row
 from web.deps import Me, ServicesDep, TicketId
@@ -33,8 +39,10 @@ from web.labels import (
 from web.render import LocalTime, render
 
 if TYPE_CHECKING:
+    from handoff.accounts import CounsellorRef
     from handoff.signals import SignalView
     from handoff.tickets import EventView, TicketView, TranscriptItem
+    from maraude.services import Services
 
 router = APIRouter(prefix=QUEUE_PATH, include_in_schema=False, route_class=DashboardRoute)
 
@@ -54,6 +62,7 @@ EVENT_LABELS = {
     "sla_breached": "Délai de prise en charge dépassé : équipe relancée",
     "manager_alerted": "Délai largement dépassé : responsable alerté·e",
     "false_alarm": "Fausse alerte : retour en priorité normale",
+    **APPOINTMENT_EVENT_LABELS,
 }
 SUMMARY_ROWS = (
     ("age", "Âge"),
@@ -153,6 +162,8 @@ def _event_detail(event: EventView, words: _Words) -> str:
         return crisis_label(str(data["crisis_kind"]))
     if event.kind == "false_alarm":
         return f"« {data.get('reason', '')} »"
+    if str(event.kind).startswith("appointment_"):
+        return appointment_event_detail(str(event.kind), data, words.times)
     return ""
 
 
@@ -198,6 +209,20 @@ def _ticket_state(ticket: TicketView) -> dict[str, Any]:
 async def ticket_page(
     request: Request, services: ServicesDep, me: Me, ticket_id: TicketId
 ) -> Response:
+    return await render_ticket(request, services, me, ticket_id)
+
+
+async def render_ticket(
+    request: Request,
+    services: Services,
+    me: CounsellorRef,
+    ticket_id: int,
+    *,
+    appointment_form: ProposalForm | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The ticket page; `appointment_form`: the proposal refused, shown again with its values
+    and why (web/dashboard/appointments.py)."""
     tickets = services.tickets
     # Need to know first: a ticket `me` may not read is a 404, as one that does not exist.
     ticket = await asyncio.to_thread(lambda: tickets.get(ticket_id, viewer=me))
@@ -208,6 +233,7 @@ async def ticket_page(
     signals = await asyncio.to_thread(alarms.signals, ticket_id) if alarms else []
     colleagues = await asyncio.to_thread(services.accounts.list)
     others = await asyncio.to_thread(HistoryService(services.db).others, ticket_id, me)
+    appointments = await asyncio.to_thread(services.appointments.for_ticket, ticket_id, me)
     now = tickets.now()
     times = LocalTime.of(services.settings)
     teams = team_names(services.settings)
@@ -255,7 +281,17 @@ async def ticket_page(
             "can": allowed(me, ticket),
             "state": _ticket_state(ticket),
             "feed_url": f"{QUEUE_PATH}/api/tickets/{ticket.id}/messages",
+            **section_context(
+                appointments,
+                team=ticket.team,
+                now=now,
+                times=times,
+                sites=services.sites,
+                names=words.names,
+                form=appointment_form,
+            ),
         },
+        status_code,
     )
 
 
