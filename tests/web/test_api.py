@@ -562,6 +562,10 @@ def test_openapi_shows_only_the_api_and_health(api: Api) -> None:
         "/api/v1/tickets/{ticket_id}/transfer",
         "/api/v1/tickets/{ticket_id}/follow-up",
         "/api/v1/tickets/{ticket_id}/false-alarm",
+        "/api/v1/tickets/{ticket_id}/appointments",
+        "/api/v1/appointments/{appointment_id}/cancel",
+        "/api/v1/appointments/{appointment_id}/attendance",
+        "/api/v1/appointments/{appointment_id}.ics",
     }
     assert document["components"]["securitySchemes"]["apiToken"] == {
         "type": "http",
