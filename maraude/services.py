@@ -245,7 +245,12 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     bridge = None
     if telegram is not None and settings.counsellor_group_id is not None:
         bridge = TelegramBridge(
-            telegram.application, settings.counsellor_group_id, desk, accounts, settings
+            telegram.application,
+            settings.counsellor_group_id,
+            desk,
+            accounts,
+            settings,
+            appointments=appointment_desk,  # /rdv and the attendance buttons
         )
         bridge.register_handlers()
         desk.add_listener(bridge)

@@ -5,6 +5,8 @@
 - What a registered counsellor writes in the topic of a ticket they hold goes to the young
   person (`HandoffDesk.reply`); `/note <texte>` adds an internal note; `/fausse_alerte
   <raison>` marks an urgent ticket a false alarm (`HandoffDesk.false_alarm`).
+- Appointments (handoff/bridge/appointment_handlers.py): `/rdv <date> <heure> <type> [mot]`
+  proposes one, and the attendance buttons (Venu·e / Pas venu·e / Reporté) mark it.
 - Telegram users who are not registered counsellors (`AccountService.by_telegram_user`) can
   neither press the buttons nor write to a young person.
 Who may do what is the permission policy's (handoff/permissions.py); refusals are answered
@@ -31,6 +33,8 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.telegram import button_title
 from handoff.accounts import AccountService, CounsellorRef
+from handoff.bridge.appointment_handlers import AppointmentHandlers
+from handoff.bridge.appointments import RDV_RE
 from handoff.bridge.rendering import outcome_keyboard, parse_callback
 from handoff.bridge.topics import ForumTopics
 from handoff.desk import HandoffDesk
@@ -66,7 +70,8 @@ NOTE_EMPTY = "Écris la note après /note, par exemple : /note rappeler lundi."
 UNKNOWN_COMMAND = (
     "Commande inconnue : ton message n'a pas été transmis. "
     "Ici, /note <texte> ajoute une note interne, /fausse_alerte <raison> repasse une urgence "
-    "en priorité normale ; tout autre message va au jeune."
+    "en priorité normale, /rdv <date> <heure> <type> propose un rendez-vous ; tout autre "
+    "message va au jeune."
 )
 FALSE_ALARM_EMPTY = (
     "Dis pourquoi après /fausse_alerte, par exemple : "
@@ -104,8 +109,10 @@ class GroupHandlers:
         accounts: AccountService,
         topics: ForumTopics,
         outcomes: dict[str, str],
+        appointments: AppointmentHandlers | None = None,
     ) -> None:
         self.group_id = group_id
+        self.appointments = appointments  # None: appointments not wired (some tests)
         self.desk = desk
         self.tickets = desk.tickets
         self.accounts = accounts
@@ -137,6 +144,11 @@ class GroupHandlers:
             await self._answer(query, NOT_REGISTERED, alert=True)
             return
         data = query.data or ""
+        if data.startswith("rv:") and self.appointments is not None:
+            await self.appointments.button(
+                query, counsellor, lambda text, alert: self._answer(query, text, alert=alert)
+            )
+            return
         message = query.message if isinstance(query.message, Message) else None
         parsed = parse_callback(data)
         if message is None or parsed is None or button_title(message, data) is None:
@@ -207,6 +219,12 @@ class GroupHandlers:
                 await self.desk.add_note(ticket.id, counsellor, body, via="telegram")
             except TicketError as exc:
                 await post(thread, str(exc), reply_to)
+            return
+        rdv = RDV_RE.match(message.text.strip())
+        if rdv is not None and self.appointments is not None:
+            await self.appointments.command(
+                ticket, counsellor, bool(rdv.group(1)), rdv.group(2) or "", thread, reply_to
+            )
             return
         alarm = FALSE_ALARM_RE.match(message.text.strip())
         if alarm is not None:

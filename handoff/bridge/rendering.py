@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -17,7 +17,11 @@ from core.models import TicketStatus, Urgency
 from core.vocabulary import SKIPPED, SOURCE_LABELS, VIA_PHRASES, WRITER_LABELS
 from core.vocabulary import crisis_label as crisis_kind_label
 from handoff.accounts import CounsellorRef
+from handoff.bridge.appointments import appointment_posts
 from handoff.tickets import TicketView
+
+if TYPE_CHECKING:
+    from core.places import SiteDirectory
 
 TOPIC_NAME_LIMIT = 128
 MESSAGE_LIMIT = 4096
@@ -197,11 +201,17 @@ def event_posts(
     team_names: dict[str, str],
     outcomes: dict[str, str],
     tz: tzinfo,
+    sites: SiteDirectory | None = None,
 ) -> list[str]:
     """What to post in the ticket's topic for a desk event (`ticket`: as it is now)."""
     who = actor.first_name if actor else "Quelqu'un"
     via = VIA_PHRASES.get(str(data.get("via") or ""), "")
     where = f" ({via})" if via else ""
+    appointment = appointment_posts(
+        kind, actor.first_name if actor else None, data, tz, sites, where
+    )
+    if appointment is not None:  # handoff/bridge/appointments.py
+        return appointment
     from_telegram = data.get("via") == "telegram"
     if kind == "youth_message":
         return [f"🧑 Jeune :\n{data.get('text', '')}"]

@@ -5,7 +5,7 @@ Both sides read the same tickets:
   (every `sweep_interval` seconds, and at once when the desk says a ticket was created or
   escalated): handoff/bridge/topics.py;
 - what counsellors do in the group (buttons, replies to the young person, notes, false
-  alarms) goes to the desk: handoff/bridge/handlers.py;
+  alarms, appointments) goes to the desk: handoff/bridge/handlers.py;
 - what the young person writes, what the bot tells them during the hand-off, and what
   counsellors do on the web or through the API (desk events) is posted in the topic, and the
   summary is edited to match (the texts: handoff/bridge/rendering.py). An urgent ticket's
@@ -31,6 +31,9 @@ from telegram.ext import TypeHandler
 
 from core.settings import Settings
 from handoff.accounts import AccountService, CounsellorRef
+from handoff.appointments import AppointmentDesk, AppointmentView
+from handoff.bridge.appointment_handlers import AppointmentHandlers
+from handoff.bridge.appointments import attendance_keyboard, unmarked_text
 from handoff.bridge.handlers import GroupHandlers
 from handoff.bridge.rendering import event_posts
 from handoff.bridge.topics import ForumTopics
@@ -70,6 +73,7 @@ class TelegramBridge:
         settings: Settings,
         *,
         sweep_interval: float = SWEEP_INTERVAL,
+        appointments: AppointmentDesk | None = None,
     ) -> None:
         self.application = application
         self.group_id = group_id
@@ -81,7 +85,17 @@ class TelegramBridge:
         self.topics = ForumTopics(
             application, group_id, desk.tickets, self.team_names, self.outcomes, self.tz
         )
-        self.handlers = GroupHandlers(group_id, desk, accounts, self.topics, self.outcomes)
+        self.sites = appointments.appointments.sites if appointments is not None else None
+        self.handlers = GroupHandlers(
+            group_id,
+            desk,
+            accounts,
+            self.topics,
+            self.outcomes,
+            AppointmentHandlers(group_id, appointments, accounts, self.topics, self.tz)
+            if appointments is not None
+            else None,
+        )
         self.loop: asyncio.AbstractEventLoop | None = None  # the loop `start` ran in
         self._queue: asyncio.Queue[_Event | None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -182,8 +196,20 @@ class TelegramBridge:
         assert topic
         if kind in ("escalated", "false_alarm"):
             await topics.rename(ticket)  # the 🔴 comes (or goes) before the post
+        view = event.data.get("appointment")
+        if kind == "appointment_unmarked" and isinstance(view, AppointmentView):
+            text = unmarked_text(view, self.tz, self.sites)  # asked with the buttons to answer
+            await topics.post_with_buttons(topic, text, attendance_keyboard(view.id))
+            return
         posts = event_posts(
-            kind, ticket, event.actor, event.data, self.team_names, self.outcomes, self.tz
+            kind,
+            ticket,
+            event.actor,
+            event.data,
+            self.team_names,
+            self.outcomes,
+            self.tz,
+            self.sites,
         )
         for text in posts:
             await topics.post(topic, text)

@@ -183,6 +183,17 @@ class ForumTopics:
                     log.warning("could not post in topic %s: %s", topic_id, exc)
                     return
 
+    async def post_with_buttons(
+        self, topic_id: int, text: str, markup: InlineKeyboardMarkup
+    ) -> None:
+        """Post one message with inline buttons in a topic (a question to answer there)."""
+        try:
+            await self.bot.send_message(
+                self.group_id, text[:4096], message_thread_id=topic_id, reply_markup=markup
+            )
+        except TelegramError as exc:
+            log.warning("could not post in topic %s: %s", topic_id, exc)
+
     async def quietly(self, call: Any) -> None:
         """Run a Telegram call whose failure changes nothing (e.g. "message is not modified")."""
         try:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from core.clock import Clock
 from core.models import Channel
 from handoff.accounts import CounsellorRef
 from handoff.bridge.service import TelegramBridge
@@ -130,13 +131,16 @@ class Env:
 
 
 @contextmanager
-def running_bridge(folder: Path, telegram: FakeTelegramServer) -> Iterator[Env]:
-    """The real app (var/ in `folder`) polling `telegram`, its bridge on the group `GROUP`."""
+def running_bridge(
+    folder: Path, telegram: FakeTelegramServer, clock: Clock | None = None
+) -> Iterator[Env]:
+    """The real app (var/ in `folder`) polling `telegram`, its bridge on the group `GROUP`
+    (`clock`: the app's clock, e.g. a FixedClock for appointments)."""
     settings = make_settings(
         folder,
         telegram_bot_token=TEST_TOKEN,
         telegram_api_base_url=telegram.url,
         counsellor_group_id=GROUP,
     )
-    with AppServer(settings) as server:
+    with AppServer(settings, clock=clock) as server:
         yield Env(server, telegram)
