@@ -1,14 +1,18 @@
 """The counsellors' daily digest: what it holds (built by `SlaService.digest`, shown at
 /tableau/synthese) and its Telegram text (posted in the counsellors' group by
 handoff/sla/alerts.py `send_digest`). Everything here is read by counsellors: French.
+
+Appointments (issue 22): those of the day (time, kind, ticket, confirmed or not yet) and
+those whose time has passed before today that nobody marked yet, by team.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from typing import Any
 
-from core.models import TicketStatus, Urgency
+from core.models import AppointmentKind, AppointmentStatus, TicketStatus, Urgency
 from core.vocabulary import SKIPPED
 from handoff.sla.policy import SlaStatus, waited_fr
 from handoff.tickets import TicketView
@@ -62,6 +66,42 @@ class DigestFollowUp:
     reminder: bool  # a counsellor reminder (follow_up row) is pending for it
 
 
+KIND_WORDS = {
+    AppointmentKind.phone: "appel",
+    AppointmentKind.video: "visio",
+    AppointmentKind.in_person: "sur place",
+}
+
+
+@dataclass(frozen=True)
+class DigestAppointment:
+    appointment_id: int
+    ticket_id: int
+    team: str
+    team_name: str
+    kind: AppointmentKind
+    starts_at: datetime
+    status: AppointmentStatus
+    counsellor_name: str | None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.status == AppointmentStatus.confirmed
+
+    @property
+    def kind_word(self) -> str:
+        return KIND_WORDS[self.kind]
+
+    @property
+    def state(self) -> str:
+        """ "confirmé", "pas encore confirmé" or "le jeune demande un autre créneau"."""
+        if self.confirmed:
+            return "confirmé"
+        if self.status == AppointmentStatus.change_requested:
+            return "le jeune demande un autre créneau"
+        return "pas encore confirmé"
+
+
 @dataclass(frozen=True)
 class Digest:
     generated_at: datetime
@@ -69,6 +109,9 @@ class Digest:
     unclaimed: list[DigestTeam] = field(default_factory=list)
     breaches: list[DigestBreach] = field(default_factory=list)
     follow_ups: list[DigestFollowUp] = field(default_factory=list)
+    # Today's appointments (by team, then time), and earlier ones not marked yet (oldest first).
+    appointments: list[DigestAppointment] = field(default_factory=list)
+    unmarked: list[DigestAppointment] = field(default_factory=list)
 
     @property
     def unclaimed_count(self) -> int:
@@ -76,7 +119,9 @@ class Digest:
 
     @property
     def empty(self) -> bool:
-        return not (self.unclaimed or self.breaches or self.follow_ups)
+        return not (
+            self.unclaimed or self.breaches or self.follow_ups or self.appointments or self.unmarked
+        )
 
 
 def digest_needs(ticket: TicketView) -> list[str]:
@@ -149,5 +194,48 @@ def digest_text(digest: Digest, base_url: str, tz: tzinfo) -> str:
     else:
         lines.append("📅 Aucune relance prévue aujourd'hui.")
     lines.append("")
+    lines += appointment_lines(digest, link, tz)
+    lines.append("")
     lines.append(f"Tout le détail : {base_url}{SYNTHESE_PATH}")
     return "\n".join(lines)
+
+
+def appointment_lines(digest: Digest, link: Any, tz: tzinfo) -> list[str]:
+    """Today's appointments by team, then those passed and not marked yet."""
+    lines: list[str] = []
+    if digest.appointments:
+        lines.append(f"📆 Rendez-vous du jour ({len(digest.appointments)}) :")
+        for team_name, items in by_team(digest.appointments):
+            lines.append(f"• {team_name} ({len(items)})")
+            for item in items[:MAX_DIGEST_LINES]:
+                who = f", {item.counsellor_name}" if item.counsellor_name else ""
+                lines.append(
+                    f"  {_local(item.starts_at, tz, '%H:%M')} {item.kind_word}, "
+                    f"#{item.ticket_id} ({item.state}{who}) {link(item.ticket_id)}"
+                )
+            if len(items) > MAX_DIGEST_LINES:
+                lines.append(f"  … et {len(items) - MAX_DIGEST_LINES} autres")
+    else:
+        lines.append("📆 Aucun rendez-vous aujourd'hui.")
+    if digest.unmarked:
+        lines.append("")
+        lines.append(f"📋 Rendez-vous passés à marquer ({len(digest.unmarked)}) :")
+        for team_name, items in by_team(digest.unmarked):
+            lines.append(f"• {team_name} ({len(items)})")
+            for item in items[:MAX_DIGEST_LINES]:
+                who = f", {item.counsellor_name}" if item.counsellor_name else ""
+                lines.append(
+                    f"  {_local(item.starts_at, tz, '%d/%m %H:%M')} {item.kind_word}, "
+                    f"#{item.ticket_id}{who} : venu·e ou pas ? {link(item.ticket_id)}"
+                )
+            if len(items) > MAX_DIGEST_LINES:
+                lines.append(f"  … et {len(items) - MAX_DIGEST_LINES} autres")
+    return lines
+
+
+def by_team(items: list[DigestAppointment]) -> list[tuple[str, list[DigestAppointment]]]:
+    """The appointments grouped by team, in the order the teams first come."""
+    teams: dict[str, list[DigestAppointment]] = {}
+    for item in items:
+        teams.setdefault(item.team_name, []).append(item)
+    return list(teams.items())

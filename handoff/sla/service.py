@@ -19,6 +19,7 @@ from core.clock import Clock, SystemClock
 from core.db import Database
 from core.models import (
     OPEN_STATUSES,
+    Appointment,
     EventKind,
     FollowUp,
     FollowUpKind,
@@ -27,10 +28,12 @@ from core.models import (
     TicketEvent,
     TicketStatus,
 )
+from core.models.appointments import ACTIVE_STATUSES
 from core.settings import Settings
 from core.simulations import real_person
 from handoff.sla.digest import (
     Digest,
+    DigestAppointment,
     DigestBreach,
     DigestFollowUp,
     DigestTeam,
@@ -221,6 +224,8 @@ class SlaService:
             ]
             breaches = self._breaches(session, now - DIGEST_WINDOW, names)
             follow_ups = self._follow_ups(session, day_start, day_end, names)
+            appointments = self._appointments(session, day_start, day_end, names)
+            unmarked = self._appointments(session, None, min(day_start, now), names)
         by_team: dict[str, list[DigestTicket]] = {}
         for ticket in unclaimed:
             item = DigestTicket(ticket, self.policy.status(ticket, now), digest_needs(ticket))
@@ -233,7 +238,7 @@ class SlaService:
                 key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), kv[0]),
             )
         ]
-        return Digest(now, day, teams, breaches, follow_ups)
+        return Digest(now, day, teams, breaches, follow_ups, appointments, unmarked)
 
     @staticmethod
     def _breaches(session: Session, since: datetime, names: dict[str, str]) -> list[DigestBreach]:
@@ -271,6 +276,34 @@ class SlaService:
                 )
             )
         return result
+
+    def _appointments(
+        self, session: Session, start: datetime | None, end: datetime, names: dict[str, str]
+    ) -> list[DigestAppointment]:
+        """Appointments still active (not cancelled nor marked) starting in [start, end), by
+        team (in the settings' order) then time."""
+        query = select(Appointment).where(
+            Appointment.status.in_(ACTIVE_STATUSES),
+            Appointment.starts_at < end,
+            *([Appointment.starts_at >= start] if start is not None else []),
+            *([real_person(Appointment.person_id)] if self._settings.simulations_hidden else []),
+        )
+        order = list(names)
+        rows = [
+            DigestAppointment(
+                appointment_id=row.id,
+                ticket_id=row.ticket_id,
+                team=row.team,
+                team_name=names.get(row.team, row.team),
+                kind=row.kind,
+                starts_at=row.starts_at,
+                status=row.status,
+                counsellor_name=row.counsellor.first_name if row.counsellor else None,
+            )
+            for row in session.scalars(query.order_by(Appointment.starts_at, Appointment.id))
+        ]
+        rank = {team: index for index, team in enumerate(order)}
+        return sorted(rows, key=lambda a: (rank.get(a.team, len(order)), a.team, a.starts_at))
 
     @staticmethod
     def _follow_ups(

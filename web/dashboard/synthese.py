@@ -1,5 +1,6 @@
 """The daily digest as a page (French, /tableau/synthese): unclaimed tickets by team, SLA
-breaches of the last 24 hours, today's follow-ups (handoff/sla/digest.py builds it).
+breaches of the last 24 hours, today's follow-ups, today's appointments and those not marked
+yet (handoff/sla/digest.py builds it).
 
 Need to know: a counsellor's digest holds only the tickets they may read (their team's and
 the ones they hold); managers and admins see the whole structure's."""
@@ -15,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from core.models import Urgency
 from handoff.sla.alerts import sla_service
+from handoff.sla.digest import by_team
 from handoff.tickets import STATUS_LABELS
 from web.dashboard.guard import QUEUE_PATH, DashboardRoute, ticket_path
 from web.deps import Me, ServicesDep
@@ -22,7 +24,7 @@ from web.render import LocalTime, render
 
 if TYPE_CHECKING:
     from handoff.accounts import CounsellorRef
-    from handoff.sla.digest import Digest
+    from handoff.sla.digest import Digest, DigestAppointment
     from maraude.services import Services
 
 router = APIRouter(prefix=QUEUE_PATH, include_in_schema=False, route_class=DashboardRoute)
@@ -87,6 +89,8 @@ def digest_context(digest: Digest, services: Services) -> dict[str, Any]:
         for f in digest.follow_ups
     ]
     return {
+        "appointments": _appointments(digest.appointments, times, "%H:%M"),
+        "unmarked": _appointments(digest.unmarked, times, "%d/%m %H:%M"),
         "day": digest.day.strftime("%d/%m/%Y"),
         "generated": times.show(digest.generated_at, "%H:%M"),
         "unclaimed_count": digest.unclaimed_count,
@@ -100,12 +104,38 @@ def digest_context(digest: Digest, services: Services) -> dict[str, Any]:
     }
 
 
+def _appointments(
+    items: list[DigestAppointment], times: LocalTime, fmt: str
+) -> list[dict[str, Any]]:
+    """Appointments by team (handoff/sla/digest.py), each linking to its ticket."""
+    return [
+        {
+            "name": team_name,
+            "items": [
+                {
+                    "id": a.ticket_id,
+                    "reference": f"#{a.ticket_id}",
+                    "url": ticket_path(a.ticket_id),
+                    "at": times.show(a.starts_at, fmt),
+                    "kind": a.kind_word,
+                    "state": a.state,
+                    "confirmed": a.confirmed,
+                    "counsellor": a.counsellor_name or "",
+                }
+                for a in team
+            ],
+        }
+        for team_name, team in by_team(items)
+    ]
+
+
 def digest_for(digest: Digest, me: CounsellorRef, services: Services) -> Digest:
     """The digest as `me` may read it: only the tickets they may see (all for a manager)."""
     if me.can_manage:
         return digest
     ids = {item.ticket.id for team in digest.unclaimed for item in team.tickets}
     ids |= {b.ticket_id for b in digest.breaches} | {f.ticket_id for f in digest.follow_ups}
+    ids |= {a.ticket_id for a in digest.appointments} | {a.ticket_id for a in digest.unmarked}
     shown = services.tickets.readable(ids, me)
     teams = [
         replace(team, tickets=[item for item in team.tickets if item.ticket.id in shown])
@@ -116,6 +146,8 @@ def digest_for(digest: Digest, me: CounsellorRef, services: Services) -> Digest:
         unclaimed=[team for team in teams if team.tickets],
         breaches=[b for b in digest.breaches if b.ticket_id in shown],
         follow_ups=[f for f in digest.follow_ups if f.ticket_id in shown],
+        appointments=[a for a in digest.appointments if a.ticket_id in shown],
+        unmarked=[a for a in digest.unmarked if a.ticket_id in shown],
     )
 
 
