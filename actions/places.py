@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import known_from_history, latest_answer, user_texts
@@ -100,6 +100,13 @@ class ActionWhereToGo(Action):
             dispatcher.utter_message(response="utter_where_no_sites")
             return [SlotSet("where_asked", False)]
         asked = where_is(tracker, self.sites)
+        if (
+            tracker.latest_message.get("intent", {}).get("name") == "inform"
+            and asked.given_now is None
+            and not tracker.get_slot("where_asked")
+        ):
+            # A detail after the answer ("jai 19 ans"), not a place: handled as any detail.
+            return [SlotSet("where_asked", False), FollowupAction("action_fallback")]
         nearest = self.sites.nearest(asked.place)
         question = False  # the town asked: the next "inform" answers it
         if nearest is not None:

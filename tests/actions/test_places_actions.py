@@ -116,9 +116,20 @@ async def test_the_town_given_after_the_question(sites: SiteDirectory) -> None:
     assert message["site"] == "Antenne de Roubaix (démo)"  # typo forgiven, after the question
     [message] = await where(sites, tracker("Trifouilly", "inform", slots=asked), asks=True)
     assert message == {**message, "response": "utter_where_unknown_town", "place": "Trifouilly"}
-    # not asked: a word is not taken for a town
-    [message] = await where(sites, tracker("Trifouilly", "inform"), asks=True)
-    assert message["response"] == "utter_where_ask_town"
+    # after an answer: another town is answered too ("et a lille ?")
+    [message] = await where(sites, tracker("et a lille ?", "inform"), asks=False)
+    assert message["site"] == "Mission Locale de Lille (démo)"
+
+
+async def test_a_detail_after_the_answer_goes_to_the_fallback(sites: SiteDirectory) -> None:
+    """Not asked, no place in it ("jai 19 ans"): a word is not taken for a town, and the
+    detail is handled as any other (action_fallback), not answered with the site again."""
+    dispatcher = CollectingDispatcher()
+    t = tracker("jai 19 ans", "inform", slots={"location": "Lens", "where_asked": False})
+    events = await ActionWhereToGo(sites).run(dispatcher, t, {})
+    assert dispatcher.messages == []
+    assert events[0]["name"] == "where_asked" and events[0]["value"] is False
+    assert events[1] == {"event": "followup", "timestamp": None, "name": "action_fallback"}
 
 
 async def test_far_or_elsewhere_is_said_honestly(sites: SiteDirectory) -> None:
