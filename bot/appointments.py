@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from bot.messages import Reply
@@ -88,6 +89,10 @@ def button_payload(intent: str, appointment_id: int) -> str:
     return f"/{intent}{json.dumps({'rdv': str(appointment_id)}, separators=(',', ':'))}"
 
 
+# What a button or message about an appointment does, once the caller has recorded it.
+Answer = Callable[[], Awaitable[list[Reply]]]
+
+
 class AppointmentHooks(Protocol):
     """What the pipeline needs of the appointments (handoff AppointmentDesk implements it).
     An appointment is passed back as the desk gave it (`Any`: the bot does not read it)."""
@@ -114,30 +119,31 @@ class AppointmentHooks(Protocol):
         """After an opt-out: ask whether to keep the appointment ahead ([] without one)."""
 
 
-async def on_button(hooks: AppointmentHooks, person_id: int, payload: str) -> list[Reply] | None:
-    """An appointment button's answer; None when `payload` is not one."""
+def on_button(hooks: AppointmentHooks, person_id: int, payload: str) -> Answer | None:
+    """What an appointment button does (run it for the replies); None when `payload` is not
+    one. The caller records the press first, so the transcript reads in order."""
     parsed = parse_button(payload)
     if parsed is None:
         return None
     intent, appointment_id = parsed
     if intent in ANSWERS:
-        return await hooks.youth_answer(person_id, appointment_id, ANSWERS[intent])
+        return lambda: hooks.youth_answer(person_id, appointment_id, ANSWERS[intent])
     if intent == STOP_KEEP:
-        return await hooks.youth_keep(person_id, appointment_id)
-    return await hooks.youth_cancel(person_id, appointment_id)  # rdv_cancel, rdv_stop_cancel
+        return lambda: hooks.youth_keep(person_id, appointment_id)
+    return lambda: hooks.youth_cancel(person_id, appointment_id)  # rdv_cancel, rdv_stop_cancel
 
 
-async def on_typed(hooks: AppointmentHooks, person_id: int, text: str) -> list[Reply] | None:
-    """A typed message (not a command, not a crisis) that is about an appointment: "je peux
+async def on_typed(hooks: AppointmentHooks, person_id: int, text: str) -> Answer | None:
+    """What a typed message (not a command, not a crisis) about an appointment does: "je peux
     plus venir" with an appointment ahead, or the availability asked after "on change ?".
-    None: the message goes the usual way."""
+    None: the message goes the usual way. The caller passes the message on first."""
     if cant_come(text):
         if await hooks.upcoming(person_id) is not None:
-            return await hooks.youth_cancel(person_id, None)
+            return lambda: hooks.youth_cancel(person_id, None)
         return None
     waiting = await hooks.awaiting_availability(person_id)
     if waiting is not None:
-        return await hooks.youth_availability(waiting, text)
+        return lambda: hooks.youth_availability(waiting, text)
     return None
 
 

@@ -195,12 +195,9 @@ class ConversationPipeline:
         if (answer := await self._rights(channel, user_key, payload, typed=False)) is not None:
             return answer
         person = await asyncio.to_thread(self.people.identify, channel, user_key)
-        if (
-            self.appointments is not None
-            and (own := await on_button(self.appointments, person.id, payload)) is not None
-        ):
-            await self._log(person, title or payload, [])
-            return own
+        if self.appointments and (act := on_button(self.appointments, person.id, payload)):
+            await self._log(person, title or payload, [])  # the press, then what it does
+            return await act()
         if payload == ERASE_ACCEPT:  # the app's own /oubli question, engine up or down
             # No engine turn is under way: the tracker erasure is left to the retry job.
             return await self._forget(person, [Reply(self.texts.erasure["done"])], tracker=False)
@@ -238,13 +235,14 @@ class ConversationPipeline:
         to a counsellor who holds the conversation; never a crisis (it goes the usual way)."""
         if self.appointments is None or self.texts.crisis_kinds(text):
             return None
-        replies = await on_typed(self.appointments, person.id, text)
-        if replies is not None:
-            if ticket:
-                await self.relay.youth_message(ticket, text)
-            else:
-                await self._log(person, text, [])
-        return replies
+        act = await on_typed(self.appointments, person.id, text)
+        if act is None:
+            return None
+        if ticket:  # their words first, then what they did
+            await self.relay.youth_message(ticket, text)
+        else:
+            await self._log(person, text, [])
+        return await act()
 
     async def _relaying(self, person: PersonRef) -> RelayedTicket | None:
         """The ticket through which a counsellor is talking with this person, if any."""
