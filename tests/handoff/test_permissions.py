@@ -40,6 +40,8 @@ def test_a_counsellor_on_a_new_ticket_may_claim_transfer_and_plan_only() -> None
         "resolve": False,
         "follow_up": True,
         "false_alarm": False,
+        "appointment": False,  # take it first
+        "attendance": True,  # nobody holds it: its team may say whether it took place
     }
 
 
@@ -72,9 +74,12 @@ def test_a_colleagues_ticket_is_refused_as_a_colleagues() -> None:
     )
 
 
-def test_nothing_but_reading_on_a_closed_ticket() -> None:
+def test_nothing_but_reading_and_attendance_on_a_closed_ticket() -> None:
     can = allowed(BOSS, CLOSED)
-    assert can.read and not any(v for k, v in can.__dict__.items() if k != "read")
+    others = {k: v for k, v in can.__dict__.items() if k not in ("read", "attendance")}
+    assert can.read and can.attendance and not any(others.values())
+    assert allowed(LEA, CLOSED).attendance  # she held it: she says whether it took place
+    assert refusal(LEA, CLOSED, Action.appointment) == Refusal.closed
     assert str(refused(LEA, CLOSED, Action.resolve)) == "Le ticket #7 est déjà clôturé."
     assert str(refused(LEA, CLOSED, Action.release)) == "Ce ticket est déjà clôturé."
 
@@ -101,3 +106,21 @@ def test_need_to_know() -> None:
     late = refused(LEA, THEIRS, Action.claim, holder="Noé")
     assert isinstance(late, TicketConflict)
     assert str(late) == "Trop tard : Noé a déjà pris le ticket #7."
+
+
+def test_appointments_are_proposed_by_whoever_holds_the_ticket() -> None:
+    assert refusal(LEA, MINE, Action.appointment) is None
+    assert refusal(BOSS, MINE, Action.appointment) is None  # a manager may step in
+    assert refusal(LEA, THEIRS, Action.appointment) == Refusal.colleague
+    assert str(refused(LEA, NEW, Action.appointment)) == (
+        "Prends le ticket avant de proposer un rendez-vous."
+    )
+    stranger = CounsellorRef(4, "x@example.org", "Xavier", Role.counsellor, "lille")
+    assert refusal(stranger, MINE, Action.appointment) == Refusal.need_to_know
+    assert refusal(stranger, MINE, Action.attendance) == Refusal.need_to_know
+
+
+def test_attendance_is_marked_by_the_holder_not_a_colleague() -> None:
+    assert refusal(LEA, MINE, Action.attendance) is None
+    assert refusal(LEA, THEIRS, Action.attendance) == Refusal.colleague
+    assert refusal(BOSS, THEIRS, Action.attendance) is None
