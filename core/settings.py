@@ -562,9 +562,6 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"team {team.id!r} names unknown territories: {', '.join(unknown)}"
                 )
-        for site in self.structure.sites:
-            if site.team and site.team not in ids:
-                raise ValueError(f"structure site {site.id!r} names an unknown team {site.team!r}")
         return self
 
     @model_validator(mode="after")
