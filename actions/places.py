@@ -78,7 +78,13 @@ def faq_key(latest: dict[str, Any]) -> str | None:
     """The FAQ answered (`cej`, `mission_locale`…) from the ResponseSelector's choice, or from
     a full retrieval intent name (`faq/cej`, as tests and stories write it)."""
     selected = ((latest.get("response_selector") or {}).get("faq") or {}).get("response") or {}
-    name = selected.get("intent_response_key") or (latest.get("intent") or {}).get("name") or ""
+    intent = latest.get("intent") or {}
+    name = (
+        selected.get("intent_response_key")
+        or intent.get("full_retrieval_intent_name")
+        or intent.get("name")
+        or ""
+    )
     return name.split("/", 1)[1] if str(name).startswith("faq/") else None
 
 
