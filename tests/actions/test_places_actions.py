@@ -208,6 +208,11 @@ async def test_the_full_retrieval_intent_name_is_read_too(sites: SiteDirectory) 
     t = tracker("la ml cest quoi", "faq/mission_locale", slots={"location": "59000"})
     [message] = await faq(sites, t)
     assert message["site"] == "Mission Locale de Lille (démo)"
+    # as the engine sends it: {"name": "faq", "full_retrieval_intent_name": "faq/cej"}
+    engine = {"intent": {"name": "faq", "full_retrieval_intent_name": "faq/cej"}}
+    t = tracker("cej ?", "faq", slots={"location": "Roubaix"}, latest=engine)
+    [message] = await faq(sites, t)
+    assert message["site"] == "Antenne de Roubaix (démo)"
 
 
 def test_the_actions_are_registered(tmp_path: Any) -> None:
