@@ -298,7 +298,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         simulator=SimulatorSessions(
             pipeline, people, tickets, settings.secret_key, settings.handoff.counsellor_prefix
         ),
-        actions=build_executor(settings, people, handoff, desk, rules, clock, link=LinkService(db)),
+        actions=build_executor(
+            settings, people, handoff, desk, rules, clock, link=LinkService(db), sites=sites
+        ),
         templates=Jinja2Templates(directory=WEB_DIR / "templates"),
         telegram=telegram,
         bridge=bridge,

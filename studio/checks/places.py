@@ -32,4 +32,17 @@ def site_warnings(doc: Doc, settings: Settings) -> list[Problem]:
                 error=False,
             )
         )
+    teams = {team.id for team in settings.teams}
+    for index, site in enumerate(sites):
+        if site.team and site.team not in teams:
+            problems.append(
+                Problem(
+                    doc.rel,
+                    doc.line("structure", "sites", index, "team"),
+                    f"le site « {site.id} » nomme une équipe inconnue « {site.team} »",
+                    f"mets l'identifiant d'une équipe de « teams » ({', '.join(sorted(teams))}) "
+                    "ou retire la ligne « team: »",
+                    error=False,
+                )
+            )
     return problems

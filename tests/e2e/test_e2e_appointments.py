@@ -240,5 +240,5 @@ def test_a_missed_appointment_is_nudged_the_next_day(march_2026: App) -> None:
 
     before = app.count(chat)
     move_to(app.clock, paris(2026, 3, 4, 10))
-    app.said(chat, "Hier, on s'est loupé·es pour le rdv", before)
+    app.said(chat, "On s'est loupé·es pour le dernier rdv", before)
     assert person_id

@@ -48,3 +48,12 @@ def test_coordinates_or_a_known_commune_are_enough(tmp_path: Path) -> None:
     misspelt = {"id": "liev", "name": "Antenne", "address": "1 rue X", "postcode": "62800",
                 "commune": "lievin"}  # fmt: skip
     assert problems(write_config(tmp_path / "b", structure=sites_with(misspelt))).problems == []
+
+
+def test_a_site_naming_an_unknown_team_is_reported_not_refused(tmp_path: Path) -> None:
+    stray = {"id": "stray", "name": "Permanence", "address": "1 rue X", "postcode": "62300",
+             "commune": "Lens", "team": "nulle-part"}  # fmt: skip
+    report = problems(write_config(tmp_path, structure=sites_with(stray)))
+    assert report.ok  # the app starts: only the proposal order of the sites uses the team
+    [warning] = [w for w in report.warnings if "nulle-part" in w.message]
+    assert "« stray »" in warning.message and "lens" in warning.fix
