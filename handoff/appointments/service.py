@@ -13,7 +13,6 @@ One active appointment per ticket: proposing another replaces it (the old one is
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -27,49 +26,31 @@ from core.clock import Clock, SystemClock
 from core.db import Database, retry_on_deadlock
 from core.models import (
     Appointment,
-    AppointmentKind,
     AppointmentStatus,
     EventKind,
     Ticket,
-    YoungPerson,
 )
 from core.models.appointments import ACTIVE_STATUSES
 from core.places import SiteDirectory
-from core.settings_places import PHONE_RE, Appointments
-from core.text import storable
+from core.settings_places import Appointments
 from handoff.accounts import CounsellorRef
+from handoff.appointments.drafts import clean_draft
 from handoff.appointments.views import (
     MARKS,
-    YOUTH_ANSWERS,
     AppointmentConflict,
     AppointmentDraft,
     AppointmentInvalid,
     AppointmentNotFound,
     AppointmentView,
-    OutsideOpeningHours,
     appointment_view,
 )
+from handoff.appointments.youth import YouthAppointments
 from handoff.permissions import Action, may_see
 from handoff.tickets.errors import not_found, require
 from handoff.tickets.events import record_event
 
-MAX_NOTE = 500
-MAX_REPLY = 500
-MAX_LOCATION = 300
-MIN_DURATION, MAX_DURATION = 10, 8 * 60
-MIN_LEAD = timedelta(minutes=15)  # an appointment is proposed at least this far ahead
-MAX_LEAD = timedelta(days=180)
 
-
-def normalise_phone(value: str) -> str:
-    """ "03.21.00.00.00" / "+33 3 21 00 00 00" -> "03 21 00 00 00" (as said to a young person)."""
-    digits = re.sub(r"\D", "", value)
-    if digits.startswith("33") and len(digits) == 11:
-        digits = "0" + digits[2:]
-    return " ".join(digits[i : i + 2] for i in range(0, 10, 2))
-
-
-class AppointmentService:
+class AppointmentService(YouthAppointments):
     def __init__(
         self,
         db: Database,
@@ -89,64 +70,13 @@ class AppointmentService:
 
     # Counsellors -------------------------------------------------------------------------
     def check(self, draft: AppointmentDraft, team: str | None = None) -> AppointmentDraft:
-        """The draft cleaned, or AppointmentInvalid with a French message (OutsideOpeningHours
-        when the time is outside opening hours and the counsellor did not say go on)."""
-        now = self._clock.now()
-        starts = draft.starts_at
-        if starts.tzinfo is None:
-            raise AppointmentInvalid("Date du rendez-vous sans fuseau horaire.")
-        if starts < now + MIN_LEAD:
-            raise AppointmentInvalid(
-                "Le rendez-vous doit être dans le futur (au moins 15 minutes après maintenant)."
-            )
-        if starts > now + MAX_LEAD:
-            raise AppointmentInvalid("Le rendez-vous doit être dans les 6 prochains mois.")
-        duration = draft.duration_minutes or int(
-            self.settings.default_duration.total_seconds() // 60
-        )
-        if not MIN_DURATION <= duration <= MAX_DURATION:
-            raise AppointmentInvalid("La durée doit être entre 10 minutes et 8 heures.")
-        kind = AppointmentKind(draft.kind)
-        site_id = (draft.site_id or "").strip() or None
-        call_from = (draft.call_from or "").strip() or None
-        location = storable(draft.location or "").strip() or None
-        note = storable(draft.note or "").strip() or None
-        if note and len(note) > MAX_NOTE:
-            raise AppointmentInvalid(f"Le mot pour le jeune dépasse {MAX_NOTE} caractères.")
-        if location and len(location) > MAX_LOCATION:
-            raise AppointmentInvalid(f"Le lieu ou le lien dépasse {MAX_LOCATION} caractères.")
-        if kind == AppointmentKind.in_person:
-            if site_id is None or self.sites.get(site_id) is None:
-                raise AppointmentInvalid("Choisis un des lieux de la structure.")
-            call_from = None
-        else:
-            site_id = None
-        if kind == AppointmentKind.phone:
-            if call_from is None or not PHONE_RE.fullmatch(call_from.replace("+33 ", "+33")):
-                raise AppointmentInvalid(
-                    "Indique le numéro d'où tu appelleras (ex. 03 21 00 00 00)."
-                )
-            call_from = normalise_phone(call_from)
-        elif kind == AppointmentKind.video:
-            call_from = None
-            if location and not re.fullmatch(r"https://[^\s<>\"]+", location):
-                raise AppointmentInvalid("Le lien de l'appel vidéo doit commencer par https://.")
-        end = starts + timedelta(minutes=duration)
-        inside = self.hours.is_open(starts) and self.hours.presence(starts)[1] >= end
-        if not inside and not draft.allow_outside_hours:
-            raise OutsideOpeningHours(
-                "Ce créneau est en dehors des horaires d'ouverture. Confirme pour le proposer "
-                "quand même."
-            )
-        return AppointmentDraft(
-            kind=kind,
-            starts_at=starts,
-            duration_minutes=duration,
-            site_id=site_id,
-            call_from=call_from,
-            location=location,
-            note=note,
-            allow_outside_hours=not inside,
+        """The draft cleaned (drafts.py), or AppointmentInvalid with a French message."""
+        return clean_draft(
+            draft,
+            now=self._clock.now(),
+            default_duration=self.settings.default_duration,
+            sites=self.sites,
+            hours=self.hours,
         )
 
     @retry_on_deadlock
@@ -290,110 +220,6 @@ class AppointmentService:
             row, _ = self._readable(session, appointment_id, viewer)
             return appointment_view(row)
 
-    # The young person ----------------------------------------------------------------------
-    def get_own(self, person_id: int, appointment_id: int) -> AppointmentView:
-        """The person's own appointment (somebody else's is AppointmentNotFound)."""
-        with self._db.transaction() as session:
-            row = session.get(Appointment, appointment_id)
-            if row is None or row.person_id != person_id:
-                raise AppointmentNotFound(f"Rendez-vous #{appointment_id} introuvable.")
-            return appointment_view(row)
-
-    def opted_out(self, person_id: int) -> bool:
-        """The person said /stop (no nudges; an appointment's reminders may be kept)."""
-        with self._db.transaction() as session:
-            person = session.get(YoungPerson, person_id)
-            return person is not None and person.opted_out_at is not None
-
-    @retry_on_deadlock
-    def answer(self, person_id: int, appointment_id: int, answer: str) -> AppointmentView:
-        """The young person's button: "ok" (confirmed), "change" or "unsure". Pressing the
-        same answer twice changes nothing; an answer to a past or closed appointment is
-        AppointmentConflict."""
-        if answer not in YOUTH_ANSWERS:
-            raise AppointmentInvalid("unknown answer")
-        now = self._clock.now()
-        with self._db.transaction() as session:
-            row = self._own(session, person_id, appointment_id)
-            if row.status not in ACTIVE_STATUSES or row.starts_at <= now:
-                raise AppointmentConflict("closed")
-            status = {
-                "ok": AppointmentStatus.confirmed,
-                "change": AppointmentStatus.change_requested,
-                "unsure": AppointmentStatus.unsure,
-            }[answer]
-            if row.status == status:
-                return appointment_view(row)
-            row.status = status
-            row.answered_at = row.updated_at = now
-            if status == AppointmentStatus.confirmed:
-                row.confirmed_at = now
-            record_event(
-                session,
-                row.ticket_id,
-                EventKind.appointment_answered,
-                now,
-                via="bot",
-                appointment=row.id,
-                answer=answer,
-            )
-            return appointment_view(row)
-
-    @retry_on_deadlock
-    def youth_reply(self, person_id: int, appointment_id: int, text: str) -> AppointmentView:
-        """What the young person wrote after "pas possible, on change ?" (their availability)."""
-        with self._db.transaction() as session:
-            row = self._own(session, person_id, appointment_id)
-            row.youth_reply = storable(text).strip()[:MAX_REPLY] or None
-            row.updated_at = self._clock.now()
-            return appointment_view(row)
-
-    @retry_on_deadlock
-    def youth_cancel(
-        self, person_id: int, appointment_id: int | None = None
-    ) -> AppointmentView | None:
-        """ "Je peux plus venir": cancel that appointment (None: the next one ahead); None when
-        there is nothing to cancel."""
-        now = self._clock.now()
-        with self._db.transaction() as session:
-            if appointment_id is None:
-                row = self._next_of_person(session, person_id, now)
-                if row is None:
-                    return None
-            else:
-                row = self._own(session, person_id, appointment_id)
-                if row.status not in ACTIVE_STATUSES or row.starts_at <= now:
-                    return None
-            row.status = AppointmentStatus.cancelled
-            row.cancelled_by = "youth"
-            row.cancelled_at = row.updated_at = now
-            record_event(
-                session,
-                row.ticket_id,
-                EventKind.appointment_cancelled,
-                now,
-                via="bot",
-                appointment=row.id,
-                by="youth",
-            )
-            return appointment_view(row)
-
-    def next_of_person(self, person_id: int) -> AppointmentView | None:
-        """The person's next appointment still ahead (proposed, answered or confirmed)."""
-        with self._db.transaction() as session:
-            row = self._next_of_person(session, person_id, self._clock.now())
-            return appointment_view(row) if row else None
-
-    def of_person(self, person_id: int) -> list[AppointmentView]:
-        """Every appointment of the person (their data export), oldest first."""
-        with self._db.transaction() as session:
-            rows = session.scalars(
-                select(Appointment)
-                .where(Appointment.person_id == person_id)
-                .order_by(Appointment.starts_at, Appointment.id)
-            )
-            return [appointment_view(row) for row in rows]
-
     # Reminders and digests ---------------------------------------------------------------
     def reminder_sent(self, appointment_id: int) -> None:
         with self._db.transaction() as session:
@@ -460,17 +286,6 @@ class AppointmentService:
         return row, ticket
 
     @staticmethod
-    def _own(session: Session, person_id: int, appointment_id: int) -> Appointment:
-        row = session.scalar(
-            select(Appointment)
-            .where(Appointment.id == appointment_id)
-            .with_for_update(of=Appointment)
-        )
-        if row is None or row.person_id != person_id:
-            raise AppointmentNotFound(f"Rendez-vous #{appointment_id} introuvable.")
-        return row
-
-    @staticmethod
     def _active_of_ticket(
         session: Session, ticket_id: int, *, exclude: int, after: datetime
     ) -> list[Appointment]:
@@ -484,17 +299,4 @@ class AppointmentService:
                     Appointment.starts_at > after,
                 )
             )
-        )
-
-    @staticmethod
-    def _next_of_person(session: Session, person_id: int, now: datetime) -> Appointment | None:
-        return session.scalar(
-            select(Appointment)
-            .where(
-                Appointment.person_id == person_id,
-                Appointment.status.in_(ACTIVE_STATUSES),
-                Appointment.starts_at > now,
-            )
-            .order_by(Appointment.starts_at, Appointment.id)
-            .limit(1)
         )

@@ -24,8 +24,9 @@ STATUS_LABELS = {
     AppointmentStatus.missed: "Pas venu·e",
     AppointmentStatus.rescheduled: "Reporté",
 }
-# What a counsellor may mark once the time has come.
+# What a counsellor may mark once the time has come, and its button (dashboard, bridge).
 MARKS = (AppointmentStatus.attended, AppointmentStatus.missed, AppointmentStatus.rescheduled)
+MARK_TITLES = {mark: STATUS_LABELS[mark] for mark in MARKS}
 # The young person's answers to a proposal (button payloads, see bot/appointments.py).
 YOUTH_ANSWERS = ("ok", "change", "unsure")
 

@@ -27,7 +27,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.models import AppointmentKind
 from core.places import postal_address
-from handoff.appointments.views import MARKS, AppointmentDraft, AppointmentView
+from handoff.appointments.views import MARK_TITLES, MARKS, AppointmentDraft, AppointmentView
 
 if TYPE_CHECKING:
     from core.places import SiteDirectory
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 RDV_RE = re.compile(r"^/rdv(!)?(?:@\w+)?(?:\s+(.*))?$", re.DOTALL | re.IGNORECASE)
 CALLBACK_RE = re.compile(r"^rv:(\d{1,12}):([amr])$")
 MARK_CODES = {"a": MARKS[0], "m": MARKS[1], "r": MARKS[2]}
-MARK_TITLES = {MARKS[0]: "Venu·e", MARKS[1]: "Pas venu·e", MARKS[2]: "Reporté"}
 DATE_RE = re.compile(r"(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?", re.ASCII)
 TIME_RE = re.compile(r"(\d{1,2})[hH:](\d{2})?", re.ASCII)
 PHONE_AT_START = re.compile(r"((?:\+33|0)[1-9](?:[ .]?\d{2}){4})(?:\s+(.*))?", re.ASCII | re.DOTALL)

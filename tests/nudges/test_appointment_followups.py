@@ -235,7 +235,7 @@ async def test_a_missed_appointment_is_nudged_kindly_the_next_day(world: World) 
     assert ticket.follow_up_at == paris(2026, 3, 5, 10)
     assert pending(world, held, FollowUpKind.counsellor_reminder) == [paris(2026, 3, 5, 10)]
     await sweep_at(world, paris(2026, 3, 5, 10))
-    [missed] = [t for t in bot_texts(world, held) if "on s'est loupé" in t]
+    [missed] = [t for t in bot_texts(world, held) if "On s'est loupé" in t]
     assert "On en refixe un ?" in missed
     sent = [
         f
@@ -254,4 +254,4 @@ async def test_a_corrected_mark_cancels_the_missed_nudge(world: World) -> None:
     await desk.mark(appointment, held.counsellor, "attended", "web")
     assert pending(world, held, FollowUpKind.appointment_missed) == []
     await sweep_at(world, paris(2026, 3, 5, 10))
-    assert not any("on s'est loupé" in t for t in bot_texts(world, held))
+    assert not any("On s'est loupé" in t for t in bot_texts(world, held))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.models import AppointmentKind
 from core.places import map_link, postal_address
-from handoff.appointments.views import KIND_LABELS, MARKS, STATUS_LABELS
+from handoff.appointments.views import KIND_LABELS, MARK_TITLES, MARKS, STATUS_LABELS
 
 if TYPE_CHECKING:
     from core.places import SiteDirectory
@@ -31,8 +31,7 @@ ANSWER_LABELS = {
     "unsure": "ne sait pas encore",
 }
 # The attendance buttons, in this order (form value, button title).
-MARK_BUTTONS = (("attended", "Venu·e"), ("missed", "Pas venu·e"), ("rescheduled", "Reporté"))
-assert tuple(str(m) for m in MARKS) == tuple(value for value, _ in MARK_BUTTONS)
+MARK_BUTTONS = tuple((str(mark), MARK_TITLES[mark]) for mark in MARKS)
 
 
 @dataclass
