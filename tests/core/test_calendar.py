@@ -560,3 +560,35 @@ def test_between_is_additive(hours_: OpeningHours, a: datetime, b: datetime, c: 
     a, b, c = sorted((a, b, c))
     assert hours_.between(a, b) + hours_.between(b, c) == hours_.between(a, c)
     assert hours_.between(a, c) <= c - a
+
+
+# --- last_allowed (appointment reminders: moved earlier, never into the night) ----------
+
+
+def test_last_allowed_keeps_an_allowed_moment_and_moves_a_night_one_to_the_evening() -> None:
+    quiet = QuietHours()  # 21:00-09:00, Sundays and public holidays off
+    noon = datetime(2026, 12, 8, 12, 0, tzinfo=PARIS)
+    assert quiet.last_allowed(noon) == noon
+    dawn = datetime(2026, 12, 9, 7, 30, tzinfo=PARIS)
+    assert quiet.last_allowed(dawn) == datetime(2026, 12, 8, 20, 59, tzinfo=PARIS)
+    late = datetime(2026, 12, 8, 23, 0, tzinfo=PARIS)
+    assert quiet.last_allowed(late) == datetime(2026, 12, 8, 20, 59, tzinfo=PARIS)
+
+
+def test_last_allowed_skips_days_off_unless_nightly_only() -> None:
+    quiet = QuietHours()
+    monday_dawn = datetime(2026, 12, 14, 7, 30, tzinfo=PARIS)  # Sunday 13 is a day off
+    assert quiet.last_allowed(monday_dawn) == datetime(2026, 12, 12, 20, 59, tzinfo=PARIS)
+    nightly = quiet.nightly_only()
+    assert nightly.last_allowed(monday_dawn) == datetime(2026, 12, 13, 20, 59, tzinfo=PARIS)
+    sunday_noon = datetime(2026, 12, 13, 12, 0, tzinfo=PARIS)
+    assert not quiet.allows(sunday_noon) and nightly.allows(sunday_noon)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31)))
+def test_last_allowed_is_allowed_and_never_later(moment: datetime) -> None:
+    instant = moment.replace(tzinfo=PARIS)
+    quiet = QuietHours()
+    found = quiet.last_allowed(instant)
+    assert found <= instant and quiet.allows(found)
