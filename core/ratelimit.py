@@ -48,6 +48,12 @@ class Rule:
 CHAT = Rule("chat", "10/5 seconds;40/minute")
 FLOOD_NOTICE = Rule("flood_notice", "1/10 minutes")  # one "doucement" per chat per flood
 SIMULATOR_SESSIONS = Rule("simulator_sessions", "30/hour")  # new simulator sessions per IP
+# Web chat: new conversations per IP (a school's or a library's shared address opens many),
+# messages per IP across its conversations (CHAT still counts each conversation), e-mail
+# addresses given per conversation.
+WEBCHAT_SESSIONS = Rule("webchat_sessions", "20/10 minutes;60/day")
+WEBCHAT_IP = Rule("webchat_ip", "60/minute;1000/day")
+WEBCHAT_CONTACT = Rule("webchat_contact", "5/hour")
 LOGIN_PAIR = Rule("login_pair", "3/minute;6/15 minutes;10/hour;20/day")  # failures (account, IP)
 LOGIN_IP = Rule("login_ip", "20/10 minutes;100/day")  # failed logins from one IP, any account
 LOGIN_ACCOUNT = Rule("login_account", "10/15 minutes;50/day")  # failures on one account, any IP

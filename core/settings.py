@@ -41,6 +41,7 @@ from sqlalchemy.exc import ArgumentError
 
 from core.calendar import parse_duration
 from core.settings_places import Appointments, Structure
+from core.settings_webchat import WebChat
 from core.vocabulary import DEFAULT_TIMEZONE
 from core.yamlfile import read_yaml
 
@@ -440,11 +441,14 @@ class Settings(BaseSettings):
     campaigns: Campaigns = Campaigns()
     structure: Structure = Structure()
     appointments: Appointments = Appointments()
+    webchat: WebChat = WebChat()
+    # The web chat's SMTP password (webchat.email); environment only.
+    smtp_password: SecretStr | None = None
     project_root: Path = Path(".")
     # Runtime files (SQLite databases, logs, generated secret), relative to the project root.
     var_path: Path = Path("var")
 
-    @field_validator("telegram_bot_token", "maraude_secret_key", mode="before")
+    @field_validator("telegram_bot_token", "maraude_secret_key", "smtp_password", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value in ("", None) else value

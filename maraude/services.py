@@ -29,6 +29,7 @@ from bot.rights import DataRights, RightsTexts
 from bot.simulator import SimulatorSessions
 from bot.telegram import TelegramChannel
 from bot.texts import AppTexts
+from bot.webchat import WebChatSessions, WebChatStore
 from core.campaigns import CampaignService
 from core.chatlock import ChatLocks, chat_locks
 from core.clock import Clock, SystemClock
@@ -108,6 +109,9 @@ class Services:
     appointments: AppointmentService
     appointment_desk: AppointmentDesk
     sites: SiteDirectory  # the structure's sites (structure.sites in maraude.yml)
+    # The web chat (bot/webchat): the conversations of /chat and the widget, and their store.
+    webchat: WebChatSessions
+    webchat_store: WebChatStore
     telegram: TelegramChannel | None = None
     bridge: TelegramBridge | None = None
     # Under 15: the engine's tracker of an idle conversation is erased (core/minors.py).
@@ -218,6 +222,21 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     worker_id = make_worker_id()
     locks = chat_locks(settings.redis_url, settings.secret_key)  # one chat, one worker at a time
+    webchat_store = WebChatStore(db, clock, settings.webchat.notify_after)
+    webchat = WebChatSessions(
+        pipeline,
+        people,
+        webchat_store,
+        tickets,
+        locks,
+        settings.secret_key,
+        history_limit=settings.webchat.history_limit,
+        notify=settings.webchat.email.enabled,
+    )
+    # What reaches a web chat young person outside a reply goes to their outbox.
+    desk.register_sender(Channel.web, webchat.send_texts)
+    appointment_desk.register_sender(Channel.web, webchat.send_replies)
+    pipeline.register_outlet(Channel.web, webchat.outlet)
     inbox = InboxService(db, clock)  # webhook updates, once each (core/inbox.py)
     telegram = None
     if settings.telegram_bot_token is not None:
@@ -317,6 +336,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         appointments=appointments,
         appointment_desk=appointment_desk,
         sites=sites,
+        webchat=webchat,
+        webchat_store=webchat_store,
     )
     services.scheduler = build_scheduler(services)
     return services

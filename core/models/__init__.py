@@ -40,6 +40,7 @@ from core.models.studio import (
     NluTurn,
     ResponseExposure,
 )
+from core.models.webchat import WebChatState, WebOutboxItem
 from core.models.tickets import (
     OPEN_STATUSES,
     RELAY_STATUSES,
@@ -59,6 +60,8 @@ from core.models.tickets import (
 )
 
 __all__ = [
+    "WebChatState",
+    "WebOutboxItem",
     "ACTIVE_STATUSES",
     "Appointment",
     "AppointmentKind",

@@ -22,6 +22,7 @@ class Channel(enum.StrEnum):
     telegram = "telegram"
     simulator = "simulator"
     terminal = "terminal"
+    web = "web"  # the web chat on the structure's site (bot/webchat, web/webchat.py)
 
 
 class ConsentStatus(enum.StrEnum):

@@ -479,7 +479,7 @@ def test_migration_0006_keeps_the_data_and_orders_existing_crises(tmp_path: Path
         old.dispose()
 
     migrate.upgrade(url)
-    assert migrate.current(url) == "0013"  # head: 0006 and the later ones
+    assert migrate.current(url) == "0014"  # head: 0006 and the later ones
     db = Database.from_url(url)
     try:
         with db.transaction() as session:

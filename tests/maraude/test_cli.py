@@ -38,8 +38,8 @@ def test_db_upgrade_creates_the_database(
 ) -> None:
     config = write_config(tmp_path)
     assert main(["--config", str(config), "db", "upgrade"]) == 0
-    assert "revision 0013" in capsys.readouterr().out
-    assert migrate.current(f"sqlite:///{tmp_path / 'var' / 'maraude.db'}") == "0013"
+    assert "revision 0014" in capsys.readouterr().out
+    assert migrate.current(f"sqlite:///{tmp_path / 'var' / 'maraude.db'}") == "0014"
     assert main(["--config", str(config), "db", "upgrade"]) == 0  # idempotent
 
 

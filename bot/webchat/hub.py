@@ -1,0 +1,36 @@
+"""Wakes the live streams of this process when something is pushed to a web chat young
+person (bot/webchat/sessions.py). Another worker's push is found by the stream's own look at
+the outbox every `webchat.stream_poll_seconds`: the hub only makes the same worker instant."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+class StreamHub:
+    def __init__(self) -> None:
+        self._waiting: dict[int, set[asyncio.Event]] = {}
+
+    def wake(self, person_id: int) -> None:
+        for event in self._waiting.get(person_id, ()):
+            event.set()
+
+    async def wait(self, person_id: int, seconds: float) -> bool:
+        """Until the person gets something or `seconds` pass; True if woken."""
+        event = asyncio.Event()
+        self._waiting.setdefault(person_id, set()).add(event)
+        try:
+            await asyncio.wait_for(event.wait(), seconds)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            waiting = self._waiting.get(person_id)
+            if waiting is not None:
+                waiting.discard(event)
+                if not waiting:
+                    del self._waiting[person_id]
+
+    def listeners(self, person_id: int) -> int:
+        """How many streams of this process are open for the person."""
+        return len(self._waiting.get(person_id, ()))
