@@ -29,7 +29,7 @@ from maraude.jobs import ALWAYS_ON_JOBS, stop_scheduler
 from maraude.services import WEB_DIR, build_services
 from maraude.supervisor import EngineSupervisor
 from studio.model_watch import MODEL_WATCH_JOB
-from web import api, api_docs, auth, dashboard, errors, pages, security, simulator
+from web import api, api_docs, auth, dashboard, errors, pages, security, simulator, webchat
 from web import campaigns as campaigns_web
 from web import inbox as inbox_web
 from web import metrics as metrics_web
@@ -114,6 +114,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(simulator.router)
+    app.include_router(webchat.router)  # the web chat: /chat, /chat/widget.js, /chat/api
     app.include_router(dashboard.router)
     app.include_router(results_pages.router)  # manager results + impact report
     app.include_router(campaigns_web.router)  # managers' outreach campaigns, QR codes

@@ -42,6 +42,13 @@ def served_over_https(settings: Settings) -> bool:
     return any(url.strip().lower().startswith("https://") for url in urls)
 
 
+def framed_by_policy(headers: MutableHeaders) -> bool:
+    """Whether the route's CSP lets some site frame it (the web chat's frame): then no
+    X-Frame-Options DENY contradicts it."""
+    policy = headers.get("content-security-policy", "")
+    return "frame-ancestors" in policy and "frame-ancestors 'none'" not in policy
+
+
 class SecurityHeaders:
     """Adds `HEADERS` (and HSTS over https) to every HTTP answer, unless already set."""
 
@@ -58,6 +65,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in self.headers.items():
+                    if name == "X-Frame-Options" and framed_by_policy(headers):
+                        continue  # the route's own frame-ancestors says who may frame it
                     headers.setdefault(name, value)
             await send(message)
 
