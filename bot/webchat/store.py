@@ -34,6 +34,7 @@ from core.models import (
 MAX_ITEMS = 200  # outbox items per read
 READ_KEPT = timedelta(days=1)  # a read outbox item is purged after this (the log keeps text)
 BUTTONS_LOOKBACK = 20  # outbox items whose buttons the history may still show
+INCOMING, OUTGOING = "incoming", "outgoing"  # a history item's direction, as the page reads it
 
 
 def reply_to_json(reply: Reply) -> str:
@@ -96,6 +97,7 @@ class DueNotice:
 
     person_id: int
     email: str
+    last_notified: datetime | None  # when the previous notice went (at most one per period)
 
 
 class WebChatStore:
@@ -214,12 +216,18 @@ class WebChatStore:
         if not rows:
             return [
                 HistoryItem(
-                    "outgoing", v.origin, v.reply.text, v.sender, v.created_at, v.reply.buttons
+                    OUTGOING, v.origin, v.reply.text, v.sender, v.created_at, v.reply.buttons
                 )
                 for v in outbox
             ]
         items = [
-            HistoryItem(str(m.direction), str(m.origin), m.text, name, m.created_at)
+            HistoryItem(
+                INCOMING if m.direction == Direction.incoming else OUTGOING,
+                str(m.origin),
+                m.text,
+                name,
+                m.created_at,
+            )
             for m, name in reversed(rows)
         ]
         return _with_buttons(items, outbox)
@@ -242,7 +250,8 @@ class WebChatStore:
 
     def due_notices(self, limit: int = 50) -> list[DueNotice]:
         """Claim the notices due now (a conditional update per person: with several
-        workers, one sends each) whose answer is still unread."""
+        workers, one sends each) whose answer is still unread. The caller sends each and
+        calls `notified`, or `postpone`s it; a claim it drops is simply not sent."""
         now = self._clock.now()
         claimed: list[DueNotice] = []
         with self._db.transaction() as session:
@@ -260,7 +269,7 @@ class WebChatStore:
                         WebChatState.person_id == person_id,
                         WebChatState.notify_due_at == due_at,
                     )
-                    .values(notify_due_at=None, notified_at=now)
+                    .values(notify_due_at=None)
                     .execution_options(synchronize_session=False)
                 )
                 if not taken.rowcount:  # type: ignore[attr-defined]
@@ -275,7 +284,7 @@ class WebChatStore:
                     )
                 )
                 if state and state.email and person and person.blocked_at is None and unread:
-                    claimed.append(DueNotice(person_id, state.email))
+                    claimed.append(DueNotice(person_id, state.email, state.notified_at))
         return claimed
 
     def postpone(self, person_id: int, until: datetime) -> None:
@@ -284,6 +293,14 @@ class WebChatStore:
             state = session.get(WebChatState, person_id)
             if state is not None and state.email:
                 state.notify_due_at = until
+
+    def notified(self, person_id: int) -> None:
+        """The notice went: the next one waits `webchat.notify_every` after now."""
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            state = session.get(WebChatState, person_id)
+            if state is not None:
+                state.notified_at = now
 
     def last_notified(self, person_id: int) -> datetime | None:
         with self._db.transaction() as session:
@@ -313,12 +330,10 @@ def _with_buttons(items: list[HistoryItem], outbox: list[OutboxView]) -> list[Hi
     buttons = {v.reply.text: v.reply.buttons for v in outbox if v.reply.buttons}
     if not buttons:
         return items
-    last_in = max(
-        (i for i, item in enumerate(items) if item.direction == Direction.incoming), default=-1
-    )
+    last_in = max((i for i, item in enumerate(items) if item.direction == INCOMING), default=-1)
     return [
         HistoryItem(h.direction, h.origin, h.text, h.sender, h.at, buttons.get(h.text, ()))
-        if index > last_in and h.direction == Direction.outgoing
+        if index > last_in and h.direction == OUTGOING
         else h
         for index, h in enumerate(items)
     ]
