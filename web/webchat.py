@@ -104,7 +104,7 @@ def _cors(request: Request, services: Services) -> dict[str, str]:
     """The CORS headers of an answer: none for the app's own pages and for requests without
     an Origin; the origin itself for an allowed site; 403 for any other site."""
     origin = request.headers.get("origin")
-    if origin is None:
+    if origin is None or origin.strip().lower() in own_origin(request, services):
         return {}
     if not allowed(request, services, origin):
         raise HTTPException(status_code=403, detail=FOREIGN)
@@ -328,6 +328,8 @@ async def set_contact(body: ContactBody, request: Request, services: ServicesDep
     email = body.email.strip()
     if not EMAIL_RE.fullmatch(email):
         raise HTTPException(status_code=422, detail=BAD_EMAIL)
+    if await asyncio.to_thread(services.webchat.person, token) is None:
+        raise HTTPException(status_code=400, detail=NO_TOKEN)
     if not services.rate_limits.hit(WEBCHAT_CONTACT, services.webchat.user_key(token)):
         raise HTTPException(
             status_code=429, detail=TOO_MANY_EMAILS, headers={"Retry-After": "3600"}
