@@ -109,6 +109,22 @@ def age_is_minor(value: object) -> bool:
     return text in (AGE_BANDS[band] for band in MINOR_BANDS)
 
 
+# Where a young person talks with the bot (core/models/people.py Channel), as counsellors
+# and managers read it: the queue, the ticket page, the API's readers, the counsellors'
+# bridge and the results split by channel.
+CHANNEL_LABELS = {
+    "telegram": "Telegram",
+    "web": "Chat web",
+    "simulator": "Simulateur",
+    "terminal": "Terminal",
+}
+
+
+def channel_label(channel: object) -> str:
+    """The French label of a young person's channel (the value itself when unknown)."""
+    return CHANNEL_LABELS.get(str(channel), str(channel))
+
+
 # Where an outreach campaign reaches young people (core/models/campaigns.py CampaignChannel),
 # as managers and funders read it; "unknown": no campaign link and nothing said.
 CAMPAIGN_CHANNELS = {

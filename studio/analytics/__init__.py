@@ -8,8 +8,9 @@ databases) and computes percentiles.
 One module per job: filters.py (the filters, attribution, the filter choices), periods.py
 (local days, weeks, months, quarters), stats.py, stages.py (when each person reached each
 stage), funnel.py, impact.py, delays.py, outcomes.py, nudges.py, intents.py, variants.py,
-sources.py (by campaign and channel), masking.py (small numbers hidden), and service.py
-(AnalyticsService: all of them in one transaction for the results page).
+sources.py (by campaign and channel), channels.py (by conversation channel), masking.py
+(small numbers hidden), and service.py (AnalyticsService: all of them in one transaction for
+the results page).
 
 Definitions (the results page repeats them in French):
 
@@ -60,10 +61,14 @@ Definitions (the results page repeats them in French):
   a channel's: its costed campaigns' costs over their people). Simulations never count there,
   whatever the settings. Team and territory filters select the campaigns with that team and
   territory (people without a campaign are then left out), not the latest ticket's.
+- By conversation channel (channels.py): the funnel's totals and the impact report's year by
+  the young person's own channel (Telegram, the web chat: young_person.channel), each row the
+  same count with a channel filter; simulations as in the rest of the results.
 """
 
 from __future__ import annotations
 
+from studio.analytics.channels import ChannelRow, ChannelSplit
 from studio.analytics.delays import DelayRow
 from studio.analytics.filters import NO_TERRITORY, Filters, Options
 from studio.analytics.funnel import Funnel, FunnelWeek
@@ -88,6 +93,8 @@ __all__ = [
     "STAGES",
     "STAGE_LABELS",
     "AnalyticsService",
+    "ChannelRow",
+    "ChannelSplit",
     "DelayRow",
     "Filters",
     "Funnel",

@@ -25,6 +25,10 @@ NUDGE_ANSWERED = "nudge_answered:"
 DELAY = "delay:"
 VARIANT = "variant:"
 VARIANT_CONVERTED = "variant_converted:"
+# `channel:<channel>:cohort:<stage>` and `channel:<channel>:stage:<stage>`: the same counts as
+# COHORT and STAGE, by the person's channel (archive.py); read with a `Filters.channel`.
+CHANNEL = "channel:"
+BY_CHANNEL = (COHORT, STAGE)
 
 Key = tuple[str, date, str, str]  # metric, day, team, territory
 
@@ -79,7 +83,12 @@ def attribution_conditions(filters: Filters) -> list[ColumnElement[bool]]:
 
 
 def archived(session: Session, prefix: str, filters: Filters) -> list[tuple[str, date, int]]:
-    """(metric without `prefix`, local day, count) of the period and filters."""
+    """(metric without `prefix`, local day, count) of the period and filters. With a
+    channel filter, the channel's own counts (only COHORT and STAGE are kept by channel)."""
+    if filters.channel is not None:
+        if prefix not in BY_CHANNEL:
+            raise ValueError(f"no anonymous counts by channel for {prefix!r}")
+        prefix = channel_prefix(filters.channel, prefix)
     rows = session.execute(
         select(AnonymousCount.metric, AnonymousCount.day, func.sum(AnonymousCount.count))
         .where(
@@ -91,6 +100,11 @@ def archived(session: Session, prefix: str, filters: Filters) -> list[tuple[str,
         .group_by(AnonymousCount.metric, AnonymousCount.day)
     )
     return [(metric.removeprefix(prefix), day, int(n or 0)) for metric, day, n in rows]
+
+
+def channel_prefix(channel: str, prefix: str) -> str:
+    """The metric prefix of COHORT or STAGE counts of one channel's young people."""
+    return f"{CHANNEL}{channel}:{prefix}"
 
 
 def archived_totals(session: Session, prefix: str, filters: Filters) -> dict[str, int]:

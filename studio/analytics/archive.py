@@ -12,6 +12,9 @@ Metrics (the day is local, in `nudges.timezone`):
   (whenever): the funnel, a cohort.
 - `stage:<stage>`: the person first reached <stage> on that day: the impact report; and
   `stage:mobilised`, the first of their consent and hand-off request: the funders' indicators.
+- `channel:<channel>:cohort:<stage>`, `channel:<channel>:stage:<stage>`: the same two, by the
+  person's channel (telegram, web, terminal: core/models/people.py Channel), so that the
+  funnel and the impact report split by channel (channels.py) hold too.
 - `outcome:<code>`: a ticket closed on that day with that outcome ("" none), the ticket's own
   team and territory.
 - `intent:<name>`, `turn:all`, `turn:fallback`, `turn:low`: NLU turns of that day.
@@ -70,6 +73,7 @@ from studio.analytics.anonymous import (
     VARIANT_CONVERTED,
     Key,
     add_counts,
+    channel_prefix,
 )
 from studio.analytics.appointments import appointment_counts
 from studio.analytics.filters import Filters
@@ -95,14 +99,17 @@ class StatsArchive:
         team, territory = self._attribution(session, person_id)
         cohort = self._day(person.created_at)
         reached, first_at = [], {}
+        channel = str(person.channel)
         for stage in STAGES:
             first = stage_query(stage, _ANY, self._positive).subquery()
             at = session.scalar(select(first.c.at).where(first.c.person_id == person_id))
             if at is not None:
                 reached.append(stage)
                 first_at[stage] = at
-                counts[(STAGE + stage, self._day(at), team, territory)] += 1
-                counts[(COHORT + stage, cohort, team, territory)] += 1
+                for prefix in (STAGE, channel_prefix(channel, STAGE)):
+                    counts[(prefix + stage, self._day(at), team, territory)] += 1
+                for prefix in (COHORT, channel_prefix(channel, COHORT)):
+                    counts[(prefix + stage, cohort, team, territory)] += 1
         # The funders' "mobilisés": the first of a consent or a hand-off request (indicators.py).
         engaged = [first_at[s] for s in MOBILISED_STAGES if s in first_at]
         if engaged:

@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from core.models import AnonymousCount, Ticket
+from core.models import AnonymousCount, Ticket, YoungPerson
 from core.settings import Settings
 from core.simulations import real_person
 from studio.analytics.periods import local_midnight
@@ -36,6 +36,9 @@ class Filters:
     # Leave out the web simulator's people and tickets (core/simulations.py); the analytics
     # service sets it from the settings (`Settings.simulations_hidden`).
     real_only: bool = False
+    # One channel's young people (core/models/people.py Channel value: "telegram", "web"):
+    # person-level figures only, the funnel and the impact report (channels.py); None: all.
+    channel: str | None = None
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -90,8 +93,11 @@ def attributed_people(filters: Filters) -> Select[int]:
 
 def people_condition(column: Any, filters: Filters) -> list[ColumnElement[bool]]:
     """`column` (a person id) among the people attributed to the filters, if they filter,
-    and not a simulation if the filters leave them out."""
+    of the filtered channel, if any, and not a simulation if the filters leave them out."""
     conditions = [real_person(column)] if filters.real_only else []
+    if filters.channel is not None:
+        of_channel = select(YoungPerson.id).where(YoungPerson.channel == filters.channel)
+        conditions.append(column.in_(of_channel))
     if filters.attributed:
         conditions.append(column.in_(attributed_people(filters)))
     return conditions

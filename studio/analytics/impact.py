@@ -44,11 +44,13 @@ def count_impact(
     positive_outcomes: Iterable[str],
     *,
     real_only: bool = False,
+    channel: str | None = None,
 ) -> Impact:
-    """Activity by month or quarter of `year`: people who first reached each stage then."""
+    """Activity by month or quarter of `year`: people who first reached each stage then
+    (only `channel`'s young people when given: channels.py)."""
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}")
-    filters = Filters(date(year, 1, 1), date(year, 12, 31), team, territory, real_only)
+    filters = Filters(date(year, 1, 1), date(year, 12, 31), team, territory, real_only, channel)
     keys = (
         [(year, q) for q in range(1, 5)]
         if grain == "quarter"

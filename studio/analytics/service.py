@@ -14,6 +14,7 @@ from core.db import Database
 from core.settings import Settings
 from handoff.sla.policy import SlaPolicy
 from studio.analytics.appointments import AppointmentResults, count_appointments
+from studio.analytics.channels import ChannelSplit, split_funnel, split_impact
 from studio.analytics.delays import DelayRow, measure_delays
 from studio.analytics.filters import Filters, Options, default_filters, filter_options
 from studio.analytics.funnel import Funnel, count_funnel
@@ -40,6 +41,7 @@ class Results:
     options: Options
     sources: Sources
     appointments: AppointmentResults
+    channels: ChannelSplit  # the funnel by the young person's channel (channels.py)
 
 
 class AnalyticsService:
@@ -72,10 +74,11 @@ class AnalyticsService:
     def results(self, filters: Filters) -> Results:
         filters = self._scoped(filters)
         with self._db.transaction() as session:
+            funnel = self._funnel(session, filters)
             return Results(
                 filters=filters,
                 generated_at=self.now(),
-                funnel=self._funnel(session, filters),
+                funnel=funnel,
                 delays=self._delays(session, filters),
                 outcomes=count_outcomes(session, filters, self._tz, self._settings.handoff),
                 nudges=count_nudges(session, filters, self._tz),
@@ -84,12 +87,19 @@ class AnalyticsService:
                 options=self._options(session),
                 sources=self._sources(session, filters),
                 appointments=self._appointments(session, filters),
+                channels=self._channels(session, filters, funnel),
             )
 
     def funnel(self, filters: Filters) -> Funnel:
         filters = self._scoped(filters)
         with self._db.transaction() as session:
             return self._funnel(session, filters)
+
+    def channels(self, filters: Filters) -> ChannelSplit:
+        """The funnel by the young person's channel (channels.py)."""
+        filters = self._scoped(filters)
+        with self._db.transaction() as session:
+            return self._channels(session, filters, self._funnel(session, filters))
 
     def delays(self, filters: Filters) -> list[DelayRow]:
         filters = self._scoped(filters)
@@ -150,6 +160,30 @@ class AnalyticsService:
                 positive,
                 real_only=self._settings.simulations_hidden,
             )
+
+    def impact_channels(
+        self,
+        year: int,
+        grain: str = "quarter",
+        team: str | None = None,
+        territory: str | None = None,
+    ) -> tuple[Impact, ChannelSplit]:
+        """The impact report (as `impact`) and its year's totals by the young person's
+        channel, read in one transaction (channels.py)."""
+        positive = self._settings.handoff.positive_outcomes
+        hidden = self._settings.simulations_hidden
+        with self._db.transaction() as session:
+            impact = count_impact(
+                session, year, grain, team, territory, self._tz, positive, real_only=hidden
+            )
+            split = split_impact(
+                session, year, team, territory, self._tz, positive, impact.totals, real_only=hidden
+            )
+            return impact, split
+
+    def _channels(self, session: Session, filters: Filters, funnel: Funnel) -> ChannelSplit:
+        positive = self._settings.handoff.positive_outcomes
+        return split_funnel(session, filters, self._tz, positive, funnel.totals)
 
     def _funnel(self, session: Session, filters: Filters) -> Funnel:
         positive = self._settings.handoff.positive_outcomes

@@ -1,0 +1,110 @@
+"""The funnel and the impact report split by the young person's channel (Telegram, the web
+chat: `young_person.channel`, core/models/people.py Channel), one row per channel.
+
+Each row is the funnel's (funnel.py) or the impact report's (impact.py) own count with a
+channel filter (`Filters.channel`, applied by `people_condition`): the same definitions,
+the same team and territory attribution, nothing counted twice. Telegram and the web chat
+always have a row; the other channels (the terminal; the simulator when the settings show
+simulations, the open demo) only when they reached somebody. Simulations are left out where
+they are left out everywhere else (core/simulations.py).
+
+Erased people stay in their channel's row: the archive keeps `channel:<channel>:cohort:` and
+`channel:<channel>:stage:` counts (archive.py). People erased before those counts were kept
+are in the totals only: `unattributed` is what the rows miss of the totals (zero otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from core.models import Channel
+from core.simulations import SIMULATED_CHANNELS
+from studio.analytics.filters import Filters
+from studio.analytics.funnel import count_funnel
+from studio.analytics.impact import count_impact
+from studio.analytics.stages import IMPACT_STAGES, STAGES
+
+ALWAYS_SHOWN: tuple[str, ...] = (Channel.telegram.value, Channel.web.value)
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    channel: str  # a Channel value
+    counts: dict[str, int]  # by the split's stages
+
+
+@dataclass(frozen=True)
+class ChannelSplit:
+    stages: tuple[str, ...]  # STAGES (the funnel) or IMPACT_STAGES (the impact report)
+    rows: list[ChannelRow]
+    totals: dict[str, int]  # the funnel's or the impact report's own totals
+    unattributed: dict[str, int]  # totals - the rows: erased before counts by channel
+
+    @property
+    def any_unattributed(self) -> bool:
+        return any(self.unattributed.values())
+
+
+def channels_counted(real_only: bool) -> list[str]:
+    """The channels a split may show, in order (the simulator's only when shown)."""
+    hidden = {str(c) for c in SIMULATED_CHANNELS} if real_only else set()
+    return [c.value for c in Channel if c.value not in hidden]
+
+
+def split_funnel(
+    session: Session,
+    filters: Filters,
+    tz: ZoneInfo,
+    positive_outcomes: Iterable[str],
+    totals: dict[str, int],
+) -> ChannelSplit:
+    """The funnel's cohort (`totals`: count_funnel's for the same filters) by channel."""
+    positive = list(positive_outcomes)
+    rows = [
+        ChannelRow(c, count_funnel(session, replace(filters, channel=c), tz, positive).totals)
+        for c in channels_counted(filters.real_only)
+    ]
+    return _split(STAGES, rows, totals)
+
+
+def split_impact(
+    session: Session,
+    year: int,
+    team: str | None,
+    territory: str | None,
+    tz: ZoneInfo,
+    positive_outcomes: Iterable[str],
+    totals: dict[str, int],
+    *,
+    real_only: bool = False,
+) -> ChannelSplit:
+    """The year's impact report (`totals`: count_impact's for the same choices) by channel."""
+    positive = list(positive_outcomes)
+    rows = []
+    for channel in channels_counted(real_only):
+        impact = count_impact(
+            session,
+            year,
+            "quarter",
+            team,
+            territory,
+            tz,
+            positive,
+            real_only=real_only,
+            channel=channel,
+        )
+        rows.append(ChannelRow(channel, impact.totals))
+    return _split(IMPACT_STAGES, rows, totals)
+
+
+def _split(stages: tuple[str, ...], rows: list[ChannelRow], totals: dict[str, int]) -> ChannelSplit:
+    kept = [r for r in rows if r.channel in ALWAYS_SHOWN or any(r.counts.values())]
+    missing = {s: totals[s] - sum(r.counts[s] for r in rows) for s in stages}
+    return ChannelSplit(stages=stages, rows=kept, totals=dict(totals), unattributed=missing)
+
+
+__all__ = ["ALWAYS_SHOWN", "ChannelRow", "ChannelSplit", "split_funnel", "split_impact"]
