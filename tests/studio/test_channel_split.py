@@ -7,6 +7,7 @@ The population is tests/support/sources.py's; six of its young people wrote on t
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -85,7 +86,12 @@ def test_the_funnel_by_channel(seeded: Any) -> None:
 def test_a_filtered_funnel_splits_into_its_own_totals(seeded: Any) -> None:
     _, database = seeded
     analytics = service(database)
-    for scope in ({"team": "lens"}, {"territory": NO_TERRITORY}, {"team": "lille"}):
+    scopes: list[dict[str, Any]] = [
+        {"team": "lens"},
+        {"territory": NO_TERRITORY},
+        {"team": "lille"},
+    ]
+    for scope in scopes:
         filters = replace(SOURCES_PERIOD, **scope)
         split = analytics.channels(filters)
         funnel = analytics.funnel(filters)
@@ -157,7 +163,7 @@ def test_people_erased_before_the_split_show_apart(seeded: Any) -> None:
     analytics = service(database)
     before = analytics.channels(SOURCES_PERIOD)
     with database.transaction() as session:
-        add_counts(session, {("cohort:started", date(2026, 3, 3), "", ""): 2})
+        add_counts(session, Counter({("cohort:started", date(2026, 3, 3), "", ""): 2}))
     after = analytics.channels(SOURCES_PERIOD)
     assert after.rows == before.rows
     assert after.totals["started"] == before.totals["started"] + 2
