@@ -160,7 +160,9 @@ def cmd_up(args: argparse.Namespace) -> int:
             supervisor.watch()  # restarts an engine that dies, with back-off
             print("Engine(s) ready.", flush=True)
         print(
-            f"App on http://{host}:{port} — simulator: http://{host}:{port}/simulateur", flush=True
+            f"App on http://{host}:{port} — simulator: http://{host}:{port}/simulateur, "
+            f"web chat: http://{host}:{port}/chat",
+            flush=True,
         )
         uvicorn.run(
             create_app(settings, supervisor=supervisor), host=host, port=port, log_level="info"

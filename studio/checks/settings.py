@@ -75,9 +75,11 @@ def check_settings(root: Path, config: Path, report: Report) -> None:
     else:
         from studio.checks.places import site_warnings
         from studio.checks.privacy import privacy_warnings
+        from studio.checks.webchat import webchat_warnings
 
         report.problems.extend(privacy_warnings(doc, settings))
         report.problems.extend(site_warnings(doc, settings))
+        report.problems.extend(webchat_warnings(doc, settings))
 
 
 def _setting_problem(doc: Doc, loc: tuple[Any, ...], error: Any, data: dict[str, Any]) -> Problem:
