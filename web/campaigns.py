@@ -189,6 +189,12 @@ async def _campaign_page(
             "c": _row(services, view, reach.get(view.id, Reach())),
             "is_archived": view.archived,
             "link": deep_link(username, view.code) if username else "",
+            # The same campaign on the web chat (a link, a QR code, or data-campagne).
+            "chat_link": (
+                f"{services.settings.public_url}/chat?c={view.code}"
+                if services.settings.webchat.enabled
+                else ""
+            ),
             "username": username or "",
             "no_username": NO_USERNAME,
             "error": problem,

@@ -110,6 +110,9 @@ def test_managers_create_a_campaign_and_get_its_link_and_qr(site: Site, email: s
     link = deep_link(BOT, view.code)
     assert html.one("deep-link").get("value") == link
     assert html.one("campaign-code").text == view.code
+    # The same campaign on the web chat: the link counts it as /start <code> does.
+    chat = html.one("chat-link").get("value")
+    assert chat == f"{site.services.settings.public_url}/chat?c={view.code}"
     assert html.one("qr").get("src") == f"{LIST}/{number}/qr.svg"
     assert f"/start {view.code}" in html.one("start-instructions").text
     assert html.has("archive-form")

@@ -326,3 +326,26 @@ def test_the_stream_sends_what_another_worker_stored(tmp_path: Path) -> None:
                         break
                 else:
                     pytest.fail("the stream ended without the message")
+
+
+def test_a_campaign_link_counts_the_young_person_and_a_bad_code_is_a_normal_start(
+    client: TestClient,
+) -> None:
+    from core.campaigns import CampaignDraft
+    from core.models import CampaignChannel, YoungPerson
+
+    svc = services(client)
+    campaign = svc.campaigns.create(CampaignDraft("Site de la ML", CampaignChannel("partner")))
+    chat = token(client)
+    started = client.post(
+        "/chat/api/start", json={"campaign": campaign.code}, headers={"X-Maraude-Chat": chat}
+    )
+    assert started.status_code == 200 and started.json()["replies"]
+    other = token(client)
+    bad = client.post(
+        "/chat/api/start", json={"campaign": "pas un code !"}, headers={"X-Maraude-Chat": other}
+    )
+    assert bad.status_code == 200
+    with svc.db.transaction() as session:
+        assert session.get(YoungPerson, person_id(client, chat)).campaign_id == campaign.id
+        assert session.get(YoungPerson, person_id(client, other)).campaign_id is None
