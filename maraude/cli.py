@@ -11,6 +11,10 @@ from collections.abc import Sequence
 
 from core.settings import Settings, SettingsError, load_settings
 
+# Seconds a stopping server waits for open requests: the web chat's live streams stay open
+# for minutes (webchat.stream_seconds); they reconnect to the next server.
+GRACEFUL_SHUTDOWN = 5
+
 
 def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
@@ -46,7 +50,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     workers = settings.server.workers
     if workers == 1:
         uvicorn.run(
-            create_app(settings), host=host, port=port, log_level="info", proxy_headers=True
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            proxy_headers=True,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
         )
         return 0
     if settings.telegram_bot_token is not None and not settings.telegram_webhook_url:
@@ -70,6 +79,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=workers,
         log_level="info",
         proxy_headers=True,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
     )
     return 0
 
@@ -165,7 +175,11 @@ def cmd_up(args: argparse.Namespace) -> int:
             flush=True,
         )
         uvicorn.run(
-            create_app(settings, supervisor=supervisor), host=host, port=port, log_level="info"
+            create_app(settings, supervisor=supervisor),
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
         )
     except (KeyboardInterrupt, _Terminated):
         pass
