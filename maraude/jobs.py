@@ -21,7 +21,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.replay import REPLAY_EVERY, replay_waiting
+from bot.webchat.notify import SmtpMailer, WebChatNotices
 from handoff.sla.alerts import check_sla, send_digest
+from nudges.sweeper import quiet_hours_from
 from studio.model_watch import MODEL_WATCH_JOB, register_model_watch
 
 if TYPE_CHECKING:
@@ -44,8 +46,10 @@ INBOX_EVERY = timedelta(seconds=30)
 INBOX_PURGE = "inbox.purge"  # once an hour, whatever the workers (run_once)
 # Messages held while every engine was down, answered once one is back (bot/replay.py).
 REPLAY_JOB = "held.replay"
+# The e-mail telling a web chat young person that an answer waits (bot/webchat/notify.py).
+WEBCHAT_NOTICES_JOB = "webchat-notices"
 # Jobs kept with nudges.enabled false, besides the model watch (maraude/app.py).
-ALWAYS_ON_JOBS = (*PRIVACY_JOBS, INBOX_JOB, REPLAY_JOB)
+ALWAYS_ON_JOBS = (*PRIVACY_JOBS, INBOX_JOB, REPLAY_JOB, WEBCHAT_NOTICES_JOB)
 # A tracker erasure left pending while the engine was unreachable is retried after this (an
 # engine that timed out may still be saving the turn), then every TRACKER_RETRY_EVERY.
 TRACKER_GRACE = timedelta(minutes=1)
@@ -69,6 +73,10 @@ async def purge_retention(services: Services) -> None:
     )
     if first:
         await services.retention.purge(services.desk.forget, trigger="job")
+        # The web chat's outbox items read a day ago (the message log keeps their text).
+        purged = await asyncio.to_thread(services.webchat_store.purge_read)
+        if purged:
+            log.info("web chat: %s read outbox item(s) purged", purged)
 
 
 async def retry_tracker_erasures(services: Services) -> None:
@@ -95,6 +103,26 @@ async def drain_inbox(services: Services) -> None:
 async def replay_held(services: Services) -> None:
     """Held messages answered and pushed once an engine answers (bot/replay.py)."""
     await replay_waiting(services.pipeline, services.chat_locks)
+
+
+def webchat_notices(services: Services) -> WebChatNotices:
+    """The e-mail notices of the web chat, at the services' clock; nightly quiet hours of the
+    nudges (a counsellor's Sunday answer may be told, not at 2 a.m.)."""
+    settings = services.settings
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return WebChatNotices(
+        services.webchat_store,
+        SmtpMailer(settings.webchat.email, password),
+        services.clock,
+        quiet=quiet_hours_from(settings.nudges).nightly_only(),
+        every=settings.webchat.notify_every,
+        public_url=settings.public_url,
+    )
+
+
+async def send_webchat_notices(notices: WebChatNotices) -> None:
+    """The notices due now (several workers: each claimed by one)."""
+    await notices.run()
 
 
 def build_scheduler(services: Services) -> AsyncIOScheduler:
@@ -167,6 +195,14 @@ def build_scheduler(services: Services) -> AsyncIOScheduler:
             args=[services],
             id=REPLAY_JOB,
             next_run_time=datetime.now(tz),  # also at start: what was held before a restart
+            **common,
+        )
+    if settings.webchat.enabled and settings.webchat.email.enabled:
+        scheduler.add_job(
+            send_webchat_notices,
+            IntervalTrigger(minutes=1, timezone=tz),
+            args=[webchat_notices(services)],
+            id=WEBCHAT_NOTICES_JOB,
             **common,
         )
     register_model_watch(  # hot swap of the engine's model: one worker per model file
