@@ -50,9 +50,11 @@ class ChannelSplit:
 
 
 def channels_counted(real_only: bool) -> list[str]:
-    """The channels a split may show, in order (the simulator's only when shown)."""
+    """The channels a split may show, in order: Telegram, the web chat, then the others
+    (the simulator's only when simulations show)."""
     hidden = {str(c) for c in SIMULATED_CHANNELS} if real_only else set()
-    return [c.value for c in Channel if c.value not in hidden]
+    others = [c.value for c in Channel if c.value not in (*ALWAYS_SHOWN, *hidden)]
+    return [*ALWAYS_SHOWN, *others]
 
 
 def split_funnel(

@@ -2,6 +2,7 @@
 delays, appointments, outcomes, nudges, intents and wording variants (`/tableau/resultats`),
 a CSV export of each table (`/tableau/resultats/<table>.csv`) and the printable impact report
 for funders (`/tableau/impact`, with a breakdown by channel and the appointments' figures).
+Both split the funnel by the young person's channel too (Telegram, Chat web: channel_split.py).
 Counsellors get 403 (`Manager`, web/deps.py).
 
 The figures come from studio/analytics.py; the tables, charts and their words from
@@ -25,6 +26,7 @@ from studio.analytics import (
     MIN_PER_ARM,
     NO_TERRITORY,
     AnalyticsService,
+    ChannelSplit,
     Filters,
     Impact,
     Options,
@@ -34,6 +36,7 @@ from web.dashboard.guard import QUEUE_PATH, DashboardRoute
 from web.deps import Manager, ServicesDep
 from web.render import LocalTime, error, render
 from web.results.appointments import APPOINTMENT_TABLES, key_figures
+from web.results.channel_split import CHANNEL_TABLES, UNATTRIBUTED_LABEL, impact_channels_table
 from web.results.figures import KPI_LABELS, impact_charts, results_charts
 from web.results.numbers import minutes_label, pct
 from web.results.tables import (
@@ -51,7 +54,8 @@ if TYPE_CHECKING:
     from maraude.services import Services
 
 router = APIRouter(prefix=QUEUE_PATH, include_in_schema=False, route_class=DashboardRoute)
-ALL_TABLES = {**RESULT_TABLES, **APPOINTMENT_TABLES}  # the page's tables, each a CSV
+# the page's tables, each a CSV
+ALL_TABLES = {**RESULT_TABLES, **CHANNEL_TABLES, **APPOINTMENT_TABLES}
 GRAINS = {"mois": "month", "trimestre": "quarter"}
 
 
@@ -133,6 +137,7 @@ MASKING = {
     "not_shown": NOT_SHOWN,
     "no_campaign_label": NO_CAMPAIGN_LABEL,
     "unknown_channel_label": UNKNOWN_CHANNEL_LABEL,
+    "unattributed_label": UNATTRIBUTED_LABEL,
 }
 
 
@@ -197,9 +202,12 @@ async def results_csv(
 ) -> Response:
     service = _service(services)
     options = await asyncio.to_thread(service.options)
-    if table == "impact":
-        impact, _, _ = await _impact(service, dict(request.query_params), options)
-        return _csv_response(impact_table(impact), str(impact.year))
+    if table in ("impact", "impact_canaux"):
+        impact, split, _, _ = await _impact(service, dict(request.query_params), options)
+        built = (
+            impact_table(impact) if table == "impact" else impact_channels_table(split, impact.year)
+        )
+        return _csv_response(built, str(impact.year))
     build = ALL_TABLES.get(table)
     if build is None:
         return error(request, "Tableau inconnu.", 404, json=False)
@@ -210,7 +218,7 @@ async def results_csv(
 
 async def _impact(
     service: AnalyticsService, params: dict[str, str], options: Options
-) -> tuple[Impact, Filters, str]:
+) -> tuple[Impact, ChannelSplit, Filters, str]:
     today = service.today()
     year_text = params.get("annee", "")
     year = int(year_text) if year_text.isdigit() and 2000 <= int(year_text) <= 2100 else today.year
@@ -219,15 +227,17 @@ async def _impact(
         service, {k: v for k, v in params.items() if k in ("equipe", "territoire")}, options
     )
     scoped = Filters(date(year, 1, 1), date(year, 12, 31), filters.team, filters.territory)
-    impact = await asyncio.to_thread(service.impact, year, grain, scoped.team, scoped.territory)
-    return impact, scoped, "trimestre" if grain == "quarter" else "mois"
+    impact, split = await asyncio.to_thread(
+        service.impact_channels, year, grain, scoped.team, scoped.territory
+    )
+    return impact, split, scoped, "trimestre" if grain == "quarter" else "mois"
 
 
 @router.get("/impact")
 async def impact_page(request: Request, services: ServicesDep, me: Manager) -> Response:
     service = _service(services)
     options = await asyncio.to_thread(service.options)
-    impact, filters, grain = await _impact(service, dict(request.query_params), options)
+    impact, split, filters, grain = await _impact(service, dict(request.query_params), options)
     chart, by_period = impact_charts(impact, grain)
     sources = await asyncio.to_thread(service.sources, filters)  # the year's cohort
     appointments = await asyncio.to_thread(service.appointments, filters)
@@ -256,6 +266,8 @@ async def impact_page(request: Request, services: ServicesDep, me: Manager) -> R
             "labels": IMPACT_LABELS,
             "stages": IMPACT_STAGES,
             "csv_url": f"{QUEUE_PATH}/resultats/impact.csv?{query}",
+            "conversation_channels": impact_channels_table(split, impact.year),
+            "conversation_channels_csv": f"{QUEUE_PATH}/resultats/impact_canaux.csv?{query}",
             "channels": sources_channels_table(
                 sources, f"Par canal : jeunes touchés en {impact.year} et leur parcours"
             ),
