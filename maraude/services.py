@@ -284,6 +284,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             telegram=telegram,
             experiments=experiments,
             appointments=appointment_desk,
+            web=webchat,  # nudges and reminders to the web chat's outbox
         ),
         quiet_hours_from(settings.nudges),
         settings.nudges.cap_per_week,

@@ -1,13 +1,15 @@
 """Delivery of what a due follow-up sends: to the young person on their channel (an engine
-response, or a counsellor's scheduled message), or to the counsellors of a ticket (through the
-hand-off desk, which tells the bridge). Telegram's 403 and 429 become `RecipientBlocked` and
-`RateLimited`, which the sweeper (nudges/sweeper.py) acts on.
+response, or a counsellor's scheduled message; Telegram, or the web chat's outbox), or to the
+counsellors of a ticket (through the hand-off desk, which tells the bridge). Telegram's 403
+and 429 become `RecipientBlocked` and `RateLimited`, which the sweeper (nudges/sweeper.py)
+acts on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from telegram.error import Forbidden, RetryAfter
@@ -40,6 +42,12 @@ class ExposureRecorder(Protocol):
     """Records which wording variants a young person was shown (studio's experiments)."""
 
     def record(self, person_id: int, texts: list[str]) -> object: ...
+
+
+class WebPush(Protocol):
+    """Pushes replies to a web chat young person's outbox (bot/webchat: WebChatSessions)."""
+
+    async def push_to(self, person_id: int, replies: Sequence[Reply]) -> None: ...
 
 
 class RecipientBlocked(Exception):
@@ -82,6 +90,7 @@ class ChannelDelivery:
         telegram: TelegramChannel | None = None,
         experiments: ExposureRecorder | None = None,
         appointments: AppointmentDesk | None = None,
+        web: WebPush | None = None,
     ) -> None:
         self.people = people
         self.tickets = tickets
@@ -90,6 +99,7 @@ class ChannelDelivery:
         self.telegram = telegram
         self.experiments = experiments  # records the wording variants a nudge showed
         self.appointments = appointments  # asks the counsellors to mark attendance
+        self.web = web  # the web chat's outbox (its page shows it live or on return)
 
     async def __call__(self, job: FollowUpJob, outgoing: Outgoing) -> None:
         if isinstance(outgoing, CounsellorNotice):
@@ -141,6 +151,10 @@ class ChannelDelivery:
                 raise RecipientBlocked(str(exc)) from exc
             except RetryAfter as exc:
                 raise RateLimited(_seconds(exc.retry_after)) from exc
+        elif job.channel == Channel.web:
+            if self.web is None:
+                raise Undeliverable("no web chat outbox")
+            await self.web.push_to(job.person_id, replies)
         # The simulator and the terminal have no push: they read what is stored (the
         # simulator polls the messages of the person's ticket).
 
