@@ -5,6 +5,8 @@ the outbox every `webchat.stream_poll_seconds`: the hub only makes the same work
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class StreamHub:
@@ -14,6 +16,18 @@ class StreamHub:
     def wake(self, person_id: int) -> None:
         for event in self._waiting.get(person_id, ()):
             event.set()
+
+    @contextmanager
+    def listening(self, person_id: int) -> Iterator[asyncio.Event]:
+        """An event set by every push to the person while the block runs. A stream clears it
+        before it reads the outbox and waits on it after: a push landing between the two is
+        not lost (it would be with `wait`, which listens only once called)."""
+        event = asyncio.Event()
+        self._waiting.setdefault(person_id, set()).add(event)
+        try:
+            yield event
+        finally:
+            self._forget(person_id, event)
 
     async def wait(self, person_id: int, seconds: float) -> bool:
         """Until the person gets something or `seconds` pass; True if woken."""
@@ -25,11 +39,14 @@ class StreamHub:
         except TimeoutError:
             return False
         finally:
-            waiting = self._waiting.get(person_id)
-            if waiting is not None:
-                waiting.discard(event)
-                if not waiting:
-                    del self._waiting[person_id]
+            self._forget(person_id, event)
+
+    def _forget(self, person_id: int, event: asyncio.Event) -> None:
+        waiting = self._waiting.get(person_id)
+        if waiting is not None:
+            waiting.discard(event)
+            if not waiting:
+                del self._waiting[person_id]
 
     def listeners(self, person_id: int) -> int:
         """How many streams of this process are open for the person."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -207,13 +208,16 @@ class WebChatSessions:
         loop = asyncio.get_running_loop()
         end = loop.time() + seconds
         cursor = after
-        while (left := end - loop.time()) > 0:
-            items = await asyncio.to_thread(self.store.since, person.id, cursor)
-            if items:
-                cursor = items[-1].id
-                await asyncio.to_thread(self.store.mark_seen, person.id, cursor)
-            yield items
-            await self.hub.wait(person.id, min(poll, left))
+        with self.hub.listening(person.id) as pushed:  # from before the first read
+            while (left := end - loop.time()) > 0:
+                pushed.clear()  # a push from now on wakes the wait below, even mid-read
+                items = await asyncio.to_thread(self.store.since, person.id, cursor)
+                if items:
+                    cursor = items[-1].id
+                    await asyncio.to_thread(self.store.mark_seen, person.id, cursor)
+                yield items
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(pushed.wait(), min(poll, left))
 
     async def set_contact(self, token: str, email: str | None) -> bool:
         """Keep or forget the notification address; False without a conversation."""
