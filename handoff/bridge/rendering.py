@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.models import TicketStatus, Urgency
-from core.vocabulary import SKIPPED, SOURCE_LABELS, VIA_PHRASES, WRITER_LABELS
+from core.vocabulary import SKIPPED, SOURCE_LABELS, VIA_PHRASES, WRITER_LABELS, channel_label
 from core.vocabulary import crisis_label as crisis_kind_label
 from handoff.accounts import CounsellorRef
 from handoff.bridge.appointments import appointment_posts
@@ -72,7 +72,8 @@ def status_line(ticket: TicketView, outcomes: dict[str, str]) -> str:
 def summary_text(
     ticket: TicketView, team_names: dict[str, str], outcomes: dict[str, str], tz: tzinfo
 ) -> str:
-    """The topic's first message: the triage answers, the urgency and the ticket's state."""
+    """The topic's first message: the triage answers, the urgency, where the young person
+    writes (Telegram, Chat web: replies reach them there) and the ticket's state."""
     summary = ticket.summary
 
     def field(name: str) -> str:
@@ -95,6 +96,7 @@ def summary_text(
         head,
         f"Équipe : {team_names.get(ticket.team, ticket.team)}"
         + (f" · {ticket.territory}" if ticket.territory else ""),
+        f"Canal : {channel_label(ticket.channel)}",
         f"Statut : {status_line(ticket, outcomes)}",
         "",
         f"Besoins : {', '.join(needs_of(ticket)) or '—'}",

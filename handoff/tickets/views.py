@@ -10,6 +10,7 @@ from typing import Any
 from core.models import (
     OPEN_STATUSES,
     RELAY_STATUSES,
+    Channel,
     EventKind,
     Origin,
     Ticket,
@@ -80,6 +81,7 @@ class TicketView:
     urgent_since: datetime | None = None
     minor: bool = False
     simulated: bool = False  # a web simulator's conversation (core/simulations.py)
+    channel: Channel = Channel.telegram  # where the young person writes (Telegram, web chat)
     alert: SignalView | None = None  # what made it urgent (None: normal, or not recorded)
     flags: int = 0  # worrying messages the young person then said were fine
 
@@ -209,6 +211,7 @@ def ticket_view(ticket: Ticket) -> TicketView:
         urgent_since=ticket.urgent_since,
         minor=bool(ticket.minor),
         simulated=is_simulated(ticket.person.channel),
+        channel=ticket.person.channel,
         alert=alert_of(ticket.signals) if ticket.urgency == Urgency.crisis else None,
         flags=flag_count(ticket.signals),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.models import Direction
+from core.vocabulary import channel_label
 from handoff.accounts import CounsellorRef
 from handoff.permissions import may_see
 from handoff.signals import SignalView
@@ -47,6 +48,8 @@ def ticket_fields(view: TicketView, outcomes: dict[str, str]) -> dict[str, Any]:
         "team": view.team,
         "territory": view.territory,
         "minor": view.minor,
+        "channel": view.channel,
+        "channel_label": channel_label(view.channel),
         "alert": signal_out(view.alert) if view.alert is not None else None,
         "assignee": (
             Assignee(id=view.assignee_id, first_name=view.assignee_name or "")

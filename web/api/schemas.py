@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
-from core.models import Direction, Origin, TicketStatus, Urgency
+from core.models import Channel, Direction, Origin, TicketStatus, Urgency
 from handoff.alarms import MAX_REASON
 from handoff.tickets import MAX_NOTE, MAX_TEXT
 
@@ -115,6 +115,12 @@ class TicketOut(BaseModel):
         description="mineur·e : le jeune a dit avoir moins de 18 ans (son âge, ou sa tranche "
         "d'âge demandée avant le consentement)"
     )
+    channel: Channel = Field(
+        description="où le jeune écrit : telegram, web (le chat du site), simulator (le "
+        "simulateur), terminal ; les réponses lui arrivent là",
+        examples=["web"],
+    )
+    channel_label: str = Field(examples=["Chat web"])
     alert: SignalOut | None = Field(description="ce qui a déclenché l'urgence (tickets urgents)")
     assignee: Assignee | None
     request: str | None = Field(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core.models import TicketStatus, Urgency
-from core.vocabulary import duration_fr
+from core.vocabulary import channel_label, duration_fr
 from handoff.permissions import may_see
 from handoff.sla.policy import SlaPolicy, SlaStage, waited_fr
 from web.dashboard.guard import ticket_path
@@ -62,6 +62,8 @@ def ticket_row(
         **_alert(ticket.alert if crisis else None),
         "minor": ticket.minor,
         "simulated": ticket.simulated,  # the open demo's simulator (core/simulations.py)
+        "channel": str(ticket.channel),  # where the young person writes
+        "channel_label": channel_label(ticket.channel),
         "status": str(ticket.status),
         "status_label": ticket.status_label,
         "waiting_minutes": waited,

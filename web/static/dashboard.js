@@ -124,7 +124,13 @@
     tr.appendChild(cell("Urgence", urgencyCell(ticket)));
     var link = el("a", "ref", ticket.reference);
     link.href = ticket.url;
-    tr.appendChild(cell("Ticket", link));
+    var reference = document.createDocumentFragment();
+    reference.appendChild(link);
+    reference.appendChild(document.createTextNode(" "));
+    // Where the young person writes (Telegram, Chat web): the label comes from the server.
+    reference.appendChild(
+      hook(el("span", "badge channel channel-" + ticket.channel, ticket.channel_label), "channel"));
+    tr.appendChild(cell("Ticket", reference));
     var sla = el("span", "sla sla-" + ticket.sla, ticket.waiting_label);
     sla.title = ticket.waiting_title;
     hook(sla, "sla");
