@@ -39,6 +39,7 @@ from maraude.jobs import (
     DIGEST_JOB,
     MINORS_JOB,
     PRIVACY_JOBS,
+    REPLAY_JOB,
     RETENTION_JOB,
     SLA_JOB,
     SWEEP_JOB,
@@ -731,7 +732,8 @@ def test_the_app_registers_its_jobs_and_starts_and_stops_the_scheduler(tmp_path:
         assert scheduler is not None and scheduler.running
         assert services.sweeper is not None and services.followups is not None
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        expected = {SWEEP_JOB, RETENTION_JOB, TRACKER_ERASURE_JOB, MINORS_JOB} | (
+        # REPLAY_JOB: the web chat is always an outlet for messages held while engines are down.
+        expected = {SWEEP_JOB, RETENTION_JOB, TRACKER_ERASURE_JOB, MINORS_JOB, REPLAY_JOB} | (
             {SLA_JOB, DIGEST_JOB} if sla_available() else set()
         )
         if settings.rasa_url is None:  # the engine `maraude up` starts: its models are ours
@@ -765,14 +767,15 @@ def test_with_nudges_disabled_the_scheduler_runs_only_the_model_watch_and_privac
         scheduler = app.state.services.scheduler
         assert scheduler.running
         jobs = {job.id for job in scheduler.get_jobs()}
-        assert jobs == {MODEL_WATCH_JOB, *PRIVACY_JOBS}  # retention, tracker erasures
+        # retention, tracker erasures; the replay of held messages (the web chat's outlet)
+        assert jobs == {MODEL_WATCH_JOB, *PRIVACY_JOBS, REPLAY_JOB}
     off = make_settings(
         tmp_path / "b", nudges={"enabled": False}, engine={"model_watch_every": "0s"}
     )
     app = create_app(off)
     with TestClient(app):  # the young people's data rights never stop
         scheduler = app.state.services.scheduler
-        assert {job.id for job in scheduler.get_jobs()} == set(PRIVACY_JOBS)
+        assert {job.id for job in scheduler.get_jobs()} == {*PRIVACY_JOBS, REPLAY_JOB}
 
 
 def test_quiet_hours_are_built_from_the_settings(tmp_path: Path) -> None:
