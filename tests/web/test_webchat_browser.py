@@ -482,3 +482,102 @@ def test_a_site_not_allowed_gets_neither_the_frame_nor_the_api(
     allowed = httpx.post(f"{server.url}/chat/api/session", headers={"Origin": host.url})
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == host.url
+
+
+# The trained engine ------------------------------------------------------------------------
+def answered(frame: Any, action: Any, timeout: float = 30_000) -> list[str]:
+    """Do `action` (a message, a button) and return the texts that answer it, once the page
+    waits for nothing more."""
+    before = frame.locator(".msg.bot, .msg.counsellor").count()
+    action()
+    frame.wait_for_function(
+        """(n) => document.querySelectorAll('.msg.bot, .msg.counsellor').length > n
+                  && document.getElementById('typing').hidden""",
+        arg=before,
+        timeout=timeout,
+    )
+    return list(frame.locator(".msg.bot .text, .msg.counsellor .text").all_inner_texts()[before:])
+
+
+def say(frame: Any, text: str) -> list[str]:
+    def typed() -> None:
+        frame.get_by_label("Ton message").fill(text)
+        frame.get_by_label("Ton message").press("Enter")
+
+    return answered(frame, typed)
+
+
+def press(frame: Any, title: str) -> list[str]:
+    return answered(frame, lambda: frame.get_by_role("button", name=title).last.click())
+
+
+@pytest.mark.engine
+def test_trained_engine_triage_hand_off_live_answer_and_crisis_in_a_second(
+    browser: Any, stack: Any
+) -> None:
+    services, url = stack.services, stack.app.url
+    host_page = (
+        "<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>Structure</title>"
+        f"</head><body><h1>La structure</h1><script src='{url}/chat/widget.js' async></script>"
+        "</body></html>"
+    )
+    with chat_context(browser) as (context, _errors):
+        # The widget on a page of the app's own origin (always allowed).
+        page = context.new_page()
+        page.route(
+            f"{url}/maison.html",
+            lambda route: route.fulfill(body=host_page, content_type="text/html"),
+        )
+        page.goto(f"{url}/maison.html")
+        page.get_by_role("button", name=LABEL).click()
+        page.frame_locator("iframe").locator(".msg.bot").first.wait_for(timeout=30_000)
+        frame = chat_frame(page, stack.app)
+        for step in (
+            lambda: press(frame, "Passer"),  # the age, asked first
+            lambda: press(frame, "OK pour moi"),
+            lambda: say(frame, "jcherche du taf"),
+            lambda: say(frame, "22 ans"),
+            lambda: say(frame, "j'habite à Liévin"),
+            lambda: press(frame, "Rien pour l'instant"),
+            lambda: press(frame, "Non"),
+            lambda: say(frame, "ici dans le chat le soir"),
+            lambda: press(frame, "C'est bon"),
+        ):
+            step()
+        done = " ".join(press(frame, "Oui"))
+        assert stack.settings.organisation.promised_delay in done
+
+        token = json.loads(frame.evaluate("localStorage.getItem('maraude-chat')"))["token"]
+        person = services.webchat.person(token)
+        [ticket] = services.tickets.tickets_of(person.pseudo_id)
+        assert ticket.summary["needs"] == ["emploi"]
+
+        # A counsellor answers through the REST API: on screen without a reload.
+        email = f"lea.{person.id}.web@example.org"
+        lea = services.accounts.add(email, "Léa", PASSWORD, team=ticket.team)
+        api_token = services.accounts.create_token(lea.id, "chat web")
+        frame.evaluate("window.__sameDocument = true")
+        with httpx.Client(
+            base_url=f"{url}/api/v1", headers={"Authorization": f"Bearer {api_token}"}
+        ) as api:
+            assert api.post(f"/tickets/{ticket.id}/claim").status_code == 200
+            sent = time.monotonic()
+            reply = api.post(f"/tickets/{ticket.id}/reply", json={"text": "Dispo demain 18h ?"})
+            assert reply.status_code == 201
+        frame.locator(".msg.counsellor", has_text="Dispo demain 18h ?").wait_for(timeout=10_000)
+        print(f"counsellor's answer on screen after {time.monotonic() - sent:.2f} s")
+        assert frame.evaluate("window.__sameDocument") is True
+
+    # The crisis path: the helplines first, in under a second (issue 23).
+    with chat_context(browser) as (context, _errors):
+        page = context.new_page()
+        page.goto(f"{url}/chat")
+        page.get_by_role("button", name="Passer").wait_for(timeout=30_000)
+        press(page.main_frame, "Passer")
+        press(page.main_frame, "OK pour moi")
+        started = time.monotonic()
+        replies = say(page.main_frame, "je veux mourir")
+        took = time.monotonic() - started
+        print(f"crisis answer on screen after {took:.3f} s")
+        assert "3114" in replies[0], replies
+        assert took < 1.0, took
