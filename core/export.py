@@ -4,7 +4,8 @@
 that is about the person (identity on the channel, consent records, messages, milestones,
 hand-off requests, tickets with their notes and history, crisis signals, follow-ups, what the
 engine understood of their messages, wording variants seen, messages held while the engines
-were down and not answered yet, the outreach campaigns that brought them), plus what the
+were down and not answered yet, the outreach campaigns that brought them, what the web chat
+keeps: core/export_webchat.py), plus what the
 engine's tracker store keeps of their conversation (messages and slot values: the triage
 answers). Rows are serialised column by column, so a column added later is exported without
 touching this module, and any other table with a `person_id` is exported too ("other").
@@ -33,6 +34,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock, SystemClock
 from core.db import Database
+from core.export_webchat import ADDRESS_HIDDEN as WEB_CHAT_ADDRESS
+from core.export_webchat import TABLES as WEB_CHAT_TABLES
+from core.export_webchat import web_chat_data
 from core.models import (
     Appointment,
     Base,
@@ -80,12 +84,16 @@ KNOWN_TABLES = frozenset(
         "held_message",
         "campaign_touch",
         "appointment",
+        *WEB_CHAT_TABLES,
     }
 )
 # Columns that only link rows together or point at counsellor accounts (replaced by names).
 LINK_COLUMNS = frozenset({"person_id", "author_id", "actor_id", "assignee_id", "counsellor_id"})
 # A simulator session id is the browser's cookie: never written into a file.
-HIDDEN_ADDRESS = {"simulator": "(session du simulateur, non reproduite)"}
+HIDDEN_ADDRESS = {
+    "simulator": "(session du simulateur, non reproduite)",
+    "web": WEB_CHAT_ADDRESS,  # a keyed hash of the page's token
+}
 
 
 @dataclass(frozen=True)
@@ -209,6 +217,8 @@ class ExportService:
             "held_messages": _rows(session, HeldMessage, HeldMessage.person_id == pid),
             "campaigns": _campaigns(session, person),
             "appointments": self._appointments(session, pid, names),
+            # The web chat's notification address and waiting messages (export_webchat.py).
+            "web_chat": web_chat_data(session, pid),
             "other": _other_tables(session, pid),
         }
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from core import vocabulary
+from core.export_webchat import web_chat_lines
 
 # The age bands' words (the minors part adds them to core/vocabulary.py with the column).
 AGE_BANDS: dict[str, str] = getattr(vocabulary, "AGE_BANDS", {})
@@ -18,7 +19,12 @@ AGE_BANDS: dict[str, str] = getattr(vocabulary, "AGE_BANDS", {})
 if TYPE_CHECKING:
     from core.export import PersonalData
 
-CHANNELS = {"telegram": "Telegram", "simulator": "le simulateur web", "terminal": "le terminal"}
+CHANNELS = {
+    "telegram": "Telegram",
+    "web": "le chat du site",
+    "simulator": "le simulateur web",
+    "terminal": "le terminal",
+}
 CONSENT = {"granted": "d'accord", "refused": "pas d'accord", "unknown": "pas encore répondu"}
 # Triage answers, by slot or request field.
 FIELDS = {
@@ -217,6 +223,11 @@ def render_text(export: PersonalData) -> str:
     appointments = data.get("appointments") or []
     _title(out, f"Tes rendez-vous ({len(appointments)})")
     _lines(out, (_appointment_line(a, tz) for a in appointments))
+
+    web_chat = web_chat_lines(data.get("web_chat"), when)
+    if web_chat:
+        _title(out, "Le chat du site")
+        _lines(out, web_chat)
 
     _title(out, "Relances prévues ou envoyées")
     _lines(

@@ -34,7 +34,9 @@ from core.vocabulary import AGE_BANDS, UNDER_15
 # group, Telegram, the host), under 15, and the rights in the chat (/mesdonnees, /corriger).
 # 2026-12c adds the outreach action (campaign link or QR code) a person came through.
 # 2026-12d adds appointments (when, where, the answer, availability, reminders, attendance).
-NOTICE_VERSION = "2026-12d"
+# 2026-12e adds the web chat (a random token in the browser, the messages waiting for the page,
+# the optional e-mail address for "tu as une réponse" notices, the quick exit).
+NOTICE_VERSION = "2026-12e"
 
 
 def pseudonymise(secret: str, channel: Channel, channel_user_id: str) -> str:
