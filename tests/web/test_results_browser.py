@@ -97,8 +97,8 @@ def test_results_page_charts(page: Any, server: AppServer, attach: Any) -> None:
     for chart in page.locator("figure.chart svg").all():
         assert chart.get_attribute("role") == "img"
         assert (chart.locator("title").first.text_content() or "").strip() != ""
-    # 6 + 2 by source + 4 appointments
-    assert page.locator("a", has_text="Exporter en CSV").count() == 12
+    # 6 + 1 by conversation channel + 2 by source + 4 appointments
+    assert page.locator("a", has_text="Exporter en CSV").count() == 13
     # The phone: the charts scale down, the page does not scroll sideways (tables do).
     no_horizontal_overflow(page)
     box = page.locator("#chart-funnel svg").bounding_box()
