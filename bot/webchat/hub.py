@@ -21,23 +21,11 @@ class StreamHub:
     def listening(self, person_id: int) -> Iterator[asyncio.Event]:
         """An event set by every push to the person while the block runs. A stream clears it
         before it reads the outbox and waits on it after: a push landing between the two is
-        not lost (it would be with `wait`, which listens only once called)."""
+        not lost."""
         event = asyncio.Event()
         self._waiting.setdefault(person_id, set()).add(event)
         try:
             yield event
-        finally:
-            self._forget(person_id, event)
-
-    async def wait(self, person_id: int, seconds: float) -> bool:
-        """Until the person gets something or `seconds` pass; True if woken."""
-        event = asyncio.Event()
-        self._waiting.setdefault(person_id, set()).add(event)
-        try:
-            await asyncio.wait_for(event.wait(), seconds)
-            return True
-        except TimeoutError:
-            return False
         finally:
             self._forget(person_id, event)
 
