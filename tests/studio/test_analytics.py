@@ -6,8 +6,6 @@ The population and who is who in it: tests/support/analytics.py's `seed`.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Iterator
 from datetime import date
@@ -29,8 +27,8 @@ from studio.analytics.periods import week_label
 from studio.analytics.stats import p90, two_proportion_z
 from tests.support import ROOT, make_settings, repo_router
 from tests.support.analytics import END, PASSWORD, HandClock, Seeded, seed, utc
-from tests.support.dashboard import DashboardClient
 from tests.support.html import parse_page
+from tests.support.results import log_in, read_csv, table
 from tests.support.tickets import FAST_HASHER
 
 SETTINGS = load_settings(ROOT / "maraude.yml")
@@ -264,34 +262,14 @@ def app_client(tmp_path: Path) -> Iterator[tuple[TestClient, Any]]:
         yield client, services
 
 
-def log_in(client: TestClient, email: str) -> None:
-    response = DashboardClient(client).login(email, PASSWORD)
-    assert response.status_code == 200, response.text
-
-
-def table(page: str, name: str) -> list[list[str]]:
-    """A results table's rows (web/templates/_charts.html `data_table`), as cell texts."""
-    [found] = [t for t in parse_page(page).all("data-table") if t.get("data-table") == name]
-    return [[cell.text for cell in row.all("cell")] for row in found.all("table-row")]
-
-
 PERIOD_QUERY = {"du": "2026-03-02", "au": "2026-03-22"}
 CSV_TABLES = ("entonnoir", "delais", "issues", "relances", "intentions", "variantes", "impact")
-
-
-def read_csv(response: Any) -> list[list[str]]:
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/csv")
-    assert "attachment" in response.headers["content-disposition"]
-    raw = response.content
-    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
-    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
 
 
 def test_counsellors_are_refused_the_results(app_client: Any) -> None:
     client, _ = app_client
     assert client.get("/tableau/resultats", follow_redirects=False).status_code == 303
-    log_in(client, "lea@example.org")
+    log_in(client, "lea@example.org", PASSWORD)
     for path in ["/tableau/resultats", "/tableau/impact"] + [
         f"/tableau/resultats/{t}.csv" for t in CSV_TABLES
     ]:
@@ -305,7 +283,7 @@ def test_counsellors_are_refused_the_results(app_client: Any) -> None:
 @pytest.mark.parametrize("email", ["chef@example.org", "admin@example.org"])
 def test_managers_and_admins_see_the_results(app_client: Any, email: str) -> None:
     client, _ = app_client
-    log_in(client, email)
+    log_in(client, email, PASSWORD)
     nav = parse_page(client.get("/tableau").text).one("nav-results")
     assert nav.get("href") == "/tableau/resultats"
     page = client.get("/tableau/resultats", params=PERIOD_QUERY)
@@ -324,7 +302,7 @@ def test_managers_and_admins_see_the_results(app_client: Any, email: str) -> Non
 
 def test_csv_exports(app_client: Any) -> None:
     client, _ = app_client
-    log_in(client, "chef@example.org")
+    log_in(client, "chef@example.org", PASSWORD)
     funnel = read_csv(client.get("/tableau/resultats/entonnoir.csv", params=PERIOD_QUERY))
     assert funnel[0][:3] == ["Semaine", "Début de semaine", "Conversations commencées"]
     assert funnel[0][-1] == "Sortie positive"
@@ -363,7 +341,7 @@ def test_csv_exports(app_client: Any) -> None:
 
 def test_bad_filters_fall_back_to_the_default_period(app_client: Any) -> None:
     client, _ = app_client
-    log_in(client, "chef@example.org")
+    log_in(client, "chef@example.org", PASSWORD)
     page = client.get("/tableau/resultats", params={"du": "n'importe", "au": "2026-02-30"})
     assert page.status_code == 200
     assert "Période invalide" in page.text
@@ -409,7 +387,7 @@ def test_urgent_tickets_still_waiting_count_in_the_sla_share(tmp_path: Path) -> 
         assert (crisis.replied, crisis.reply_late, crisis.reply_pending) == (0, 13, 2)
         assert crisis.reply_sla_rate == 0
 
-        log_in(client, "chef@example.org")
+        log_in(client, "chef@example.org", PASSWORD)
         page = client.get("/tableau/resultats", params=PERIOD_QUERY).text
         assert "7,7 % (1/13) · 2 en attente" in page
         assert "100,0 % (1/1)" not in page
@@ -420,7 +398,7 @@ def test_urgent_tickets_still_waiting_count_in_the_sla_share(tmp_path: Path) -> 
 
 def test_one_threshold_one_label_on_the_results_page(app_client: Any) -> None:
     client, services = app_client
-    log_in(client, "chef@example.org")
+    log_in(client, "chef@example.org", PASSWORD)
     page = client.get("/tableau/resultats", params=PERIOD_QUERY).text
     text = parse_page(page).text
     # The SLA: "15 min" and "4 h ouvrées", the same in the text, the chart and the table.

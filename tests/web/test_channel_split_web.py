@@ -6,8 +6,6 @@ same in CSV, managers only.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,8 @@ from core.models import Channel, YoungPerson
 from maraude.app import create_app
 from tests.support import make_settings
 from tests.support.analytics import PASSWORD
-from tests.support.dashboard import DashboardClient
 from tests.support.html import parse_page
+from tests.support.results import log_in, read_csv, table
 from tests.support.sources import SOURCES_END, seed_sources
 
 PERIOD = {"du": "2026-03-02", "au": "2026-03-22"}
@@ -72,27 +70,9 @@ def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestC
 @pytest.fixture
 def manager(app_client: Any) -> Iterator[TestClient]:
     client, _ = app_client
-    log_in(client, "sources@example.org")
+    log_in(client, "sources@example.org", PASSWORD)
     yield client
     client.cookies.clear()
-
-
-def log_in(client: TestClient, email: str) -> None:
-    client.cookies.clear()
-    response = DashboardClient(client).login(email, PASSWORD)
-    assert response.status_code == 200, response.text
-
-
-def table(page: str, name: str) -> list[list[str]]:
-    [found] = [t for t in parse_page(page).all("data-table") if t.get("data-table") == name]
-    return [[cell.text for cell in row.all("cell")] for row in found.all("table-row")]
-
-
-def read_csv(response: Any) -> list[list[str]]:
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/csv")
-    assert response.content.startswith(b"\xef\xbb\xbf")
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
 
 
 def test_the_results_page_splits_the_funnel_by_channel(app_client: Any, manager: Any) -> None:
@@ -145,7 +125,7 @@ def test_counsellors_and_strangers_are_refused(app_client: Any) -> None:
         response = client.get(path, params=PERIOD, follow_redirects=False)
         assert response.status_code in (303, 401), path
         assert "Chat web" not in response.text
-    log_in(client, "lea@example.org")
+    log_in(client, "lea@example.org", PASSWORD)
     for path in paths:
         response = client.get(path, params=PERIOD)
         assert response.status_code == 403, path

@@ -7,8 +7,6 @@ The population: tests/support/indicators.py's `seed_indicators`.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,9 +21,9 @@ from studio.analytics.archive import StatsArchive
 from studio.analytics.masking import masked_column
 from tests.support import make_settings
 from tests.support.analytics import END, PASSWORD, HandClock
-from tests.support.dashboard import DashboardClient
 from tests.support.html import parse_page
 from tests.support.indicators import seed_indicators
+from tests.support.results import log_in, read_csv, table
 
 PAGE = "/tableau/indicateurs"
 CSV = "/tableau/indicateurs.csv"
@@ -56,29 +54,11 @@ def app_client(shared: Any) -> tuple[TestClient, Any, Any]:
     return TestClient(app), services, population
 
 
-def log_in(client: TestClient, email: str) -> None:
-    response = DashboardClient(client).login(email, PASSWORD)
-    assert response.status_code == 200, response.text
-
-
-def table(page: str, name: str) -> list[list[str]]:
-    [found] = [t for t in parse_page(page).all("data-table") if t.get("data-table") == name]
-    return [[cell.text for cell in row.all("cell")] for row in found.all("table-row")]
-
-
 def cards(page: str) -> dict[str, str]:
     return {
         str(c.get("data-indicator")): c.one("indicator-value").text
         for c in parse_page(page).all("indicator")
     }
-
-
-def read_csv(response: Any) -> list[list[str]]:
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/csv")
-    assert "attachment" in response.headers["content-disposition"]
-    assert response.content.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
 
 
 # Who -----------------------------------------------------------------------------------------
@@ -92,7 +72,7 @@ def test_anonymous_visitors_are_sent_to_the_login(app_client: Any) -> None:
 
 def test_counsellors_are_refused(app_client: Any) -> None:
     client, _, _ = app_client
-    log_in(client, "lea@example.org")
+    log_in(client, "lea@example.org", PASSWORD)
     for path in (PAGE, CSV):
         response = client.get(path, params=Q1)
         assert response.status_code == 403, path
@@ -104,7 +84,7 @@ def test_counsellors_are_refused(app_client: Any) -> None:
 @pytest.mark.parametrize("email", ["chef@example.org", "admin@example.org"])
 def test_managers_read_the_quarter_masked(app_client: Any, email: str) -> None:
     client, services, _ = app_client
-    log_in(client, email)
+    log_in(client, email, PASSWORD)
     nav = parse_page(client.get("/tableau").text).one("nav-indicators")
     assert nav.get("href") == PAGE
     response = client.get(PAGE, params=Q1)
@@ -149,7 +129,7 @@ def test_managers_read_the_quarter_masked(app_client: Any, email: str) -> None:
 
 def test_period_and_filters(app_client: Any) -> None:
     client, _, _ = app_client
-    log_in(client, "chef@example.org")
+    log_in(client, "chef@example.org", PASSWORD)
     # No choice: the current quarter (END is 3 April 2026: T2), selected in the form.
     page = client.get(PAGE).text
     assert "indicateurs T2 2026" in page
@@ -183,7 +163,7 @@ def test_bad_parameters_fall_back_with_a_french_message(
     app_client: Any, params: dict[str, str], message: str
 ) -> None:
     client, _, _ = app_client
-    log_in(client, "chef@example.org")
+    log_in(client, "chef@example.org", PASSWORD)
     page = client.get(PAGE, params=params)
     assert page.status_code == 200
     assert message in parse_page(page.text).one("indicators-error").text
@@ -194,7 +174,7 @@ def test_bad_parameters_fall_back_with_a_french_message(
 
 def test_the_csv_is_the_page_in_a_file(app_client: Any) -> None:
     client, services, _ = app_client
-    log_in(client, "chef@example.org")
+    log_in(client, "chef@example.org", PASSWORD)
     response = client.get(CSV, params=Q1)
     rows = read_csv(response)
     assert 'filename="indicateurs-2026-T1.csv"' in response.headers["content-disposition"]
@@ -239,7 +219,7 @@ def test_erased_people_stay_in_the_figures(tmp_path: Path) -> None:
     )
     for name in ("P1", "P2", "P3", "P5"):  # TikTok, all with a consent
         erasure.erase_app(population.pseudo[name])
-    log_in(client, "chef@example.org")
+    log_in(client, "chef@example.org", PASSWORD)
     rows = table(client.get(PAGE, params=Q1).text, "indicateurs")
     assert rows[-1][:5] == ["Total", "10", "9", "7", "< 5"]
     erased = ["Personnes effacées (source non conservée)", "< 5", "< 5", "< 5", "< 5", "—", "—"]

@@ -5,9 +5,7 @@ small numbers masked on the page, in the chart and in the CSV, managers only.
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +17,8 @@ from starlette.testclient import TestClient
 from maraude.app import create_app
 from tests.support import make_settings
 from tests.support.analytics import PASSWORD
-from tests.support.dashboard import DashboardClient
 from tests.support.html import parse_page
+from tests.support.results import log_in, read_csv, table
 from tests.support.sources import SOURCES_END, seed_sources
 
 PERIOD = {"du": "2026-03-02", "au": "2026-03-22"}
@@ -73,20 +71,9 @@ def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestC
 @pytest.fixture
 def manager(app_client: Any) -> Iterator[TestClient]:
     client, _ = app_client
-    log_in(client, "sources@example.org")
+    log_in(client, "sources@example.org", PASSWORD)
     yield client
     client.cookies.clear()
-
-
-def log_in(client: TestClient, email: str) -> None:
-    client.cookies.clear()
-    response = DashboardClient(client).login(email, PASSWORD)
-    assert response.status_code == 200, response.text
-
-
-def table(page: str, name: str) -> list[list[str]]:
-    [found] = [t for t in parse_page(page).all("data-table") if t.get("data-table") == name]
-    return [[cell.text for cell in row.all("cell")] for row in found.all("table-row")]
 
 
 def header(page: str, name: str) -> list[str]:
@@ -104,14 +91,6 @@ def chart(page: str, name: str) -> list[tuple[str, str]]:
         html.unescape(t) for t in re.findall(r"<rect[^>]*><title>([^<]*)</title>", found.inner)
     ]
     return list(zip(titles, values, strict=True))
-
-
-def read_csv(response: Any) -> list[list[str]]:
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/csv")
-    assert "attachment" in response.headers["content-disposition"]
-    assert response.content.startswith(b"\xef\xbb\xbf")
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
 
 
 def test_the_tables_by_campaign_and_channel_are_masked(manager: TestClient) -> None:
@@ -204,7 +183,7 @@ def test_counsellors_and_strangers_are_refused(app_client: Any) -> None:
         response = client.get(f"/tableau/resultats/{name}.csv", follow_redirects=False)
         assert response.status_code in (303, 401), name
         assert "Jeunes touchés" not in response.text
-    log_in(client, "lea@example.org")
+    log_in(client, "lea@example.org", PASSWORD)
     for path in [
         "/tableau/resultats",
         "/tableau/impact",
