@@ -1,9 +1,11 @@
 """The young person's web chat in headless Debian Chromium (Playwright), against the real app
 served by uvicorn and an echo engine ("réponse à <message>"): the widget on another site
 (under a strict CSP), the page's conversation, live messages from a counsellor, history on
-reload, quick exit (button and Escape) leaving nothing in storage, keyboard-only use, axe,
-and a site that is not allowed. One test drives the trained engine (`stack`): a triage to a
-hand-off, a counsellor's answer arriving live, and the crisis helplines in under a second."""
+reload (of the page, and of the host page: the widget's token in the site's own storage,
+handed over by postMessage to its frame only), quick exit (button and Escape) and /oubli
+leaving nothing in storage, keyboard-only use, axe, and a site that is not allowed. One test
+drives the trained engine (`stack`): a triage to a hand-off, a counsellor's answer arriving
+live, and the crisis helplines in under a second."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from core.models.people import Channel, YoungPerson
 from core.ratelimit import WEBCHAT_IP, WEBCHAT_SESSIONS
 from handoff.requests import TriageSummary
 from tests.support import AppServer, free_port, make_settings
@@ -89,6 +93,25 @@ def open_widget(page: Any) -> Any:
     return frame
 
 
+HOST_KEY = "maraude-chat-jeton"  # the widget's key in the site's localStorage
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
+
+
+def host_token(page: Any) -> str:
+    """The token the widget keeps in the host page's localStorage."""
+    value = page.evaluate(f"localStorage.getItem('{HOST_KEY}')")
+    assert isinstance(value, str) and TOKEN.fullmatch(value), value
+    return value
+
+
+def web_people(server: AppServer) -> int:
+    with server.services.db.transaction() as session:
+        count = session.scalar(
+            select(func.count()).select_from(YoungPerson).where(YoungPerson.channel == Channel.web)
+        )
+    return int(count or 0)
+
+
 def chat_frame(page: Any, server: AppServer) -> Any:
     """The Playwright Frame of the chat inside a host page."""
     for frame in page.frames:
@@ -124,12 +147,16 @@ def test_widget_on_another_site_opens_sends_and_shows_the_reply(
         frame.locator(".msg.me", has_text="bonjour, je cherche un taf").wait_for()
         frame.locator(".msg.bot", has_text="réponse à bonjour, je cherche un taf").wait_for()
 
-        # The token is the frame's (the app's origin), never the site's. This browser blocks
-        # a third-party frame's storage (incognito-like contexts): the page keeps it in memory.
-        assert storage_of(page) == {"local": {}, "session": {}, "cookies": ""}
+        # The site keeps the token alone, under one key (first-party there: this browser
+        # blocks a third-party frame's storage); the frame keeps nothing of it.
+        assert storage_of(page) == {
+            "local": {HOST_KEY: host_token(page)},
+            "session": {},
+            "cookies": "",
+        }
         inside = storage_of(chat_frame(page, server))["local"]
         print(f"the frame's localStorage: {inside if inside == BLOCKED else 'available'}")
-        assert inside == BLOCKED or set(inside) == {"maraude-chat"}
+        assert inside == BLOCKED or inside == {}
 
         # Closing the panel gives the button back (focused); reopening shows the same
         # conversation, and the text box can be reached from the keyboard.
@@ -145,6 +172,115 @@ def test_widget_on_another_site_opens_sends_and_shows_the_reply(
         frame.locator(".msg.bot", has_text="réponse à bonjour, je cherche un taf").wait_for()
         assert page.locator("iframe").is_visible()
         assert frame.locator(".msg").count() == 3  # /start's reply, the message, its reply
+
+
+def write(frame: Any, text: str) -> None:
+    frame.get_by_label("Ton message").fill(text)
+    frame.get_by_label("Ton message").press("Enter")
+    frame.locator(".msg.bot", has_text=f"réponse à {text}").wait_for()
+
+
+def test_the_widget_finds_the_conversation_again_after_the_host_page_reloads(
+    browser: Any, host: HostSite, server: AppServer
+) -> None:
+    services = server.services
+    url = widget_page(host, server, "retour")
+    with chat_context(browser) as (context, _errors):
+        page = context.new_page()
+        page.goto(url)
+        frame = open_widget(page)
+        token = host_token(page)
+        person = services.webchat.person(token)
+        assert person is not None
+        services.people.record_consent(person.pseudo_id, True)
+        write(frame, "je cherche une formation")
+        people = web_people(server)
+
+        # The young person comes back: the site hands the token to the new frame.
+        page.reload()
+        started = time.monotonic()
+        frame = open_widget(page)
+        frame.locator(".msg.me", has_text="je cherche une formation").wait_for()
+        frame.locator(".msg.bot", has_text="réponse à je cherche une formation").wait_for()
+        print(f"history on screen {time.monotonic() - started:.2f} s after the click")
+        time.sleep(0.5)
+        assert frame.locator(".msg.bot", has_text="réponse à /start").count() == 0  # not anew
+        assert frame.locator(".msg.me").count() == 1
+
+        # The same conversation goes on: the same token, the same person, no new one.
+        write(frame, "toujours là")
+        assert host_token(page) == token
+        again = services.webchat.person(token)
+        assert again is not None and again.id == person.id
+        assert web_people(server) == people
+        assert storage_of(chat_frame(page, server))["local"] in (BLOCKED, {})
+
+    # Another browser (no token in its copy of the site): another conversation.
+    with chat_context(browser) as (context, _errors):
+        page = context.new_page()
+        page.goto(url)
+        frame = open_widget(page)
+        assert frame.locator(".msg.me").count() == 0
+        assert host_token(page) != token
+        assert web_people(server) == people + 1
+
+
+def test_the_widget_obeys_its_own_frame_only(
+    browser: Any, host: HostSite, server: AppServer
+) -> None:
+    url = widget_page(host, server, "intrus")
+    forged = "A" * 46
+    with chat_context(browser) as (context, _errors):
+        page = context.new_page()
+        page.goto(url)
+        open_widget(page)
+        token = host_token(page)
+
+        # The site's own window (its origin, not the app's): ignored.
+        page.evaluate(
+            """(t) => { window.postMessage({type: 'maraude:store', token: t}, '*');
+                        window.postMessage({type: 'maraude:forget'}, '*');
+                        window.postMessage({type: 'maraude:quit'}, '*'); }""",
+            forged,
+        )
+        # Another frame of the app's origin (the right origin, not the widget's frame): it
+        # gets no token and cannot set or drop it.
+        page.evaluate(
+            """(src) => new Promise((ok) => { const f = document.createElement('iframe');
+                 f.name = 'intrus'; f.onload = () => ok(); f.src = src;
+                 document.body.appendChild(f); })""",
+            f"{server.url}/chat?embed=1",
+        )
+        intruder = page.frame(name="intrus")
+        assert intruder is not None and intruder.url.startswith(server.url)
+        got = intruder.evaluate(
+            """(t) => new Promise((ok) => { const got = [];
+                 window.addEventListener('message', (e) => {
+                   if (e.data && e.data.type === 'maraude:token') got.push(e.data.token); });
+                 parent.postMessage({type: 'maraude:token?'}, '*');
+                 parent.postMessage({type: 'maraude:store', token: t}, '*');
+                 parent.postMessage({type: 'maraude:forget'}, '*');
+                 setTimeout(() => ok(got), 500); })""",
+            forged,
+        )
+        assert got == []
+        assert host_token(page) == token
+        assert page.url == url  # no quick exit either
+
+        # The same requests from the widget's frame are obeyed (the check is on the sender).
+        chat = next(f for f in page.frames if f.url.startswith(server.url) and f.name != "intrus")
+        got = chat.evaluate(
+            """() => new Promise((ok) => {
+                 window.addEventListener('message', (e) => {
+                   if (e.data && e.data.type === 'maraude:token') ok([e.data.token]); });
+                 parent.postMessage({type: 'maraude:token?'}, '*'); })"""
+        )
+        assert got == [token]
+        chat.evaluate("(t) => parent.postMessage({type: 'maraude:store', token: t}, '*')", forged)
+        page.wait_for_function(f"localStorage.getItem('{HOST_KEY}') === '{forged}'")
+        chat.evaluate("(t) => parent.postMessage({type: 'maraude:store', token: t}, '*')", "a b")
+        chat.evaluate("() => parent.postMessage({type: 'maraude:forget'}, '*')")
+        page.wait_for_function(f"localStorage.getItem('{HOST_KEY}') === null")
 
 
 # The page ---------------------------------------------------------------------------------
@@ -328,6 +464,7 @@ def test_quick_exit_in_the_widget_replaces_the_host_page(
         page = context.new_page()
         page.goto(url)
         frame = open_widget(page)
+        host_token(page)  # kept by the site until the quick exit
         frame.get_by_label("Ton message").fill("un secret")
         frame.get_by_label("Ton message").press("Escape")
         page.wait_for_url(EXIT_URL)
@@ -338,15 +475,20 @@ def test_quick_exit_in_the_widget_replaces_the_host_page(
 
         # Escape in the host page while the panel is open.
         frame = open_widget(page)
+        host_token(page)
         page.locator("h1").click()
         page.keyboard.press("Escape")
         page.wait_for_url(EXIT_URL)
+        page.goto(url)
+        assert storage_of(page) == EMPTY
 
         # The frame's "Quitter vite" button.
-        page.goto(url)
         frame = open_widget(page)
+        host_token(page)
         frame.get_by_role("button", name="Quitter vite").click()
         page.wait_for_url(EXIT_URL)
+        page.goto(url)
+        assert storage_of(page) == EMPTY
 
 
 def test_oubli_clears_the_page_and_the_storage(browser: Any, server: AppServer) -> None:
@@ -365,6 +507,34 @@ def test_oubli_clears_the_page_and_the_storage(browser: Any, server: AppServer) 
         send(page, "re salut")
         page.locator(".msg.bot", has_text="réponse à re salut").wait_for()
         assert token_of(page) != first
+
+
+def test_oubli_in_the_widget_leaves_no_token_in_the_site(
+    browser: Any, host: HostSite, server: AppServer
+) -> None:
+    url = widget_page(host, server, "oubli")
+    with chat_context(browser) as (context, _errors):
+        page = context.new_page()
+        page.goto(url)
+        frame = open_widget(page)
+        first = host_token(page)
+        person = server.services.webchat.person(first)
+        assert person is not None
+        server.services.people.record_consent(person.pseudo_id, True)
+        frame.get_by_label("Ton message").fill("/oubli")
+        frame.get_by_label("Ton message").press("Enter")
+        frame.get_by_role("button", name="Oui, tout effacer").click()
+        frame.get_by_text("la conversation est effacée").wait_for()
+        assert storage_of(page) == EMPTY
+        assert storage_of(chat_frame(page, server))["local"] in (BLOCKED, {})
+        assert server.services.people.get(person.pseudo_id) is None
+
+        # A reload finds nothing; writing again keeps a new token.
+        page.reload()
+        frame = open_widget(page)
+        frame.locator(".msg.bot", has_text="réponse à /start").wait_for()
+        write(frame, "re salut")
+        assert host_token(page) != first
 
 
 # Keyboard, accessibility, layout -----------------------------------------------------------
@@ -548,7 +718,7 @@ def test_trained_engine_triage_hand_off_live_answer_and_crisis_in_a_second(
         done = " ".join(press(frame, "Oui"))
         assert stack.settings.organisation.promised_delay in done
 
-        token = json.loads(frame.evaluate("localStorage.getItem('maraude-chat')"))["token"]
+        token = host_token(page)  # the app's own page here: the same storage as the frame's
         person = services.webchat.person(token)
         [ticket] = services.tickets.tickets_of(person.pseudo_id)
         assert ticket.summary["needs"] == ["emploi"]

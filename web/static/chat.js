@@ -1,6 +1,12 @@
 // The young person's chat (/chat, and the widget's frame /chat?embed=1).
-// - The conversation's token lives in localStorage ("maraude-chat") and goes in the
-//   X-Maraude-Chat header, never in a URL. No token: POST /chat/api/session, then /start.
+// - The conversation's token goes in the X-Maraude-Chat header, never in a URL. No token:
+//   POST /chat/api/session, then /start. On /chat it lives in localStorage ("maraude-chat").
+// - In the widget the frame is of another site than the page around it, and browsers that
+//   block or partition third-party storage lose the frame's storage: the loader keeps the
+//   token in the host page's own storage. The frame asks its parent ("maraude:token?",
+//   answered by "maraude:token" within ASK_MS), tells it a new token ("maraude:store") and
+//   to forget it ("maraude:forget": quick exit, /oubli). No answer (an older loader): the
+//   frame's own storage, else memory (the conversation lasts as long as the page).
 // - Live updates: /chat/api/stream read with fetch (EventSource cannot send a header),
 //   reconnecting with the last cursor; after two failures, polling /chat/api/updates.
 // - Everything a message says is shown as text, never as HTML.
@@ -9,6 +15,8 @@
 (function () {
   "use strict";
   const KEY = "maraude-chat";
+  const TOKEN_RE = /^[A-Za-z0-9_-]{22,64}$/; // the shape of a token (checked by the server)
+  const ASK_MS = 1000; // how long the frame waits for the loader's answer
   const API = "/chat/api/";
   const POLL_MS = 5000;
   const RETRY_MS = 3000;
@@ -29,9 +37,12 @@
   }
 
   // Storage: the token and whether the e-mail was offered. Partitioned, or blocked, in some
-  // browsers' frames: then the conversation lasts as long as the page.
+  // browsers' frames: then the conversation lasts as long as the page. When the loader keeps
+  // the token (`parentOrigin` set), the frame keeps the rest in memory only.
   let memory = {};
+  let parentOrigin = null; // the origin of the host page whose loader keeps the token
   function load() {
+    if (parentOrigin) return memory;
     try {
       const raw = window.localStorage.getItem(KEY);
       return raw ? JSON.parse(raw) : {};
@@ -41,10 +52,19 @@
   }
   function save(data) {
     memory = data;
+    if (parentOrigin) return;
     try { window.localStorage.setItem(KEY, JSON.stringify(data)); } catch (e) { /* memory */ }
+  }
+  function keepToken(value) {
+    const before = load();
+    save(before.token === value ? before : { token: value });
+    if (parentOrigin) window.parent.postMessage({ type: "maraude:store", token: value }, parentOrigin);
   }
   function wipeStorage() {
     memory = {};
+    if (embedded && window.parent !== window) { // the loader's copy first
+      window.parent.postMessage({ type: "maraude:forget" }, parentOrigin || "*"); // no data
+    }
     for (const store of ["localStorage", "sessionStorage"]) {
       try {
         const area = window[store];
@@ -56,7 +76,28 @@
     }
   }
 
-  let token = load().token || null;
+  // The loader's answer: its token, null (none kept), or undefined (no answer in time).
+  function askParent() {
+    if (!embedded || window.parent === window) return Promise.resolve(undefined);
+    return new Promise(function (resolve) {
+      function done(value) {
+        clearTimeout(timer);
+        window.removeEventListener("message", answer);
+        resolve(value);
+      }
+      function answer(event) {
+        if (event.source !== window.parent || !event.data || event.data.type !== "maraude:token") return;
+        const given = event.data.token;
+        parentOrigin = event.origin;
+        done(typeof given === "string" && TOKEN_RE.test(given) ? given : null);
+      }
+      const timer = setTimeout(function () { done(undefined); }, ASK_MS);
+      window.addEventListener("message", answer);
+      window.parent.postMessage({ type: "maraude:token?" }, "*"); // a request without data
+    });
+  }
+
+  let token = null;
   let cursor = 0;
   let state = null;
   let gone = false; // quick exit: nothing more happens on this page
@@ -210,7 +251,7 @@
     if (token) return;
     const data = await attempt(function () { return call("POST", "session"); });
     token = data.token;
-    save({ token: token });
+    keepToken(token);
   }
 
   // An answer to the page's own message: its replies, then what the stream held meanwhile.
@@ -346,7 +387,7 @@
     }
     const stored = load();
     if (state.ticket && state.notify && !stored.offered && notifyForm.hidden) {
-      notifyForm.hidden = false; // offered once per conversation
+      notifyForm.hidden = false; // offered once per conversation (per page with the loader)
       save(Object.assign({}, stored, { token: token, offered: true }));
     }
   }
@@ -468,5 +509,10 @@
     const campaign = body.dataset.campaign || undefined;
     chain = chain.then(function () { return exchange("start", campaign ? { campaign: campaign } : {}); });
   }
-  open();
+  // The token first (the loader's, or this page's storage); a message typed meanwhile waits.
+  chain = askParent().then(function (given) {
+    token = given === undefined ? load().token || null : given;
+    if (token) memory = Object.assign({}, memory, { token: token });
+  });
+  chain.then(open);
 })();

@@ -1,9 +1,14 @@
 /* The web chat's widget (one line on an allowed site:
    <script src="https://APP/chat/widget.js" async data-campagne="CODE"></script>).
-   A button opens the chat in a frame of the app, where the conversation and its storage
-   live. Nothing but `window.MaraudeChat` is added to the page; styles are set through the
-   CSSOM inside a shadow root (no <style>, no style attribute: works under a strict CSP that
-   allows this script and the frame). */
+   A button opens the chat in a frame of the app, where the conversation lives. Nothing but
+   `window.MaraudeChat` is added to the page; styles are set through the CSSOM inside a shadow
+   root (no <style>, no style attribute: works under a strict CSP that allows this script and
+   the frame).
+   The conversation's token is kept in this site's localStorage (KEY; first-party here, where
+   the frame's own storage is blocked or partitioned by many browsers), so that a young person
+   who comes back finds their conversation. Only the frame, from the app's origin, may ask for
+   it ("maraude:token?"), set it ("maraude:store") or drop it ("maraude:forget", quick exit);
+   nothing else of the conversation is kept here. Storage blocked: memory only. */
 (function () {
   "use strict";
   var config = {{ config|safe }};
@@ -13,6 +18,8 @@
   var appOrigin;
   try { appOrigin = new URL(config.origin).origin; } catch (e) { return; }
   var base = config.origin.replace(/\/+$/, "");
+  var KEY = "maraude-chat-jeton";
+  var TOKEN_RE = /^[A-Za-z0-9_-]{22,64}$/;
   var phone = window.matchMedia ? window.matchMedia("(max-width: 600px)") : null;
 
   function css(element, rules) {
@@ -40,6 +47,22 @@
 
   var panel = null;
   var frame = null;
+
+  var memory = null; // the token when this site's storage is blocked
+  function storedToken() {
+    var value = memory;
+    try { value = window.localStorage.getItem(KEY); } catch (e) { /* memory */ }
+    return typeof value === "string" && TOKEN_RE.test(value) ? value : null;
+  }
+  function storeToken(value) {
+    if (typeof value !== "string" || !TOKEN_RE.test(value)) return;
+    memory = value;
+    try { window.localStorage.setItem(KEY, value); } catch (e) { /* memory */ }
+  }
+  function forgetToken() {
+    memory = null;
+    try { window.localStorage.removeItem(KEY); } catch (e) { /* memory */ }
+  }
 
   function place() {
     if (!panel) return;
@@ -108,6 +131,7 @@
 
   // Quick exit: the frame wiped itself; the host page is replaced by the neutral site.
   function quit() {
+    forgetToken();
     if (panel) panel.remove();
     panel = null;
     frame = null;
@@ -120,6 +144,10 @@
     var type = event.data && event.data.type;
     if (type === "maraude:quit") quit();
     else if (type === "maraude:close") hide();
+    else if (type === "maraude:token?") {
+      event.source.postMessage({ type: "maraude:token", token: storedToken() }, appOrigin);
+    } else if (type === "maraude:store") storeToken(event.data.token);
+    else if (type === "maraude:forget") forgetToken();
   });
   document.addEventListener("keydown", function (event) {
     if (isOpen() && (event.key === "Escape" || event.key === "Esc")) quit();
