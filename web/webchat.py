@@ -170,7 +170,9 @@ COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 @router.get("/widget.js")
 async def widget(request: Request, services: ServicesDep) -> Response:
     """The loader a site embeds with one `<script>` tag: a button that opens the chat in a
-    frame of this app (where the conversation and its storage live)."""
+    frame of this app. The frame's page keeps the conversation's token in the site's own
+    storage through the loader (postMessage between the two, checked on both sides), since
+    browsers partition or block a third-party frame's storage."""
     _on(services)
     webchat = services.settings.webchat
     config = {
