@@ -344,6 +344,18 @@ def test_page_buttons_text_documents_and_history_on_reload(browser: Any, server:
         assert page.evaluate("window.__xss") is None
         assert box.input_value() == ""
 
+        # An https address becomes a link (a helpline's site, the privacy notice), without the
+        # sentence's full stop; anything else stays text.
+        send(page, "va sur https://www.3114.fr. ou javascript:alert(1) ou <a href=x>ici</a>")
+        answer = page.locator(".msg.bot", has_text="réponse à va sur")
+        answer.wait_for()
+        links = answer.locator("a")
+        assert links.count() == 1
+        assert links.first.get_attribute("href") == "https://www.3114.fr"
+        assert links.first.get_attribute("rel") == "noopener noreferrer"
+        assert links.first.get_attribute("target") == "_blank"
+        assert "javascript:alert(1) ou <a href=x>ici</a>" in answer.inner_text()
+
         # /mesdonnees: the export as a download link built from a Blob.
         send(page, "/mesdonnees")
         link = page.locator("a.document").first

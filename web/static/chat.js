@@ -112,12 +112,31 @@
     const box = log.parentElement;
     box.scrollTop = box.scrollHeight;
   }
+  // Text only (line breaks kept by the style sheet); http(s) addresses become links (a help
+  // line's site, the privacy notice, a map): built as nodes, never parsed as HTML.
+  const URL_RE = /https?:\/\/[^\s<>"']+/g;
+  function fill(element, text) {
+    let last = 0;
+    text.replace(URL_RE, function (found, at) {
+      const url = found.replace(/[.,;:!?)»]+$/, "");
+      element.appendChild(document.createTextNode(text.slice(last, at)));
+      const link = document.createElement("a");
+      link.href = url;
+      link.textContent = url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      element.appendChild(link);
+      last = at + url.length;
+      return found;
+    });
+    element.appendChild(document.createTextNode(text.slice(last)));
+  }
   function bubble(kind, text) {
     const div = document.createElement("div");
     div.className = "msg " + kind;
     const span = document.createElement("span");
     span.className = "text";
-    span.textContent = text; // text only: line breaks kept by the style sheet
+    fill(span, text);
     div.appendChild(span);
     log.appendChild(div);
     scroll();
@@ -140,7 +159,7 @@
         ? from + " (conseiller·e)" : "Un·e conseiller·e te répond";
       const span = document.createElement("span");
       span.className = "text";
-      span.textContent = text;
+      fill(span, text);
       div.appendChild(tag);
       div.appendChild(span);
       log.appendChild(div);
