@@ -15,7 +15,7 @@ RASA_ENV = ACTION_ENDPOINT_URL=http://127.0.0.1:5055/webhook ACTION_ENDPOINT_TOK
 	PYTHONPATH=$(CURDIR) RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 PYTHONWARNINGS=ignore
 PIP_QUIET ?= -q
 
-.PHONY: help install train run test test-engine test-conversations test-python lint format bench bench-scheduler bench-load bench-analytics clean
+.PHONY: help install train run test test-engine test-conversations test-python lint format bench bench-scheduler bench-load bench-analytics bench-webchat clean
 
 help:
 	@echo "make run    install if needed, train if needed, start engine + app (simulator: /simulateur)"
@@ -96,6 +96,11 @@ bench-load: install train
 # PostgreSQL with MARAUDE_TEST_POSTGRES_URL (bench/README.md).
 bench-analytics: .venv/.installed
 	.venv/bin/python -m bench.analytics.run $(BENCH_ANALYTICS_ARGS)
+
+# The web chat: message round trip against the simulator, a counsellor's answer reaching the
+# page live, memory per open stream (echo engine; bench/README.md).
+bench-webchat: .venv/.installed
+	.venv/bin/python -m bench.webchat $(BENCH_WEBCHAT_ARGS)
 
 clean:
 	rm -rf models var/rasa-test-results .pytest_cache .mypy_cache .ruff_cache
