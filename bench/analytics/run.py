@@ -97,6 +97,7 @@ def measure(db: Database, backend: str, people: int, runs: int, settings: Settin
         ("- intents", lambda: analytics.intents(year)),
         ("- variants", lambda: analytics.variants(year)),
         ("- appointments", lambda: analytics.appointments(year)),
+        ("- channels", lambda: analytics.channels(year)),
         ("- options", lambda: analytics.options()),
     ]
     counter = StatementCounter(db)

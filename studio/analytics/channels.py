@@ -19,9 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import Channel
+from core.models import Channel, YoungPerson
 from core.simulations import SIMULATED_CHANNELS
 from studio.analytics.filters import Filters
 from studio.analytics.funnel import count_funnel
@@ -49,12 +50,24 @@ class ChannelSplit:
         return any(self.unattributed.values())
 
 
-def channels_counted(real_only: bool) -> list[str]:
+def channels_counted(real_only: bool, present: Iterable[str] | None = None) -> list[str]:
     """The channels a split may show, in order: Telegram, the web chat, then the others
-    (the simulator's only when simulations show)."""
+    (the simulator's only when simulations show) among `present` (the channels someone in
+    the database uses; None: all). A count costs the funnel's statements again: a channel
+    nobody uses (the terminal, in production) is not counted."""
     hidden = {str(c) for c in SIMULATED_CHANNELS} if real_only else set()
-    others = [c.value for c in Channel if c.value not in (*ALWAYS_SHOWN, *hidden)]
+    used = None if present is None else {str(c) for c in present}
+    others = [
+        c.value
+        for c in Channel
+        if c.value not in (*ALWAYS_SHOWN, *hidden) and (used is None or c.value in used)
+    ]
     return [*ALWAYS_SHOWN, *others]
+
+
+def channels_present(session: Session) -> set[str]:
+    """The channels of the young people in the database (one small scan)."""
+    return {str(c) for c in session.scalars(select(YoungPerson.channel).distinct())}
 
 
 def split_funnel(
@@ -68,7 +81,7 @@ def split_funnel(
     positive = list(positive_outcomes)
     rows = [
         ChannelRow(c, count_funnel(session, replace(filters, channel=c), tz, positive).totals)
-        for c in channels_counted(filters.real_only)
+        for c in channels_counted(filters.real_only, channels_present(session))
     ]
     return _split(STAGES, rows, totals)
 
@@ -87,7 +100,7 @@ def split_impact(
     """The year's impact report (`totals`: count_impact's for the same choices) by channel."""
     positive = list(positive_outcomes)
     rows = []
-    for channel in channels_counted(real_only):
+    for channel in channels_counted(real_only, channels_present(session)):
         impact = count_impact(
             session,
             year,
@@ -109,4 +122,11 @@ def _split(stages: tuple[str, ...], rows: list[ChannelRow], totals: dict[str, in
     return ChannelSplit(stages=stages, rows=kept, totals=dict(totals), unattributed=missing)
 
 
-__all__ = ["ALWAYS_SHOWN", "ChannelRow", "ChannelSplit", "split_funnel", "split_impact"]
+__all__ = [
+    "ALWAYS_SHOWN",
+    "ChannelRow",
+    "ChannelSplit",
+    "channels_present",
+    "split_funnel",
+    "split_impact",
+]
