@@ -48,6 +48,8 @@ EMPTY = "Message vide."
 BAD_EMAIL = "Cette adresse mail ne semble pas valide."
 NO_NOTICES = "Les notifications par mail ne sont pas activées ici."
 TOO_MANY_EMAILS = "Trop de changements d'adresse : réessaie dans une heure."
+TOO_MANY_STREAMS = "Trop de fenêtres ouvertes sur cette conversation : ferme les autres."
+MAX_STREAMS = 3  # live streams of one conversation on one worker (tabs, a reconnect)
 NO_STORE = {"Cache-Control": "no-store"}
 CORS_HEADERS = "Content-Type, X-Maraude-Chat"
 CORS_METHODS = "GET, POST, DELETE"
@@ -296,6 +298,12 @@ async def stream(
     headers = await _gate(request, services)
     token = _token(request, services)
     settings = services.settings.webchat
+    person = await asyncio.to_thread(services.webchat.person, token)
+    if person is not None and services.webchat.hub.listeners(person.id) >= MAX_STREAMS:
+        # Each stream reads the outbox every few seconds: one page may not open hundreds.
+        raise HTTPException(
+            status_code=429, detail=TOO_MANY_STREAMS, headers={"Retry-After": "30", **headers}
+        )
 
     async def events() -> AsyncIterator[str]:
         yield "retry: 3000\n\n"

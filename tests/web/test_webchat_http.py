@@ -5,6 +5,7 @@ page's answers carry. The browser side is tests/web/test_webchat_browser.py."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -349,3 +350,27 @@ def test_a_campaign_link_counts_the_young_person_and_a_bad_code_is_a_normal_star
     with svc.db.transaction() as session:
         assert session.get(YoungPerson, person_id(client, chat)).campaign_id == campaign.id
         assert session.get(YoungPerson, person_id(client, other)).campaign_id is None
+
+
+def test_one_conversation_may_not_open_streams_without_end(tmp_path: Path) -> None:
+    """Each live stream reads the outbox every few seconds: a page (or a script with its
+    token) gets three at once on a worker, the fourth is refused until one closes."""
+    settings = settings_for(tmp_path, stream_seconds=30, stream_poll_seconds=0.2)
+    with AppServer(settings) as app, httpx.Client(base_url=app.url, timeout=10) as http:
+        chat = http.post("/chat/api/session").json()["token"]
+        headers = {"X-Maraude-Chat": chat}
+        http.post("/chat/api/messages", json={"text": "salut"}, headers=headers)
+        readers = []  # kept: a dropped line iterator closes its connection
+        with contextlib.ExitStack() as open_streams:
+            for _ in range(3):
+                stream = open_streams.enter_context(
+                    http.stream("GET", "/chat/api/stream", headers=headers)
+                )
+                assert stream.status_code == 200
+                lines = stream.iter_lines()
+                readers.append(lines)
+                assert next(lines) == "retry: 3000"
+                while next(lines) != ": keep-alive":  # the stream has read the outbox once
+                    pass
+            refused = http.get("/chat/api/stream", headers=headers)
+            assert refused.status_code == 429 and refused.headers["retry-after"] == "30"
