@@ -47,6 +47,16 @@ async def test_a_counsellor_reaches_a_web_young_person(world: World) -> None:
     transcript = world.tickets.transcript(ticket_id)
     assert any(m.text == "Salut, je regarde ta demande." for m in transcript)
 
+    # "Ça me va" pressed on the page: the confirmation comes with the .ics as a document
+    # (the page offers it as a download), in the answer to the press, not in the outbox.
+    replies = await world.services.pipeline.handle_button(
+        Channel.web, "page-token-key", payloads[0], proposal.buttons[0].title
+    )
+    [document] = [d for reply in replies for d in reply.documents]
+    assert document.filename.endswith(".ics") and document.mime_type == "text/calendar"
+    assert "BEGIN:VEVENT" in document.content and "DTSTART;TZID=Europe/Paris" in document.content
+    assert len(store.since(person_id, 0)) == len(items)
+
     # A Telegram young person's ticket goes to Telegram's sender, never to a web outbox.
     other_ticket = await world.ticket(other_pseudo)
     await world.desk.claim(other_ticket, sam, "web")
