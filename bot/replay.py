@@ -8,8 +8,9 @@ first answers the held messages, in order, before anything newer. A chat locked 
 message is skipped (that message replays them itself). With several workers, the lock and the
 claim-then-delete of each row (bot/held.py) answer each message once.
 
-Channels without an outlet (the web simulator: its page cannot be pushed to; the terminal)
-get their held messages answered before their next message.
+The web chat's outlet stores the answers in the page's outbox (bot/webchat/), which the page
+reads live or when the young person comes back. Channels without an outlet (the staff
+simulator, the terminal) get their held messages answered before their next message.
 """
 
 from __future__ import annotations

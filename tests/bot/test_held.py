@@ -344,3 +344,32 @@ async def test_the_export_lists_held_messages(world: World) -> None:
     )
     assert "held_message" not in export.data["other"]
     assert "Parler à quelqu'un" in export.as_text()
+
+
+async def test_held_messages_of_the_web_chat_are_answered_into_its_outbox(
+    world: World, echo: EchoEngine
+) -> None:
+    """The web chat's page cannot be pushed to either, but it reads its outbox live: the
+    replay job answers its held messages there (the web chat's outlet), in order, once."""
+    services = world.services
+    services.pipeline.engine = down_client()
+    chat = services.webchat
+    token = chat.new_token()
+    for text in ("salut", "je cherche un taf"):
+        answer_now = await chat.send(token, text=text)
+        assert [r.text for r in answer_now.replies] == [TEXTS.engine_down]
+    person = chat.person(token)
+    assert person is not None and held_rows(world) == 2
+    assert services.webchat_store.since(person.id, 0) == []
+
+    services.pipeline.engine = echo.client()
+    await replay_held(services)
+    items = services.webchat_store.since(person.id, 0)
+    assert [item.reply.text for item in items] == [
+        TEXTS.replay_lead_in,
+        answer("salut"),
+        answer("je cherche un taf"),
+    ]
+    assert {item.origin for item in items} == {"bot"}  # not a counsellor's answer: no e-mail
+    await replay_held(services)
+    assert len(services.webchat_store.since(person.id, 0)) == 3 and held_rows(world) == 0
