@@ -67,6 +67,7 @@ def create_app(
         # The engine's action calls: own loopback port, token required (before Telegram starts).
         actions_port = serving_actions(settings, services)
         await actions_port.__aenter__()
+        await services.webchat.hub.start()  # with REDIS_URL: the other workers' pushes
         try:
             if services.telegram is not None:
                 await services.telegram.start()
@@ -92,6 +93,7 @@ def create_app(
             tracker_index.cancel()
             await services.engine.aclose()
             await services.chat_locks.aclose()
+            await services.webchat.hub.aclose()
             await METRICS.aclose()  # the last counts reach Redis
             services.erasure.dispose()
             services.db.dispose()

@@ -29,7 +29,7 @@ from bot.rights import DataRights, RightsTexts
 from bot.simulator import SimulatorSessions
 from bot.telegram import TelegramChannel
 from bot.texts import AppTexts
-from bot.webchat import WebChatSessions, WebChatStore
+from bot.webchat import WebChatSessions, WebChatStore, stream_hub
 from core.campaigns import CampaignService
 from core.chatlock import ChatLocks, chat_locks
 from core.clock import Clock, SystemClock
@@ -232,6 +232,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         settings.secret_key,
         history_limit=settings.webchat.history_limit,
         notify=settings.webchat.email.enabled,
+        hub=stream_hub(settings.redis_url),  # every worker's streams woken through Redis
     )
     # What reaches a web chat young person outside a reply goes to their outbox.
     desk.register_sender(Channel.web, webchat.send_texts)

@@ -3,8 +3,8 @@
 the live streams) and the e-mail that tells them an answer waits (notify.py). The HTTP side
 is web/webchat.py."""
 
-from bot.webchat.hub import StreamHub
+from bot.webchat.hub import SharedStreamHub, StreamHub, stream_hub
 from bot.webchat.sessions import WebChatSessions
 from bot.webchat.store import WebChatStore
 
-__all__ = ["StreamHub", "WebChatSessions", "WebChatStore"]
+__all__ = ["SharedStreamHub", "StreamHub", "WebChatSessions", "WebChatStore", "stream_hub"]

@@ -9,7 +9,8 @@ conversation again; the counsellors keep the ticket.
 
 What reaches the person outside a reply (a counsellor, a desk notice, an appointment, a
 nudge, a held message answered later) goes to the outbox (store.py): the registered senders
-below push it there and wake this process's streams (hub.py).
+below push it there and wake the streams (hub.py: this process's, and every worker's
+through Redis when REDIS_URL is set).
 """
 
 from __future__ import annotations
@@ -243,7 +244,7 @@ class WebChatSessions:
     async def push_to(self, person_id: int, replies: Sequence[Reply]) -> None:
         """A nudge or a reminder of the follow-up sweeper."""
         await asyncio.to_thread(self.store.push, person_id, list(replies))
-        self.hub.wake(person_id)
+        await self.hub.pushed(person_id)
 
     async def _push(self, user_key: str, replies: list[Reply], *, human: bool) -> bool:
         person = await asyncio.to_thread(
@@ -253,5 +254,5 @@ class WebChatSessions:
             return False
         origin = Origin.counsellor if human else Origin.bot
         await asyncio.to_thread(self.store.push, person.id, replies, origin=origin, human=human)
-        self.hub.wake(person.id)
+        await self.hub.pushed(person.id)
         return True
