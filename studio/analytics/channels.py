@@ -1,9 +1,10 @@
 """The funnel and the impact report split by the young person's channel (Telegram, the web
 chat: `young_person.channel`, core/models/people.py Channel), one row per channel.
 
-Each row is the funnel's (funnel.py) or the impact report's (impact.py) own count with a
-channel filter (`Filters.channel`, applied by `people_condition`): the same definitions,
-the same team and territory attribution, nothing counted twice. Telegram and the web chat
+The funnel's rows are its own queries (funnel.py) read once with each person's channel; the
+impact report's are its own count with a channel filter (`Filters.channel`, applied by
+`people_condition`): the same definitions, the same team and territory attribution, nothing
+counted twice. Telegram and the web chat
 always have a row; the other channels (the terminal; the simulator when the settings show
 simulations, the open demo) only when they reached somebody. Simulations are left out where
 they are left out everywhere else (core/simulations.py).
@@ -24,10 +25,10 @@ from sqlalchemy.orm import Session
 
 from core.models import Channel, YoungPerson
 from core.simulations import SIMULATED_CHANNELS
-from studio.analytics.filters import Filters
-from studio.analytics.funnel import count_funnel
+from studio.analytics.anonymous import COHORT, archived
+from studio.analytics.filters import Filters, people_condition
 from studio.analytics.impact import count_impact
-from studio.analytics.stages import IMPACT_STAGES, STAGES
+from studio.analytics.stages import IMPACT_STAGES, STAGES, stage_query
 
 ALWAYS_SHOWN: tuple[str, ...] = (Channel.telegram.value, Channel.web.value)
 
@@ -77,12 +78,34 @@ def split_funnel(
     positive_outcomes: Iterable[str],
     totals: dict[str, int],
 ) -> ChannelSplit:
-    """The funnel's cohort (`totals`: count_funnel's for the same filters) by channel."""
+    """The funnel's cohort (`totals`: count_funnel's for the same filters) by channel: the
+    funnel's own queries (funnel.py), read once with each person's channel, plus each
+    channel's archived counts."""
     positive = list(positive_outcomes)
-    rows = [
-        ChannelRow(c, count_funnel(session, replace(filters, channel=c), tz, positive).totals)
-        for c in channels_counted(filters.real_only, channels_present(session))
-    ]
+    counted = channels_counted(filters.real_only, channels_present(session))
+    cohort = select(YoungPerson.id, YoungPerson.channel).where(
+        YoungPerson.created_at >= filters.since(tz),
+        YoungPerson.created_at < filters.until(tz),
+        *people_condition(YoungPerson.id, filters),
+    )
+    channel_of = {pid: str(channel) for pid, channel in session.execute(cohort)}
+    counts = {c: dict.fromkeys(STAGES, 0) for c in counted}
+    for channel in channel_of.values():
+        if channel in counts:
+            counts[channel]["started"] += 1
+    cohort_ids = cohort.with_only_columns(YoungPerson.id)
+    for stage in STAGES[1:]:
+        first = stage_query(stage, filters, positive).subquery()
+        for (pid,) in session.execute(
+            select(first.c.person_id).where(first.c.person_id.in_(cohort_ids))
+        ):
+            if (who := channel_of.get(pid, "")) in counts:
+                counts[who][stage] += 1
+    for channel in counted:  # erased people (archive.py), by their channel
+        for stage, _day, n in archived(session, COHORT, replace(filters, channel=channel)):
+            if stage in STAGES:
+                counts[channel][stage] += n
+    rows = [ChannelRow(c, counts[c]) for c in counted]
     return _split(STAGES, rows, totals)
 
 

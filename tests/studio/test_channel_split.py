@@ -98,6 +98,10 @@ def test_a_filtered_funnel_splits_into_its_own_totals(seeded: Any) -> None:
         assert split.totals == funnel.totals
         for stage in split.stages:
             assert sum(r.counts[stage] for r in split.rows) == funnel.totals[stage], scope
+        # Each row is the funnel of that channel alone (one pass of the funnel's queries).
+        for row in split.rows:
+            alone = analytics.funnel(replace(filters, channel=row.channel))
+            assert row.counts == alone.totals, (scope, row.channel)
     # Nobody on the web chat in February: the row stays, at zero; no terminal row.
     february = analytics.channels(Filters(date(2026, 2, 1), date(2026, 2, 28)))
     assert table(february) == {"telegram": (2, 2, 1, 1, 1, 1, 1), "web": (0,) * 7}
