@@ -18,7 +18,8 @@ from tests.support import make_settings
 from tests.support.analytics import PASSWORD
 from tests.support.appointment_results import APPOINTMENTS_END, seed_appointments
 from tests.support.html import parse_page
-from tests.web.test_sources_web import header, log_in, read_csv, table
+from tests.support.results import log_in, read_csv, table
+from tests.web.test_sources_web import header
 
 PERIOD = {"du": "2026-03-02", "au": "2026-03-22"}
 CSV = ("rdv_equipes", "rdv_campagnes", "rdv_canaux", "rdv_rappels")
@@ -82,7 +83,7 @@ def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestC
 @pytest.fixture
 def manager(app_client: Any) -> Iterator[TestClient]:
     client, _ = app_client
-    log_in(client, "sources@example.org")
+    log_in(client, "sources@example.org", PASSWORD)
     yield client
     client.cookies.clear()
 
@@ -189,7 +190,7 @@ def test_counsellors_and_strangers_are_refused(app_client: Any) -> None:
         response = client.get(f"/tableau/resultats/{name}.csv", follow_redirects=False)
         assert response.status_code in (303, 401), name
         assert "Proposés" not in response.text
-    log_in(client, "lea@example.org")
+    log_in(client, "lea@example.org", PASSWORD)
     for path in ["/tableau/resultats", *(f"/tableau/resultats/{n}.csv" for n in CSV)]:
         response = client.get(path, params=PERIOD)
         assert response.status_code == 403, path
